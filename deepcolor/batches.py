@@ -1,0 +1,93 @@
+"""Batches for ``model.fit``: ((L_scaled, embedding), ab_scaled), read batch by batch.
+
+Introduced in notebook ``04_base_model``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import keras
+
+from .dataset import LabDataset
+
+
+def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
+    """Resize a batch (N, H, W, C) to (N, size, size, C).
+
+    An exact integer downscale (224 -> 112, 56, 32, 28, ...) averages each block of pixels, which
+    is fast and alias-free; other sizes use bilinear interpolation (scikit-image).
+    """
+    n, h, w, c = x.shape
+    if h == size and w == size:
+        return x
+    if h % size == 0 and w % size == 0:
+        f = h // size
+        return x.reshape(n, size, f, size, f, c).mean(axis=(2, 4), dtype=np.float32)
+    from skimage.transform import resize
+
+    return resize(x, (n, size, size, c), order=1, anti_aliasing=h > size, preserve_range=True).astype(np.float32)
+
+
+class ColorBatches(keras.utils.PyDataset):
+    """A Keras batch source over any dataset and index subset; works on every Keras backend.
+
+    Yields ``((L_scaled, embedding), ab_scaled)``: L_scaled (b, S, S, 1) float32 in [0, 1],
+    embedding (b, 1000) float32, ab_scaled (b, S, S, 2) float32 in [-1, 1], with S =
+    ``input_size`` (default: the dataset's 224).  With ``shuffle`` the order is redrawn every
+    epoch from ``seed`` and the epoch number, so a run is reproducible.  Only the images of one
+    batch are read from the memory map at a time.
+
+    dataset: a :class:`~deepcolor.dataset.LabDataset`; indices: which images (default all);
+    embeddings: (len(dataset), 1000) array or memmap, indexed by dataset position.
+    Extra keyword arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``) go to
+    :class:`keras.utils.PyDataset`.
+    """
+
+    def __init__(self, dataset: LabDataset, embeddings, indices=None, batch_size: int = 32,
+                 shuffle: bool = True, seed: int = 0, input_size: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.dataset = dataset
+        self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
+        if self.indices.size == 0:
+            raise ValueError("no images to batch: the index subset is empty")
+        if embeddings is None or len(embeddings) != len(dataset) or np.shape(embeddings)[1:] != (1000,):
+            raise ValueError(
+                f"embeddings must be ({len(dataset)}, 1000), one row per dataset image, got "
+                f"{None if embeddings is None else np.shape(embeddings)}; compute them with "
+                "deepcolor.embeddings.dataset_embeddings(dataset, mode)"
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.embeddings = embeddings
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.input_size = input_size or dataset.image_size
+        self.epoch = 0
+        self.order = self._order(0)
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return self.indices
+        return np.random.default_rng([self.seed, epoch]).permutation(self.indices)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.indices) / self.batch_size)
+
+    def __getitem__(self, i: int):
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+        idx = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])
+        l8, ab8 = self.dataset.batch_raw(idx)
+        L = l8[..., None].astype(np.float32) * np.float32(1 / 255)  # = L / 100
+        ab = ab8.astype(np.float32) * np.float32(1 / 128) - np.float32(1)  # = (ab8 - 128) / 128
+        if self.input_size != L.shape[1]:
+            L, ab = resize_batch(L, self.input_size), resize_batch(ab, self.input_size)
+        emb = np.asarray(self.embeddings[idx], dtype=np.float32)
+        return (L, emb), ab
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self.order = self._order(self.epoch)

@@ -1,0 +1,169 @@
+"""Where the course's photos come from: Kaggle, your own folder, or the built-in sample.
+
+Introduced in notebook ``02_dataset``.  Every source gives the same dataset type,
+:class:`~deepcolor.dataset.LabDataset`: ``len(ds)`` images, ``ds[i] -> (L, ab)`` in Lab units,
+L (224, 224) float32 in [0, 100] and ab (224, 224, 2) float32 in about [-128, 127].
+
+- :func:`load_kaggle` opens the Kaggle ``image-colorization`` arrays, memory-mapped;
+- :func:`download_kaggle` fetches them with ``kagglehub`` (needs internet and a Kaggle login);
+- :func:`from_folder` turns a folder of your colour photos into the same layout;
+- :func:`sample` makes the built-in offline sample from photos shipped inside installed packages;
+- :func:`split` draws the paper's 60/20/20 train/validation/test split.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .color import rgb_to_lab, split_lab
+from .dataset import L_FILE, ArrayDataset, DatasetFormatError, LabDataset, open_layout, write_layout
+from .photos import PhotoSkipped, center_square, list_photos, read_photo
+from .sample import deepcolor_home, make_sample
+
+__all__ = [
+    "ArrayDataset", "DatasetFormatError", "LabDataset", "Split", "deepcolor_home", "download_kaggle",
+    "find_kaggle_root", "from_folder", "load_kaggle", "sample", "split",
+]
+
+KAGGLE_HANDLE = "shravankumar9892/image-colorization"
+KAGGLE_URL = "https://www.kaggle.com/datasets/shravankumar9892/image-colorization"
+
+
+def find_kaggle_root(root) -> Path:
+    """The folder holding ``l/gray_scale.npy``: ``root`` itself or one below it (kagglehub unpacks
+    into ``.../versions/N/``)."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"{root} does not exist; pass the folder that holds l/gray_scale.npy and ab/ab/")
+    if (root / L_FILE).is_file():
+        return root
+    found = sorted(root.glob(f"**/{L_FILE.as_posix()}"))
+    if not found:
+        raise FileNotFoundError(
+            f"no {L_FILE.as_posix()} under {root}; expected the Kaggle image-colorization layout "
+            f"(l/gray_scale.npy and ab/ab/ab1.npy ...), as downloaded from {KAGGLE_URL}"
+        )
+    return found[-1].parent.parent
+
+
+def load_kaggle(root) -> LabDataset:
+    """Open the Kaggle set at ``root`` (or any folder in its layout), memory-mapped.
+
+    Checks shapes, dtypes and that the L and ab counts match; errors name the file and what was
+    expected.  Opening does not read the images: resident memory grows only by what you index.
+    """
+    return open_layout(find_kaggle_root(root), source="kaggle")
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def download_kaggle(force: bool = False) -> LabDataset:
+    """Download the Kaggle set with ``kagglehub`` (cached by kagglehub) and open it.
+
+    Needs internet and, for Kaggle, usually a login (``kagglehub.login()`` or ``~/.kaggle``).
+    Offline, fails within seconds with what to do instead.
+    """
+    offline_help = (
+        f"Download {KAGGLE_URL} on a machine with internet, copy the unpacked folder here and use "
+        "deepcolor.data.load_kaggle(FOLDER) (or `deepcolor data kaggle --from FOLDER`); "
+        "or use the built-in offline sample: deepcolor.data.sample()."
+    )
+    try:
+        import kagglehub
+    except ImportError:
+        raise ImportError(f"kagglehub is not installed: pip install 'deepcolor[kaggle]'. {offline_help}") from None
+    if not _reachable("www.kaggle.com"):
+        raise ConnectionError(f"cannot reach www.kaggle.com (offline?). {offline_help}")
+    try:
+        path = kagglehub.dataset_download(KAGGLE_HANDLE, force_download=force)
+    except Exception as exc:
+        raise ConnectionError(f"kagglehub could not download {KAGGLE_HANDLE}: {exc}. {offline_help}") from None
+    return load_kaggle(path)
+
+
+def sample(n: int = 48, seed: int = 0, progress=None) -> LabDataset:
+    """The built-in offline sample: ``n`` seeded 224x224 crops of real photos (see
+    :mod:`deepcolor.sample`), cached under :func:`deepcolor_home`.  Same seed, same bytes."""
+    return make_sample(n=n, seed=seed, progress=progress)
+
+
+class FolderReport(NamedTuple):
+    dataset: LabDataset
+    used: list
+    skipped: list  # (path, reason)
+
+
+def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) -> FolderReport:
+    """Convert a folder of colour photos into the Kaggle layout at ``dst`` (224x224 crops).
+
+    Each photo is cut to its largest centred square (a landscape photo loses equal strips left
+    and right, a portrait one top and bottom) and resized to 224x224; photos smaller than 224 are
+    scaled up, smaller than 32 pixels skipped.  RGBA and palette images are put on white; 16-bit
+    photos are read at full precision.  Grayscale photos, unreadable and truncated files are
+    skipped and reported by name with the reason; they never stop the conversion.
+    ``dst`` is never overwritten unless ``overwrite=True``; it is written atomically, so a failure
+    half-way leaves nothing that looks like a finished dataset.  ``src`` is only read.
+    Returns ``FolderReport(dataset, used, skipped)``.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force) to replace it")
+    if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
+        raise ValueError(f"dst {dst} must not be inside the photo folder {src}")
+    paths = list_photos(src)
+    if not paths:
+        raise FileNotFoundError(f"no photos ({', '.join(sorted({'.jpg', '.png', '.tif'}))}, ...) found in {src}")
+    used, skipped, items = [], [], []
+
+    def images():
+        for path in paths:
+            try:
+                rgb = read_photo(path)
+                square = center_square(rgb)
+            except PhotoSkipped as exc:
+                reason = str(exc).removeprefix(f"{path}: ")
+                skipped.append((str(path), reason))
+                if report:
+                    report(f"skipped {path}: {reason}")
+                continue
+            used.append(str(path))
+            h, w = rgb.shape[:2]
+            items.append({"index": len(items), "photo": str(path.relative_to(src)), "size": [w, h]})
+            yield split_lab(rgb_to_lab(square))
+
+    manifest = {"source": f"folder:{src.resolve()}", "items": items}
+    write_layout(dst, len(paths), images(), manifest, overwrite=overwrite, progress=progress)
+    return FolderReport(open_layout(dst), used, skipped)
+
+
+class Split(NamedTuple):
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> Split:
+    """The paper's random train/validation/test split of ``n`` images (60/20/20 by default).
+
+    Returns three disjoint, sorted int64 index arrays that together cover range(n); the same
+    ``n``, ``fractions`` and ``seed`` always give the same split.
+    """
+    fractions = np.asarray(fractions, dtype=float)
+    if fractions.shape != (3,) or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
+        raise ValueError(f"fractions must be three non-negative numbers adding up to 1, got {tuple(fractions)}")
+    if n < 3:
+        raise ValueError(f"need at least 3 images to split into train/val/test, got {n}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(n * fractions[0]))
+    n_val = int(round(n * fractions[1]))
+    return Split(*(np.sort(part) for part in np.split(order, [n_train, n_train + n_val])))

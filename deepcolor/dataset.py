@@ -1,0 +1,245 @@
+"""The dataset type every source shares, and the on-disk layout it reads and writes.
+
+Introduced in notebook ``02_dataset``.
+
+On disk every dataset has the layout of the Kaggle ``image-colorization`` set::
+
+    root/l/gray_scale.npy     (N, 224, 224)     uint8   L8 = L * 255 / 100
+    root/ab/ab/ab1.npy        (n1, 224, 224, 2) uint8   a8 = a + 128, b8 = b + 128
+    root/ab/ab/ab2.npy ...    image i pairs L[i] with the concatenation ab1 + ab2 + ...
+
+The arrays are opened memory-mapped (``np.load(mmap_mode="r")``): only the images a batch asks
+for are read from disk, so the 3.8 GB Kaggle set never has to fit in memory.  Datasets written by
+``deepcolor`` (the sample, your own photos) add ``manifest.json`` naming each image's source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .color import decode_lab8, encode_lab8
+
+IMAGE_SIZE = 224
+L_FILE = Path("l") / "gray_scale.npy"
+AB_DIR = Path("ab") / "ab"
+MANIFEST = "manifest.json"
+AB_CHUNK = 10_000  # images per ab file, as in the Kaggle set
+
+
+class DatasetFormatError(ValueError):
+    """A file on disk does not have the layout described in :mod:`deepcolor.dataset`."""
+
+
+class LabDataset:
+    """Images as (L, ab) pairs in Lab units, read lazily from 8-bit arrays.
+
+    ``len(ds)`` is the number of images; ``ds[i]`` returns ``(L, ab)``: L (224, 224) float32 in
+    [0, 100], ab (224, 224, 2) float32 in [-128, 127].  ``ds.batch(indices)`` returns the same for
+    many images at once, ``ds.batch_raw(indices)`` the uint8 arrays as stored.
+
+    l8: (N, H, W) uint8 array or memmap; ab8_parts: list of (n_k, H, W, 2) uint8 arrays whose
+    lengths add up to N; root: the folder it was read from (None in memory); source: a short
+    description ("kaggle", "sample", "folder:...").
+    """
+
+    def __init__(self, l8, ab8_parts, root=None, source="arrays", manifest=None):
+        self.l8 = l8
+        self.ab8_parts = list(ab8_parts)
+        self.root = Path(root) if root is not None else None
+        self.source = source
+        self.manifest = manifest or {}
+        self._starts = np.cumsum([0] + [len(p) for p in self.ab8_parts])
+        if self._starts[-1] != len(l8):
+            raise DatasetFormatError(
+                f"L has {len(l8)} images but the ab files hold {self._starts[-1]}: "
+                "every L image needs its ab pair (re-download or re-create the dataset)"
+            )
+
+    def __len__(self) -> int:
+        return len(self.l8)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.l8.shape[1])
+
+    def __repr__(self) -> str:
+        where = f", root='{self.root}'" if self.root else ""
+        return f"LabDataset({len(self)} images of {self.image_size}x{self.image_size}, source={self.source!r}{where})"
+
+    def _check(self, indices) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"index out of range for a dataset of {len(self)} images")
+        return idx % max(len(self), 1)
+
+    def batch_raw(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 arrays as stored: L8 (n, H, W) and ab8 (n, H, W, 2), in the order given.
+
+        Reads are grouped by ab file and done in sorted order, which is what keeps a memory map fast.
+        """
+        idx = self._check(indices)
+        order = np.argsort(idx, kind="stable")
+        sorted_idx = idx[order]
+        l8 = np.asarray(self.l8[sorted_idx])
+        ab8 = np.empty((len(idx),) + tuple(self.l8.shape[1:]) + (2,), np.uint8)
+        part = np.searchsorted(self._starts, sorted_idx, side="right") - 1
+        for k in np.unique(part):
+            sel = part == k
+            ab8[sel] = self.ab8_parts[k][sorted_idx[sel] - self._starts[k]]
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return l8[inverse], ab8[inverse]
+
+    def batch(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        """(L, ab) in Lab units: (n, H, W) float32 in [0, 100] and (n, H, W, 2) float32."""
+        return decode_lab8(*self.batch_raw(indices))
+
+    def __getitem__(self, i):
+        if not isinstance(i, (int, np.integer)):
+            raise TypeError("use ds[i] with an integer; for many images use ds.batch(indices)")
+        L, ab = self.batch([i])
+        return L[0], ab[0]
+
+    def fingerprint(self) -> dict:
+        """JSON-serialisable identity of the data: count, source, and every file's size and mtime."""
+        info = {"n": len(self), "source": self.source, "image_size": self.image_size}
+        if self.root is not None:
+            files = [self.root / L_FILE] + ab_files(self.root)
+            info["files"] = {
+                str(f.relative_to(self.root)): [f.stat().st_size, f.stat().st_mtime_ns] for f in files
+            }
+        else:
+            info["checksum"] = int(np.asarray(self.l8[: min(len(self), 64)], np.int64).sum())
+        return info
+
+
+def ArrayDataset(L, ab, source="arrays") -> LabDataset:
+    """An in-memory dataset from arrays in Lab units (quantized to the 8-bit encoding).
+
+    L: (N, H, W) in [0, 100]; ab: (N, H, W, 2) in Lab units.  Handy for tests and quick looks.
+    """
+    L = np.asarray(L)
+    ab = np.asarray(ab)
+    if L.ndim != 3 or ab.shape != L.shape + (2,):
+        raise ValueError(f"expected L (N, H, W) and ab (N, H, W, 2), got {L.shape} and {ab.shape}")
+    l8, ab8 = encode_lab8(L, ab)
+    return LabDataset(l8, [ab8], source=source)
+
+
+def ab_files(root: Path) -> list[Path]:
+    """The ab files of a dataset folder, in numeric order (ab1, ab2, ab3, ..., ab10)."""
+    files = list((Path(root) / AB_DIR).glob("ab*.npy"))
+    numbered = [f for f in files if re.fullmatch(r"ab\d+\.npy", f.name)]
+    return sorted(numbered, key=lambda f: int(f.stem[2:]))
+
+
+def _open_npy(path: Path, ndim_tail: tuple, what: str) -> np.ndarray:
+    if not path.is_file():
+        raise FileNotFoundError(f"missing {path}: expected {what}")
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # truncated, not a .npy file, pickled objects...
+        raise DatasetFormatError(
+            f"cannot read {path} as a .npy array ({exc}); expected {what}. The file may be "
+            "truncated by an interrupted download: delete it and download again"
+        ) from None
+    if arr.dtype != np.uint8 or arr.ndim != 1 + len(ndim_tail) or tuple(arr.shape[1:]) != ndim_tail:
+        raise DatasetFormatError(f"{path} holds {arr.dtype} {arr.shape}; expected {what}")
+    return arr
+
+
+def open_layout(root, source=None) -> LabDataset:
+    """Open a folder in the Kaggle layout, memory-mapped, validating shapes and dtypes."""
+    root = Path(root)
+    l8 = _open_npy(root / L_FILE, (IMAGE_SIZE, IMAGE_SIZE), "uint8 (N, 224, 224) 8-bit L")
+    parts_files = ab_files(root)
+    if not parts_files:
+        raise FileNotFoundError(
+            f"no ab files in {root / AB_DIR}: expected ab1.npy, ab2.npy, ... with uint8 (n, 224, 224, 2)"
+        )
+    parts = [_open_npy(f, (IMAGE_SIZE, IMAGE_SIZE, 2), "uint8 (n, 224, 224, 2) 8-bit ab") for f in parts_files]
+    total = sum(len(p) for p in parts)
+    if total != len(l8):
+        names = ", ".join(f"{f.name}: {len(p)}" for f, p in zip(parts_files, parts))
+        raise DatasetFormatError(
+            f"{root / L_FILE} has {len(l8)} images but the ab files hold {total} ({names}); "
+            "the L and ab counts must match: a download may be incomplete"
+        )
+    manifest = {}
+    if (root / MANIFEST).is_file():
+        manifest = json.loads((root / MANIFEST).read_text())
+    return LabDataset(l8, parts, root=root, source=source or manifest.get("source", "kaggle"), manifest=manifest)
+
+
+def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, progress=None) -> Path:
+    """Write ``n`` images into ``dst`` in the Kaggle layout, atomically.
+
+    images: an iterator of (L, ab) pairs in Lab units (224, 224) and (224, 224, 2); it may yield
+    fewer than ``n`` (skipped inputs), and the arrays are trimmed to what arrived.
+    Everything is written into a temporary sibling folder that is renamed to ``dst`` only when
+    complete, so a failure half-way never leaves a dataset that looks whole.  An existing ``dst``
+    is replaced only with ``overwrite=True``.  Returns ``dst``.
+    """
+    dst = Path(dst)
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force on the command line) to replace it")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-", dir=dst.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        count = _write_arrays(tmp, n, images, progress)
+        manifest = dict(manifest, n=count, layout="kaggle image-colorization (uint8 8-bit Lab)")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        if dst.exists():
+            old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
+            os.replace(dst, old)
+            os.replace(tmp, dst)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dst
+
+
+def _write_arrays(tmp: Path, n: int, images, progress) -> int:
+    """Stream images into memory-mapped scratch arrays, then cut them into the final files."""
+    (tmp / L_FILE).parent.mkdir(parents=True)
+    (tmp / AB_DIR).mkdir(parents=True)
+    shape = (IMAGE_SIZE, IMAGE_SIZE)
+    open_memmap = np.lib.format.open_memmap
+    l8 = open_memmap(tmp / "l8.scratch.npy", "w+", np.uint8, (n,) + shape)
+    ab8 = open_memmap(tmp / "ab8.scratch.npy", "w+", np.uint8, (n,) + shape + (2,))
+    count = 0
+    for L, ab in images:
+        if count == n:
+            break
+        l8[count], ab8[count] = encode_lab8(L, ab)
+        count += 1
+        if progress is not None:
+            progress(count, n)
+    if count == 0:
+        raise ValueError("no usable images: nothing to write (see the reasons reported above)")
+    _copy_rows(l8, 0, count, tmp / L_FILE)
+    for k, start in enumerate(range(0, count, AB_CHUNK), start=1):
+        _copy_rows(ab8, start, min(start + AB_CHUNK, count), tmp / AB_DIR / f"ab{k}.npy")
+    del l8, ab8
+    (tmp / "l8.scratch.npy").unlink()
+    (tmp / "ab8.scratch.npy").unlink()
+    return count
+
+
+def _copy_rows(src: np.ndarray, start: int, stop: int, path: Path, chunk: int = 1024) -> None:
+    out = np.lib.format.open_memmap(path, "w+", src.dtype, (stop - start,) + src.shape[1:])
+    for i in range(start, stop, chunk):
+        out[i - start : min(i + chunk, stop) - start] = src[i : min(i + chunk, stop)]
+    out.flush()
+    del out

@@ -1,0 +1,115 @@
+"""Reading photos from disk, and cutting them to the model's square size.
+
+Introduced in notebooks ``02_dataset`` (your own photos as a dataset) and
+``10_colorize_your_own``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+MIN_SIDE = 32  # below this a picture is an icon, not a photo
+
+
+class PhotoSkipped(ValueError):
+    """A file that cannot be used as a colour training photo; the message says why."""
+
+
+def read_photo(path, allow_gray: bool = False) -> np.ndarray:
+    """Read an image file as RGB.
+
+    Returns (H, W, 3) uint8 for 8-bit files and uint16 for 16-bit colour files.  The EXIF
+    orientation is applied; RGBA and palette images are composited on white; 16-bit files keep
+    their precision.  Grayscale images (one channel, or three equal channels) raise
+    :class:`PhotoSkipped` unless ``allow_gray`` (colorizing a gray photo is the normal case;
+    training on one is not: it has no colour to learn from).  Unreadable or truncated files raise
+    :class:`PhotoSkipped` naming the file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            rgb = _to_rgb_array(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise PhotoSkipped(f"{path}: not a readable image ({exc})") from None
+    if rgb.ndim == 2:
+        if not allow_gray:
+            raise PhotoSkipped(f"{path}: grayscale image, no colour to learn from")
+        rgb = np.repeat(rgb[..., None], 3, axis=-1)
+    elif not allow_gray and _is_gray(rgb):
+        raise PhotoSkipped(f"{path}: stored as RGB but all three channels are equal (a gray photo)")
+    return rgb
+
+
+def _to_rgb_array(im) -> np.ndarray:
+    """PIL image -> (H, W, 3) uint8/uint16 RGB, or (H, W) for single-channel images."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im)
+        return np.clip(arr, 0, 65535).astype(np.uint16) if arr.max() > 255 else arr.astype(np.uint8)
+    if im.mode in ("L", "1"):
+        return np.asarray(im.convert("L"))
+    if im.mode == "LA" or (im.mode == "P" and _palette_is_gray(im)):
+        return np.asarray(_on_white(im.convert("LA")).convert("L"))
+    if im.mode in ("RGBA", "P", "PA") or "transparency" in im.info:
+        return np.asarray(_on_white(im.convert("RGBA")).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def _on_white(im):
+    from PIL import Image
+
+    background = Image.new(im.mode, im.size, (255,) * len(im.mode))
+    background.alpha_composite(im) if im.mode == "RGBA" else background.paste(im, mask=im.getchannel("A"))
+    return background
+
+
+def _palette_is_gray(im) -> bool:
+    palette = np.asarray(im.getpalette() or [], dtype=np.int32).reshape(-1, 3)
+    return palette.size > 0 and bool(np.all(palette[:, 0] == palette[:, 1]) and np.all(palette[:, 1] == palette[:, 2]))
+
+
+def _is_gray(rgb: np.ndarray) -> bool:
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+
+
+def center_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
+    """Crop the largest centred square and resize it to ``size`` x ``size``.
+
+    A non-square photo loses equal strips from both ends of its long side (a 640x427 photo keeps
+    its middle 427x427).  Photos smaller than ``size`` are scaled up; smaller than 32 pixels on a
+    side raise :class:`PhotoSkipped`.  rgb: (H, W, 3) uint8/uint16/float; returns (size, size, 3)
+    float32 in [0, 1].
+    """
+    from skimage.transform import resize
+
+    h, w = rgb.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise PhotoSkipped(f"{w}x{h} pixels is too small to be a photo (need at least {MIN_SIDE} on a side)")
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = _to_unit_float(rgb[top : top + side, left : left + side])
+    if side == size:
+        return square
+    return resize(square, (size, size), order=1, anti_aliasing=side > size, preserve_range=True).astype(np.float32)
+
+
+def _to_unit_float(rgb: np.ndarray) -> np.ndarray:
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.float32) / 255.0
+    if rgb.dtype == np.uint16:
+        return rgb.astype(np.float32) / 65535.0
+    return np.clip(rgb.astype(np.float32), 0.0, 1.0)
+
+
+def list_photos(folder) -> list[Path]:
+    """Image files directly in ``folder`` and its subfolders, sorted, by suffix (case-insensitive)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder of photos")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)

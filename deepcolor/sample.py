@@ -1,0 +1,156 @@
+"""The built-in offline sample: real photographs that ship inside installed packages.
+
+Introduced in notebook ``02_dataset``.
+
+No download is needed: scikit-image, matplotlib and (if installed) scikit-learn carry a handful
+of colour photographs.  :func:`make_sample` cuts seeded random 224x224 crops from them (random
+scale, position and horizontal flip) and writes them once, in the Kaggle layout, to a cache folder
+with a manifest naming each crop's source photo and licence.  The same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .color import rgb_to_lab, split_lab
+from .dataset import IMAGE_SIZE, open_layout, write_layout
+
+SAMPLE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    name: str
+    load: Callable[[], np.ndarray]  # -> (H, W, 3) uint8
+    origin: str
+    licence: str
+
+
+def _skimage(name):
+    def load():
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    return load
+
+
+def _motorcycle(side):
+    def load():
+        import skimage.data
+
+        left, right, _ = skimage.data.stereo_motorcycle()
+        return left if side == 0 else right
+
+    return load
+
+
+def _grace_hopper():
+    import matplotlib.cbook
+    from PIL import Image
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f, Image.open(f) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def _sklearn(index):
+    def load():
+        from sklearn.datasets import load_sample_images
+
+        return load_sample_images().images[index]
+
+    return load
+
+
+def source_photos() -> list[SourcePhoto]:
+    """The photos the sample is cut from; scikit-learn's two only where it is installed."""
+    photos = [
+        SourcePhoto("astronaut", _skimage("astronaut"), "skimage.data.astronaut()", "public domain (NASA)"),
+        SourcePhoto("chelsea", _skimage("chelsea"), "skimage.data.chelsea()", "CC0"),
+        SourcePhoto("coffee", _skimage("coffee"), "skimage.data.coffee()", "CC0"),
+        SourcePhoto("rocket", _skimage("rocket"), "skimage.data.rocket()", "public domain (SpaceX)"),
+        SourcePhoto("motorcycle_left", _motorcycle(0), "skimage.data.stereo_motorcycle()[0]", "Middlebury stereo set"),
+        SourcePhoto("motorcycle_right", _motorcycle(1), "skimage.data.stereo_motorcycle()[1]", "Middlebury stereo set"),
+        SourcePhoto("grace_hopper", _grace_hopper, "matplotlib.cbook.get_sample_data('grace_hopper.jpg')", "public domain (US Navy)"),
+    ]
+    if importlib.util.find_spec("sklearn") is not None:
+        photos += [
+            SourcePhoto("china", _sklearn(0), "sklearn.datasets.load_sample_images() china.jpg", "CC-BY 2.0"),
+            SourcePhoto("flower", _sklearn(1), "sklearn.datasets.load_sample_images() flower.jpg", "CC-BY 2.0"),
+        ]
+    return photos
+
+
+def deepcolor_home() -> Path:
+    """Where generated data is cached: ``$DEEPCOLOR_HOME``, else ``$XDG_CACHE_HOME/deepcolor``
+    (default ``~/.cache/deepcolor``)."""
+    if os.environ.get("DEEPCOLOR_HOME"):
+        return Path(os.environ["DEEPCOLOR_HOME"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "deepcolor"
+
+
+def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZE):
+    """A random square crop (side 50-100% of the short side), resized to ``size``, maybe flipped.
+
+    rgb: (H, W, 3) uint8.  Returns ((size, size, 3) float32 in [0, 1], crop description dict).
+    """
+    from skimage.transform import resize
+
+    h, w = rgb.shape[:2]
+    short = min(h, w)
+    side = int(rng.integers(max(short // 2, min(size, short)), short + 1))
+    top = int(rng.integers(0, h - side + 1))
+    left = int(rng.integers(0, w - side + 1))
+    flip = bool(rng.integers(0, 2))
+    crop = rgb[top : top + side, left : left + side].astype(np.float32) / 255.0
+    crop = resize(crop, (size, size), order=1, anti_aliasing=side > size, preserve_range=True)
+    if flip:
+        crop = crop[:, ::-1]
+    return np.clip(crop, 0, 1).astype(np.float32), {"top": top, "left": left, "side": side, "flip": flip}
+
+
+def sample_dir(n: int, seed: int, photos: list[SourcePhoto]) -> Path:
+    names = ",".join(p.name for p in photos)
+    key = hashlib.sha1(f"v{SAMPLE_VERSION}:{names}".encode()).hexdigest()[:8]
+    return deepcolor_home() / f"sample-n{n}-seed{seed}-{key}"
+
+
+def make_sample(n: int = 48, seed: int = 0, progress=None):
+    """The built-in sample as a :class:`~deepcolor.dataset.LabDataset` of ``n`` 224x224 crops.
+
+    Written once to ``deepcolor_home()/sample-n{n}-seed{seed}-<photo set>`` and reused.  Crops go
+    round-robin over the source photos, so every photo is represented.  ``progress(done, total)``
+    is called after each image when given.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    photos = source_photos()
+    dst = sample_dir(n, seed, photos)
+    if not dst.exists():
+        rng = np.random.default_rng(seed)
+        items = []
+
+        def images():
+            loaded = {}
+            for i in range(n):
+                photo = photos[i % len(photos)]
+                if photo.name not in loaded:
+                    loaded[photo.name] = photo.load()
+                rgb, crop = random_crop(loaded[photo.name], rng)
+                items.append({"index": i, "photo": photo.name, "origin": photo.origin, "licence": photo.licence, **crop})
+                yield split_lab(rgb_to_lab(rgb))
+
+        manifest = {"source": "sample", "seed": seed, "version": SAMPLE_VERSION, "items": items}
+        try:
+            write_layout(dst, n, images(), manifest, progress=progress)
+        except FileExistsError:
+            pass  # another process wrote it meanwhile: same seed, same bytes
+    return open_layout(dst, source="sample")
