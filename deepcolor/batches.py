@@ -88,6 +88,10 @@ class ColorBatches(keras.utils.PyDataset):
         emb = np.asarray(self.embeddings[idx], dtype=np.float32)
         return (L, emb), ab
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def set_epoch(self, epoch: int) -> None:
+        """Jump to the shuffle order of ``epoch`` (used when a run resumes mid-way)."""
+        self.epoch = int(epoch)
         self.order = self._order(self.epoch)
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)

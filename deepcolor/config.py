@@ -1,0 +1,263 @@
+"""Profiles: one switch, ``DEEPCOLOR_PROFILE``, sets data, sizes, epochs and embedder everywhere.
+
+Introduced in notebook ``00_start_here``; every notebook's first cell calls :func:`load`.
+
+- ``smoke``: CI and a quick look on any laptop CPU.  The built-in sample (a few dozen images),
+  32x32 inputs, one epoch, the *untrained* embedder.  Its numbers show that the code runs, not
+  what the models can do.
+- ``default``: a student with internet.  A Kaggle subset, ImageNet embeddings, minutes on a laptop
+  GPU.  Offline it falls back to the sample and the untrained embedder and says so in a banner.
+- ``full``: the paper's study on a GPU: all 25,000 Kaggle images at 224x224, the paper's grid.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROFILE_ENV = "DEEPCOLOR_PROFILE"
+KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One run of the hyperparameter study (the paper's figures 12 to 20)."""
+
+    figure: int
+    arch: str
+    lr: float
+    batch_size: int
+    l2: float
+
+
+PAPER_GRID = (
+    StudyRun(12, "arch1", 0.01, 5, 0.01),
+    StudyRun(13, "arch2", 0.01, 5, 0.01),
+    StudyRun(14, "base", 0.01, 50, 0.01),
+    StudyRun(15, "base", 0.001, 5, 0.01),
+    StudyRun(16, "base", 0.00001, 5, 0.01),
+    StudyRun(17, "base", 0.1, 5, 0.01),
+    StudyRun(18, "base", 0.001, 5, 0.1),
+    StudyRun(19, "base", 0.01, 5, 0.01),
+    StudyRun(20, "base", 0.0001, 5, 0.01),
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything a profile decides.  ``n_images`` 0 means the whole dataset."""
+
+    name: str
+    data: str  # "sample" or "kaggle"
+    n_images: int
+    input_size: int
+    epochs: int
+    batch_size: int
+    lr: float
+    l2: float
+    embedding_mode: str  # "imagenet", "untrained" or "none"
+    study: tuple = PAPER_GRID
+    study_epochs: int = 1
+    seed: int = 0
+    note: str = ""
+
+
+PROFILES = {
+    "smoke": Profile(
+        "smoke", data="sample", n_images=32, input_size=32, epochs=2, batch_size=8, lr=1e-3, l2=0.0,
+        embedding_mode="untrained", study_epochs=1,
+        note="smoke profile: 32 sample images at 32x32, 2 epochs, untrained embedder - "
+             "numbers show the code runs, they are not results",
+    ),
+    "default": Profile(
+        "default", data="kaggle", n_images=2000, input_size=128, epochs=5, batch_size=16, lr=1e-3,
+        l2=0.0, embedding_mode="imagenet", study_epochs=3,
+        note="default profile: 2,000 Kaggle images at 128x128, 5 epochs, ImageNet embeddings",
+    ),
+    "full": Profile(
+        "full", data="kaggle", n_images=0, input_size=224, epochs=20, batch_size=5, lr=1e-4, l2=0.01,
+        embedding_mode="imagenet", study_epochs=20,
+        note="full profile: the paper's setting, 25,000 Kaggle images at 224x224",
+    ),
+}
+
+# Used by `default` when the Kaggle data or the ImageNet weights cannot be had.
+OFFLINE_FALLBACK = {"data": "sample", "n_images": 96, "input_size": 64, "embedding_mode": "untrained"}
+
+
+@dataclass
+class Config:
+    """A resolved profile: what this machine will actually use, and why (``fallbacks``)."""
+
+    profile: Profile
+    kaggle_dir: Path | None = None
+    fallbacks: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def embedding_mode(self) -> str:
+        return self.profile.embedding_mode
+
+    def banner(self) -> str:
+        """Text to show at the top of a notebook: the profile, and any fallback or caveat."""
+        lines = [f"Profile: {self.profile.name}. {self.profile.note}"]
+        lines += [f"OFFLINE FALLBACK: {reason}" for reason in self.fallbacks]
+        if self.profile.embedding_mode == "untrained":
+            lines.append("Embeddings: UNTRAINED (random weights): results made here are not the paper's setting.")
+        return "\n".join(lines)
+
+    def dataset(self, progress=None):
+        """The profile's dataset (sample or Kaggle subset) as a LabDataset (notebook 02)."""
+        from . import data
+
+        if self.profile.data == "sample":
+            return data.sample(n=self.profile.n_images, seed=self.profile.seed, progress=progress)
+        ds = data.load_kaggle(self.kaggle_dir)
+        return subset(ds, self.profile.n_images)
+
+    def split(self, dataset):
+        """The paper's 60/20/20 split of ``dataset`` with the profile's seed."""
+        from .data import split
+
+        return split(len(dataset), seed=self.profile.seed)
+
+    def embeddings(self, dataset, progress: bool = True):
+        """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset."""
+        from .embeddings import dataset_embeddings
+
+        return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress)
+
+    def train_config(self, arch: str, **overrides):
+        """A :class:`deepcolor.train.TrainConfig` with the profile's sizes, for ``arch``."""
+        from .train import TrainConfig
+
+        p = self.profile
+        values = dict(arch=arch, lr=p.lr, batch_size=p.batch_size, epochs=p.epochs, l2=p.l2,
+                      seed=p.seed, input_size=p.input_size)
+        return TrainConfig(**{**values, **overrides})
+
+
+    def train_or_load(self, arch: str, dataset, embeddings, split, verbose="auto", **overrides):
+        """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-10)."""
+        from .train import train_or_load
+
+        return train_or_load(dataset, embeddings, split, self.train_config(arch, **overrides),
+                             embeddings_mode=self.embedding_mode, profile=self.name, verbose=verbose)
+
+
+def subset(dataset, n: int):
+    """The first ``n`` images of ``dataset`` (all of them for n = 0), still memory-mapped."""
+    from .dataset import LabDataset
+
+    if n <= 0 or n >= len(dataset):
+        return dataset
+    parts, left = [], n
+    for part in dataset.ab8_parts:
+        parts.append(part[: min(left, len(part))])
+        left -= len(parts[-1])
+        if left == 0:
+            break
+    return LabDataset(dataset.l8[:n], parts, root=dataset.root, source=f"{dataset.source}[:{n}]",
+                      manifest=dataset.manifest)
+
+
+def _find_kaggle() -> Path | None:
+    """A local copy of the Kaggle set: ``$DEEPCOLOR_KAGGLE_DIR``, else kagglehub's cache."""
+    from .data import find_kaggle_root
+
+    candidates = [os.environ.get(KAGGLE_ENV)]
+    kagglehub_cache = Path(os.environ.get("KAGGLEHUB_CACHE", Path.home() / ".cache" / "kagglehub"))
+    candidates.append(kagglehub_cache / "datasets" / "shravankumar9892" / "image-colorization")
+    for c in candidates:
+        if c:
+            try:
+                return find_kaggle_root(c)
+            except FileNotFoundError:
+                continue
+    return None
+
+
+def profile_name(name: str | None = None) -> str:
+    name = name or os.environ.get(PROFILE_ENV) or "default"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r} (from {PROFILE_ENV}?): use one of {', '.join(PROFILES)}")
+    return name
+
+
+def load(name: str | None = None, download: bool = False) -> Config:
+    """Resolve a profile (default: ``$DEEPCOLOR_PROFILE``, else ``default``) on this machine.
+
+    ``default`` uses a local Kaggle copy (``$DEEPCOLOR_KAGGLE_DIR`` or kagglehub's cache; with
+    ``download=True`` it tries kagglehub) and the ImageNet weights if Keras has them or can get
+    them; otherwise it falls back to the sample and untrained embeddings and lists why in
+    ``fallbacks``.  ``full`` never falls back: it raises with what is missing.
+    """
+    profile = PROFILES[profile_name(name)]
+    config = Config(profile)
+    if profile.data == "kaggle":
+        config.kaggle_dir = _find_kaggle()
+        if config.kaggle_dir is None and download:
+            from .data import download_kaggle
+
+            try:
+                config.kaggle_dir = download_kaggle().root
+            except (ConnectionError, ImportError) as exc:
+                config.fallbacks.append(str(exc))
+        if config.kaggle_dir is None:
+            why = (f"Kaggle data not found (set {KAGGLE_ENV} to its folder, or run "
+                   "`deepcolor data kaggle`): using the built-in sample instead")
+            config.fallbacks.append(why)
+    if profile.embedding_mode == "imagenet":
+        from .embeddings import weights_available
+
+        if not weights_available():
+            config.fallbacks.append("ImageNet weights for Inception-ResNet-v2 are not in Keras' cache "
+                                    "and cannot be downloaded: using the untrained embedder instead")
+    if config.fallbacks and profile.name == "full":
+        raise RuntimeError("the full profile needs the Kaggle data and ImageNet weights: " + "; ".join(config.fallbacks))
+    if config.kaggle_dir is None and profile.data == "kaggle":
+        fb = OFFLINE_FALLBACK
+        note = (f"{profile.name} profile, OFFLINE: {fb['n_images']} built-in sample images at "
+                f"{fb['input_size']}x{fb['input_size']}, {profile.epochs} epochs")
+        profile = replace(profile, data="sample", n_images=fb["n_images"], input_size=fb["input_size"], note=note)
+    if any("ImageNet" in f for f in config.fallbacks):
+        profile = replace(profile, embedding_mode=OFFLINE_FALLBACK["embedding_mode"])
+    config.profile = profile
+    return config
+
+
+def environment() -> dict:
+    """Backend, devices and versions, for the first cell of every notebook."""
+    import keras
+
+    from . import __version__
+
+    backend = keras.backend.backend()
+    devices = ["cpu"]
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            devices = [d.name for d in tf.config.list_logical_devices()]
+        elif backend == "jax":
+            import jax
+
+            devices = [str(d) for d in jax.devices()]
+        elif backend == "torch":
+            import torch
+
+            devices = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"]
+    except Exception as exc:  # device probing must never stop a notebook
+        devices = [f"unknown ({exc})"]
+    return {"deepcolor": __version__, "backend": backend, "keras": keras.__version__, "devices": devices}
+
+
+def show(config: Config) -> None:
+    """Print the banner and the environment (the first cell of every notebook)."""
+    env = environment()
+    print(config.banner())
+    print(f"deepcolor {env['deepcolor']} | Keras {env['keras']} | backend {env['backend']} | devices: {', '.join(env['devices'])}")

@@ -1,0 +1,328 @@
+"""Training runs: fit a model, checkpoint every epoch, record everything in a run folder.
+
+Introduced in notebook ``04_base_model`` and used by notebooks 05-08.
+
+A run folder holds::
+
+    run.json          the record: config, data, embedding mode, profile, per-epoch metrics,
+                      wall time, status ("completed", "nan", "interrupted", "running")
+    checkpoint.keras  model + optimizer state after the last finished epoch (for resuming)
+    model.keras       the final model (written when the run ends)
+
+The loss is MSE on ab/128; "accuracy" is Keras' CategoricalAccuracy over the (a, b) channel
+axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import keras
+
+from . import __version__
+from .batches import ColorBatches
+from .models import build_model
+
+RECORD = "run.json"
+CHECKPOINT = "checkpoint.keras"
+FINAL_MODEL = "model.keras"
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one run.  The paper used Adam, MSE, lr 0.1 to 1e-5, batch 5 or 50,
+    l2 0.1 to 0.001, at input size 224."""
+
+    arch: str = "base"
+    lr: float = 1e-3
+    batch_size: int = 5
+    epochs: int = 1
+    l2: float = 0.0
+    seed: int = 0
+    input_size: int = 224
+
+    def __post_init__(self):
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be a positive number, got {self.lr}")
+        if self.batch_size < 1 or self.epochs < 1:
+            raise ValueError(f"batch_size and epochs must be at least 1, got {self.batch_size} and {self.epochs}")
+        if self.l2 < 0:
+            raise ValueError(f"l2 must be >= 0, got {self.l2}")
+        if self.input_size % 8:
+            raise ValueError(f"input_size must be a multiple of 8 (three stride-2 layers), got {self.input_size}")
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns: the trained model, per-epoch history, the run folder and record."""
+
+    model: keras.Model
+    history: dict
+    run_dir: Path
+    record: dict = field(repr=False)
+
+    @property
+    def status(self) -> str:
+        return self.record["status"]
+
+
+def default_runs_dir() -> Path:
+    """``$DEEPCOLOR_RUNS``, else ``runs/`` in the cache folder (:func:`deepcolor.data.deepcolor_home`)."""
+    from .sample import deepcolor_home
+
+    return Path(os.environ.get("DEEPCOLOR_RUNS") or deepcolor_home() / "runs")
+
+
+def run_name(config: TrainConfig) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return f"{stamp}-{config.arch}-lr{config.lr:g}-b{config.batch_size}-l2{config.l2:g}"
+
+
+def compile_model(model: keras.Model, lr: float) -> keras.Model:
+    """Adam + MSE + the paper's accuracy (categorical accuracy over the ab channels)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss="mse",
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def distribution_scope(devices=None):
+    """A context in which to build the model so ``fit`` uses several devices, and their count.
+
+    TensorFlow: ``tf.distribute.MirroredStrategy`` over ``devices`` (default: all GPUs, if two
+    or more).  JAX: ``keras.distribution.DataParallel``.  PyTorch: Keras has no data-parallel
+    machinery for it, so one device is used.  With one device: a no-op context.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = devices or [d.name for d in tf.config.list_logical_devices("GPU")]
+        if len(devices) >= 2:
+            strategy = tf.distribute.MirroredStrategy(devices)
+            return strategy.scope(), strategy.num_replicas_in_sync
+    elif backend == "jax":
+        import jax
+
+        devices = devices or [d for d in jax.devices() if d.platform != "cpu"]
+        if len(devices) >= 2:
+            return keras.distribution.DataParallel(devices=devices).scope(), len(devices)
+    return contextlib.nullcontext(), 1
+
+
+class _Checkpoint(keras.callbacks.Callback):
+    """After each epoch: save model + optimizer, append the epoch's metrics to the record."""
+
+    def __init__(self, run_dir: Path, record: dict, batches: ColorBatches):
+        super().__init__()
+        self.run_dir, self.record, self.batches = run_dir, record, batches
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.record["epochs"].append(row)
+        if all(math.isfinite(v) for k, v in row.items() if k != "epoch"):
+            _atomic_save(self.model, self.run_dir / CHECKPOINT)
+        _write_record(self.run_dir, self.record)
+
+
+def _atomic_save(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def _write_record(run_dir: Path, record: dict) -> None:
+    tmp = run_dir / f".{RECORD}.tmp"
+    tmp.write_text(json.dumps(record, indent=1, default=str))
+    os.replace(tmp, run_dir / RECORD)
+
+
+def _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, replicas) -> dict:
+    return {
+        "status": "running",
+        "config": asdict(config),
+        "data": {
+            "source": dataset.source,
+            "root": str(dataset.root) if dataset.root else None,
+            "size": len(dataset),
+            "n_train": int(len(train_idx)),
+            "n_val": int(len(val_idx)) if val_idx is not None else 0,
+            "fingerprint": dataset.fingerprint(),
+        },
+        "embedding_mode": embeddings_mode,
+        "profile": profile,
+        "backend": keras.backend.backend(),
+        "replicas": replicas,
+        "keras_version": keras.__version__,
+        "deepcolor_version": __version__,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "epochs": [],
+        "wall_time_s": 0.0,
+    }
+
+
+def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | None = None, *,
+          embeddings_mode: str = "unknown", profile: str = "custom", runs_dir=None, run_dir=None,
+          resume: bool = False, callbacks=(), devices=None, verbose="auto") -> RunResult:
+    """Train one of the paper's models and record the run.
+
+    dataset: a :class:`~deepcolor.dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
+    (from :func:`deepcolor.embeddings.dataset_embeddings`); train_idx / val_idx: index arrays
+    (e.g. from :func:`deepcolor.data.split`).  ``embeddings_mode`` and ``profile`` are recorded
+    so every table can say where its numbers came from.
+
+    A new run goes to ``run_dir`` or a fresh folder under ``runs_dir``.  ``resume=True`` with an
+    existing ``run_dir`` continues an interrupted run from its last checkpoint; the same seed and
+    data then give the same weights as an uninterrupted run.  A NaN loss stops the run, which is
+    recorded with status ``"nan"`` (the paper's lr 0.1 run).  Ctrl-C (KeyboardInterrupt) stops
+    it with status ``"interrupted"``, resumable.  With several GPUs the backend's data-parallel
+    machinery is used (:func:`distribution_scope`).
+    """
+    config = config or TrainConfig()
+    if val_idx is not None and len(np.intersect1d(train_idx, val_idx)):
+        raise ValueError("train and validation indices overlap; use deepcolor.data.split(...)")
+    scope, replicas = distribution_scope(devices)
+    batches = ColorBatches(dataset, embeddings, train_idx, config.batch_size, shuffle=True,
+                           seed=config.seed, input_size=config.input_size)
+    val = None
+    if val_idx is not None and len(val_idx):
+        val = ColorBatches(dataset, embeddings, val_idx, max(config.batch_size, 16), shuffle=False,
+                           input_size=config.input_size)
+
+    if resume:
+        run_dir, record, model = _load_for_resume(run_dir, config, scope)
+    else:
+        run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config)
+        if (run_dir / RECORD).exists():
+            raise FileExistsError(f"{run_dir} already holds a run; pass resume=True to continue it, or another run_dir")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, replicas)
+        keras.utils.set_random_seed(config.seed)
+        with scope:
+            model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
+    initial_epoch = len(record["epochs"])
+    batches.set_epoch(initial_epoch)
+    record["status"] = "running"
+    _write_record(run_dir, record)
+
+    start = time.perf_counter()
+    cbs = [_Checkpoint(run_dir, record, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
+    try:
+        model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
+                  callbacks=cbs, verbose=verbose)
+        losses = [row.get("loss", float("nan")) for row in record["epochs"]]
+        record["status"] = "completed" if all(map(math.isfinite, losses)) else "nan"
+    except KeyboardInterrupt:
+        record["status"] = "interrupted"
+    record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
+    if record["status"] == "completed":
+        _atomic_save(model, run_dir / FINAL_MODEL)
+    _write_record(run_dir, record)
+    return RunResult(model, history_of(record), run_dir, record)
+
+
+def _load_for_resume(run_dir, config: TrainConfig, scope):
+    if run_dir is None or not (Path(run_dir) / RECORD).is_file():
+        raise FileNotFoundError(f"no run to resume at {run_dir}: expected {RECORD} there")
+    run_dir = Path(run_dir)
+    record = json.loads((run_dir / RECORD).read_text())
+    saved = {k: v for k, v in record["config"].items() if k != "epochs"}
+    wanted = {k: v for k, v in asdict(config).items() if k != "epochs"}
+    if saved != wanted:
+        raise ValueError(f"cannot resume {run_dir}: it was started with {saved}, not {wanted}")
+    if not (run_dir / CHECKPOINT).is_file():
+        record["epochs"] = []  # interrupted before the first epoch ended: start again
+        keras.utils.set_random_seed(config.seed)
+        with scope:
+            model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
+        return run_dir, record, model
+    record["config"]["epochs"] = config.epochs
+    with scope:
+        model = keras.models.load_model(run_dir / CHECKPOINT)
+    done = len(record["epochs"])
+    record["epochs"] = record["epochs"][:done]
+    return run_dir, record, model
+
+
+def history_of(record: dict) -> dict:
+    """Per-epoch metrics of a run record as ``{"loss": [...], "val_loss": [...], ...}``."""
+    keys = sorted({k for row in record["epochs"] for k in row if k != "epoch"})
+    return {k: [row.get(k, float("nan")) for row in record["epochs"]] for k in keys}
+
+
+def load_run(run_dir) -> dict:
+    """The record (``run.json``) of one run folder, with its path added."""
+    run_dir = Path(run_dir)
+    if not (run_dir / RECORD).is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (no {RECORD})")
+    record = json.loads((run_dir / RECORD).read_text())
+    record["path"] = str(run_dir)
+    return record
+
+
+def load_runs(runs_dir=None):
+    """All runs under ``runs_dir`` as one pandas DataFrame, a row per run (notebook 08).
+
+    Columns: run, arch, lr, batch_size, l2, epochs, status, loss, val_loss, accuracy,
+    val_accuracy (last epoch), best_val_accuracy, embedding_mode, profile, data_source,
+    n_train, wall_time_s, path.
+    """
+    import pandas as pd
+
+    rows = []
+    for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}")):
+        rec = load_run(rec_path.parent)
+        last = rec["epochs"][-1] if rec["epochs"] else {}
+        vals = [row["val_accuracy"] for row in rec["epochs"] if "val_accuracy" in row]
+        cfg = rec["config"]
+        rows.append({
+            "run": rec_path.parent.name, "arch": cfg["arch"], "lr": cfg["lr"], "batch_size": cfg["batch_size"],
+            "l2": cfg["l2"], "epochs": len(rec["epochs"]), "status": rec["status"],
+            "loss": last.get("loss"), "val_loss": last.get("val_loss"), "accuracy": last.get("accuracy"),
+            "val_accuracy": last.get("val_accuracy"), "best_val_accuracy": max(vals) if vals else None,
+            "embedding_mode": rec["embedding_mode"], "profile": rec["profile"],
+            "data_source": rec["data"]["source"], "n_train": rec["data"]["n_train"],
+            "wall_time_s": rec["wall_time_s"], "path": rec["path"],
+        })
+    return pd.DataFrame(rows)
+
+
+def find_run(config: TrainConfig, dataset, embeddings_mode: str, profile: str, runs_dir=None) -> Path | None:
+    """The newest completed run with exactly this config, data, embedding mode and profile."""
+    wanted = asdict(config)
+    fingerprint = json.loads(json.dumps(dataset.fingerprint()))
+    for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}"), reverse=True):
+        rec = json.loads(rec_path.read_text())
+        if (rec["status"] == "completed" and rec["config"] == wanted and rec["embedding_mode"] == embeddings_mode
+                and rec["profile"] == profile and rec["data"]["fingerprint"] == fingerprint
+                and (rec_path.parent / FINAL_MODEL).is_file()):
+            return rec_path.parent
+    return None
+
+
+def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embeddings_mode: str, profile: str,
+                  runs_dir=None, verbose="auto") -> RunResult:
+    """Reuse a finished identical run (see :func:`find_run`) or train a new one.
+
+    Lets later notebooks (09, 10) use the models trained in notebooks 04-07, and train on the
+    spot when they were not run.  ``split``: (train, val, test) index arrays.
+    """
+    from . import models  # noqa: F401  (registers the fusion layer for loading)
+
+    found = find_run(config, dataset, embeddings_mode, profile, runs_dir)
+    if found is not None:
+        record = load_run(found)
+        model = keras.models.load_model(found / FINAL_MODEL)
+        return RunResult(model, history_of(record), found, record)
+    return train(dataset, embeddings, split[0], split[1], config, embeddings_mode=embeddings_mode,
+                 profile=profile, runs_dir=runs_dir, verbose=verbose)
