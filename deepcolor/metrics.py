@@ -1,0 +1,334 @@
+"""The paper's "accuracy", set beside real colour metrics and two baselines.
+
+Introduced in notebook ``09_results``.  Plain numpy and scikit-image: no Keras here, so the
+metrics can be checked by hand.  Shapes: ``L`` is (N, H, W) in [0, 100], ``ab`` is
+(N, H, W, 2) in Lab units (a, b in about [-128, 127]), RGB is (N, H, W, 3) float in [0, 1].
+
+Why more than one number: the paper's "accuracy" only asks, per pixel, whether a > b.  A
+constant prediction already scores max(p, 1 - p), so every table here carries that number, the
+gray (ab = 0) baseline and the training-set mean-ab baseline beside the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .color import from_model, lab_parts_to_rgb, to_model
+
+__all__ = [
+    "METRICS", "PSNR_CAP_DB", "ab_mse", "auc", "colourfulness", "constant_baseline_accuracy",
+    "dataset_mean_ab", "evaluate", "evaluate_predictions", "gray_prediction", "mean_ab",
+    "mean_prediction", "paper_accuracy", "psnr", "ssim", "to_rgb",
+]
+
+METRICS = ("accuracy", "constant_baseline", "ab_mse", "psnr", "ssim", "auc",
+           "colourfulness_pred", "colourfulness_true", "colourfulness_gap")
+"""The keys of :func:`evaluate_predictions`, in the order tables show them."""
+
+PSNR_CAP_DB = 100.0
+"""PSNR of an exact reproduction (instead of infinity, which one gray photo would spread to the mean)."""
+
+
+def _check(name, x, channels):
+    x = np.asarray(x)
+    if x.ndim != 4 or x.shape[-1] != channels:
+        raise ValueError(f"{name} must have shape (N, H, W, {channels}), got {x.shape}; "
+                         "for a single image add a batch axis: x[None]")
+    if x.size == 0:
+        raise ValueError(f"{name} holds no pixels (shape {x.shape}): pass at least one image")
+    return x
+
+
+def _check_pair(name, true, pred, channels):
+    true, pred = _check(name + "_true", true, channels), _check(name + "_pred", pred, channels)
+    if true.shape != pred.shape:
+        raise ValueError(f"{name}_true {true.shape} and {name}_pred {pred.shape} must have the same shape")
+    if not np.all(np.isfinite(pred)):
+        raise ValueError(f"{name}_pred contains NaN or inf: the model diverged (e.g. a learning rate "
+                         "too high, as in the paper's figure 17); retrain it before measuring it")
+    return true, pred
+
+
+# --- the paper's number -------------------------------------------------------------------------
+
+def paper_accuracy(ab_true, ab_pred) -> float:
+    """The paper's "accuracy" (notebook 09_results): share of pixels whose argmax over (a, b)
+    is the same in prediction and truth, i.e. whether ``a > b`` was guessed right.
+
+    This is what Keras' ``metrics=["accuracy"]`` becomes for an MSE model with an (H, W, 2)
+    output (``CategoricalAccuracy``).  Ties go to the first index (a), as numpy and Keras do.
+    ab_true, ab_pred: (N, H, W, 2), any units (the argmax does not care).  Returns a float in [0, 1].
+    """
+    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+    return float(np.mean(np.argmax(ab_true, -1) == np.argmax(ab_pred, -1)))
+
+
+def constant_baseline_accuracy(ab_true) -> float:
+    """Best paper accuracy any constant prediction reaches (notebook 09_results): max(p, 1 - p),
+    p = share of pixels whose argmax is a (a >= b).  Note the gray baseline (ab = 0) scores p.
+
+    ab_true: (N, H, W, 2), any units.  Returns a float in [0.5, 1].
+    """
+    p = float(np.mean(np.argmax(_check("ab_true", ab_true, 2), -1) == 0))
+    return max(p, 1.0 - p)
+
+
+# --- colour error ----------------------------------------------------------------------------------
+
+def ab_mse(ab_true, ab_pred) -> float:
+    """Mean squared ab error in Lab units squared, over all N*H*W*2 values (notebook 09_results).
+
+    ab_true, ab_pred: (N, H, W, 2) in Lab units.  Returns a float >= 0 (0 = perfect).
+    Divide by 128**2 to get the training loss (MSE on ab/128).
+    """
+    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+    return float(np.mean((ab_true.astype(np.float64) - ab_pred) ** 2))
+
+
+def _within_counts(ab_true, ab_pred, max_threshold):
+    """counts[t] = number of pixels with L2 ab error <= t, for integer t = 0..max_threshold."""
+    err = np.sqrt(np.sum((ab_true.astype(np.float64) - ab_pred) ** 2, axis=-1))
+    bins = np.minimum(np.ceil(err), max_threshold + 1).astype(np.int64).ravel()  # err <= t <=> ceil(err) <= t
+    return np.cumsum(np.bincount(bins, minlength=max_threshold + 2)[: max_threshold + 1])
+
+
+def auc(ab_true, ab_pred, max_threshold: int = 150) -> float:
+    """Area under the cumulative ab-error curve, as in Zhang et al. 2016 (notebook 09_results).
+
+    For each integer threshold t = 0..max_threshold, the share of pixels whose ab error
+    ``sqrt(da**2 + db**2)`` (Lab units) is <= t; the result is the mean of those shares.
+    ab_true, ab_pred: (N, H, W, 2) in Lab units.  Returns a float in [0, 1] (1 = perfect).
+    """
+    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+    if int(max_threshold) != max_threshold or max_threshold < 0:
+        raise ValueError(f"max_threshold must be a non-negative integer, got {max_threshold}")
+    counts = _within_counts(ab_true, ab_pred, int(max_threshold))
+    return float(counts.mean() / (ab_true.size // 2))
+
+
+# --- on the RGB image ------------------------------------------------------------------------------
+
+def to_rgb(L, ab) -> np.ndarray:
+    """(L, ab) in Lab units -> RGB (N, H, W, 3) float32 in [0, 1], through ``deepcolor.color``.
+
+    L: (N, H, W) in [0, 100]; ab: (N, H, W, 2) in Lab units (notebook 09_results).
+    """
+    L = np.asarray(L)
+    if L.ndim != 3:
+        raise ValueError(f"L must have shape (N, H, W), got {L.shape}; drop a channel axis with L[..., 0]")
+    return lab_parts_to_rgb(L, _check("ab", ab, 2))
+
+
+def _psnr_each(rgb_true, rgb_pred):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    out = []
+    for t, p in zip(rgb_true, rgb_pred):
+        exact = np.array_equal(t, p)
+        out.append(PSNR_CAP_DB if exact else min(PSNR_CAP_DB, peak_signal_noise_ratio(t, p, data_range=1)))
+    return np.array(out, np.float64)
+
+
+def _ssim_each(rgb_true, rgb_pred):
+    from skimage.metrics import structural_similarity
+
+    return np.array([structural_similarity(t, p, data_range=1, channel_axis=-1)
+                     for t, p in zip(rgb_true, rgb_pred)], np.float64)
+
+
+def psnr(rgb_true, rgb_pred) -> float:
+    """Peak signal-to-noise ratio in dB of each RGB image, averaged over the N images
+    (scikit-image, data_range=1; notebook 09_results).
+
+    rgb_true, rgb_pred: (N, H, W, 3) float in [0, 1].  Returns a float in dB, higher is better;
+    an exactly reproduced image counts as ``PSNR_CAP_DB`` (100 dB) instead of infinity.
+    """
+    rgb_true, rgb_pred = _check_pair("rgb", rgb_true, rgb_pred, 3)
+    return float(_psnr_each(rgb_true, rgb_pred).mean())
+
+
+def ssim(rgb_true, rgb_pred) -> float:
+    """Structural similarity of each RGB image, averaged over the N images (scikit-image,
+    data_range=1, channel_axis=-1, 7x7 window; notebook 09_results).
+
+    rgb_true, rgb_pred: (N, H, W, 3) float in [0, 1], H and W >= 7.  Returns a float <= 1 (1 = same).
+    """
+    rgb_true, rgb_pred = _check_pair("rgb", rgb_true, rgb_pred, 3)
+    return float(_ssim_each(rgb_true, rgb_pred).mean())
+
+
+def _colourfulness_each(rgb):
+    rgb = np.asarray(rgb)
+    rgb = rgb.astype(np.float64) * (1.0 if rgb.dtype == np.uint8 else 255.0)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg, yb = r - g, 0.5 * (r + g) - b
+    std = np.sqrt(rg.std(axis=(1, 2)) ** 2 + yb.std(axis=(1, 2)) ** 2)
+    mean = np.sqrt(rg.mean(axis=(1, 2)) ** 2 + yb.mean(axis=(1, 2)) ** 2)
+    return std + 0.3 * mean
+
+
+def colourfulness(rgb) -> float:
+    """Colourfulness M of Hasler and Suesstrunk (2003), per image, averaged over the N images.
+
+    On the 0..255 scale: rg = R - G, yb = (R + G) / 2 - B, and
+    M = sqrt(std(rg)**2 + std(yb)**2) + 0.3 * sqrt(mean(rg)**2 + mean(yb)**2),
+    with population std and mean over the pixels of one image.  A gray image scores 0;
+    a vivid photo about 100.  rgb: (N, H, W, 3) float in [0, 1] or uint8 (notebook 09_results).
+    Washed-out colorizations show up as a prediction less colourful than the truth.
+    """
+    return float(_colourfulness_each(_check("rgb", rgb, 3)).mean())
+
+
+# --- all at once, batch by batch -----------------------------------------------------------------
+
+class _Totals:
+    """Sums of the metrics over batches, each weighted by what it averages over."""
+
+    def __init__(self, max_threshold=150):
+        self.max_threshold = max_threshold
+        self.images = self.pixels = self.correct = self.first = 0
+        self.sq_err = self.psnr = self.ssim = self.col_pred = self.col_true = 0.0
+        self.within = np.zeros(max_threshold + 1, np.int64)
+
+    def add(self, ab_true, ab_pred, rgb_true, rgb_pred, col_true):
+        ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+        arg_true = np.argmax(ab_true, -1)
+        self.images += len(ab_true)
+        self.pixels += arg_true.size
+        self.correct += int(np.sum(arg_true == np.argmax(ab_pred, -1)))
+        self.first += int(np.sum(arg_true == 0))
+        self.sq_err += float(np.sum((ab_true.astype(np.float64) - ab_pred) ** 2))
+        self.within += _within_counts(ab_true, ab_pred, self.max_threshold)
+        self.psnr += float(_psnr_each(rgb_true, rgb_pred).sum())
+        self.ssim += float(_ssim_each(rgb_true, rgb_pred).sum())
+        self.col_pred += float(_colourfulness_each(rgb_pred).sum())
+        self.col_true += float(col_true.sum())
+
+    def result(self) -> dict:
+        p = self.first / self.pixels
+        out = dict(accuracy=self.correct / self.pixels, constant_baseline=max(p, 1 - p),
+                   ab_mse=self.sq_err / (2 * self.pixels), psnr=self.psnr / self.images,
+                   ssim=self.ssim / self.images, auc=float(self.within.mean() / self.pixels),
+                   colourfulness_pred=self.col_pred / self.images,
+                   colourfulness_true=self.col_true / self.images)
+        out["colourfulness_gap"] = out["colourfulness_pred"] - out["colourfulness_true"]
+        return {k: float(out[k]) for k in METRICS}
+
+
+def evaluate_predictions(L, ab_true, ab_pred) -> dict:
+    """Every metric of this module for one set of predictions (notebook 09_results).
+
+    L: (N, H, W) in [0, 100]; ab_true, ab_pred: (N, H, W, 2) in Lab units.  Returns a dict with
+    the keys of ``METRICS``: accuracy, constant_baseline, ab_mse, psnr, ssim, auc,
+    colourfulness_pred, colourfulness_true and colourfulness_gap (pred - true).
+    """
+    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+    rgb_true = to_rgb(L, ab_true)
+    totals = _Totals()
+    totals.add(ab_true, ab_pred, rgb_true, to_rgb(L, ab_pred), _colourfulness_each(rgb_true))
+    return totals.result()
+
+
+# --- baselines -----------------------------------------------------------------------------------
+
+def gray_prediction(ab_true) -> np.ndarray:
+    """The gray baseline: ab = 0 everywhere, float32 zeros shaped like ab_true (N, H, W, 2)."""
+    return np.zeros(_check("ab_true", ab_true, 2).shape, np.float32)
+
+
+def mean_ab(ab_train) -> np.ndarray:
+    """Mean (a, b) over all pixels of the training images: (..., 2) Lab units -> (2,) float32."""
+    ab_train = np.asarray(ab_train)
+    if ab_train.ndim < 1 or ab_train.shape[-1] != 2 or ab_train.size == 0:
+        raise ValueError(f"ab_train must have shape (N, H, W, 2) and hold pixels, got {ab_train.shape}")
+    return ab_train.reshape(-1, 2).mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def dataset_mean_ab(dataset, indices, batch_size: int = 16) -> np.ndarray:
+    """:func:`mean_ab` of ``dataset`` images ``indices``, read batch by batch: (2,) float32."""
+    indices = np.asarray(indices, np.int64).reshape(-1)
+    total, count = np.zeros(2, np.float64), 0
+    for start in range(0, len(indices), batch_size):
+        _, ab = dataset.batch(indices[start:start + batch_size])
+        total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
+        count += ab.size // 2
+    if count == 0:
+        raise ValueError("no images to average: pass a non-empty list of training indices")
+    return (total / count).astype(np.float32)
+
+
+def mean_prediction(mean, shape) -> np.ndarray:
+    """The mean-ab baseline: ``mean`` (2,) repeated to ``shape`` (N, H, W, 2), float32."""
+    mean = np.asarray(mean, np.float32)
+    if mean.shape != (2,) or len(shape) != 4 or shape[-1] != 2:
+        raise ValueError(f"need mean of shape (2,) and shape (N, H, W, 2), got {mean.shape} and {shape}")
+    return np.broadcast_to(mean, tuple(shape)).copy()
+
+
+# --- a model on a dataset ------------------------------------------------------------------------
+
+def predict_ab(model, L, embedding):
+    """Predict colour for lightness at any size (notebooks 04 and 10_colorize_your_own).
+
+    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized (anti-aliased)
+    to the model's input size, and the predicted ab is bilinearly resized back to (H, W).
+    Returns ab (n, H, W, 2) float32 in Lab units.
+    """
+    from skimage.transform import resize
+
+    L_scaled, _ = to_model(L)
+    n, size = L.shape[0], L.shape[1:]
+    side = model.inputs[0].shape[1] or size[0]
+    x = L_scaled
+    if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
+        x = resize(L_scaled, (n, side, side, 1), order=1, anti_aliasing=True).astype(np.float32)
+    ab_scaled = np.asarray(model.predict([x, embedding], verbose=0), np.float32)
+    if ab_scaled.ndim != 4 or ab_scaled.shape[-1] != 2:
+        raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab_scaled.shape}")
+    if ab_scaled.shape[1:3] != size:  # bilinear upsampling of the colour back to the photo's size
+        ab_scaled = resize(ab_scaled, (n, *size, 2), order=1, anti_aliasing=False).astype(np.float32)
+    return from_model(L_scaled, ab_scaled)[1]
+
+
+def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
+    """The model and both baselines on ``dataset`` images ``indices`` (notebook 09_results).
+
+    model: a Keras model taking ``[L / 100 (n, s, s, 1), embedding (n, 1000)]`` and returning
+    ab / 128 (n, s, s, 2); when s differs from the photos' size the L input is resized to s and
+    the predicted ab is bilinearly resized back, so every metric is measured at the photos' size.
+    dataset: ``len()`` and ``batch(idx) -> (L (n, H, W), ab (n, H, W, 2))`` in Lab units.
+    embeddings: (len(dataset), D) float, row i for image i.  train_indices: the images whose mean
+    ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
+    column says so (that baseline then peeks at the answers).
+    Reads ``batch_size`` images at a time and keeps only running sums.
+    Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
+    baseline"), with the ``METRICS`` columns, ``images`` (how many) and ``note``.
+    """
+    import pandas as pd
+
+    indices = np.asarray(indices, np.int64).reshape(-1)
+    if indices.size == 0:
+        raise ValueError("indices is empty: pass the dataset indices to evaluate (e.g. split.test)")
+    if len(embeddings) != len(dataset):
+        raise ValueError(f"embeddings has {len(embeddings)} rows but the dataset {len(dataset)} images: "
+                         "compute the embeddings of this dataset (one row per image)")
+    note = ""
+    if train_indices is None:
+        train_indices = indices
+        note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
+    mean = dataset_mean_ab(dataset, train_indices, batch_size)
+    names = ("model", "gray baseline", "mean-ab baseline")
+    totals = {name: _Totals() for name in names}
+    for start in range(0, len(indices), batch_size):
+        idx = indices[start:start + batch_size]
+        L, ab = dataset.batch(idx)
+        preds = {"model": predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
+                 "gray baseline": gray_prediction(ab),
+                 "mean-ab baseline": mean_prediction(mean, ab.shape)}
+        rgb_true = to_rgb(L, ab)
+        col_true = _colourfulness_each(rgb_true)
+        for name in names:
+            totals[name].add(ab, preds[name], rgb_true, to_rgb(L, preds[name]), col_true)
+    rows = [{**totals[n].result(), "images": len(indices), "note": note if n == "mean-ab baseline" else ""}
+            for n in names]
+    return pd.DataFrame(rows, index=pd.Index(names, name="predictor"))
