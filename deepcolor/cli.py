@@ -40,6 +40,38 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _load_data(spec: str, n: int):
+    from . import data
+    from .config import subset
+
+    if spec == "sample":
+        return data.sample(n=n or 48)
+    return subset(data.load_kaggle(spec), n)
+
+
+def cmd_train(args) -> int:
+    from .data import split
+    from .embeddings import dataset_embeddings
+    from .train import TrainConfig, train
+
+    config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
+                         l2=args.l2, seed=args.seed, input_size=args.input_size)
+    ds = _load_data(args.data, args.n)
+    emb = dataset_embeddings(ds, args.embeddings)
+    parts = split(len(ds), seed=args.seed)
+    result = train(ds, emb, parts.train, parts.val, config, embeddings_mode=args.embeddings, profile="cli",
+                   runs_dir=args.runs_dir, run_dir=args.resume, resume=bool(args.resume))
+    print(f"run {result.status}: {result.run_dir}")
+    return 0 if result.status == "completed" else 1
+
+
+def cmd_colorize(args) -> int:
+    from .colorize import colorize
+
+    written = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings)
+    return 0 if len(written) == len(args.images) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -59,6 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dst", help="new dataset folder")
     p.add_argument("--force", action="store_true", help="replace dst if it exists")
     p_data.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train one of the paper's models and record the run")
+    p.add_argument("--arch", default="base", choices=["base", "arch1", "arch2", "arch3"])
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (paper: 0.1 to 1e-5)")
+    p.add_argument("--batch-size", type=int, default=5, help="paper: 5 or 50")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--l2", type=float, default=0.0, help="L2 weight penalty (paper: 0.1 to 0.001)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--input-size", type=int, default=224, help="a multiple of 8 (paper: 224)")
+    p.add_argument("--data", default="sample", help="'sample' or a folder in the Kaggle layout")
+    p.add_argument("-n", type=int, default=0, help="use the first n images (0 = all; sample: 48)")
+    p.add_argument("--embeddings", default="imagenet", choices=["imagenet", "untrained", "none"])
+    p.add_argument("--runs-dir", help="where run folders go (default $DEEPCOLOR_RUNS or the cache)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("colorize", help="colorize photos with a trained model, at full resolution")
+    p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...); gray or colour")
+    p.add_argument("-o", "--outdir", required=True, help="folder for <name>_colorized.png")
+    p.add_argument("--model", required=True, help="model.keras from a run folder")
+    p.add_argument("--embeddings", choices=["imagenet", "untrained", "none"],
+                   help="embedding mode (default: the one recorded in the run folder)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_colorize)
 
     return parser
 

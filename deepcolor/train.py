@@ -127,6 +127,11 @@ class _Checkpoint(keras.callbacks.Callback):
         super().__init__()
         self.run_dir, self.record, self.batches = run_dir, record, batches
 
+    def on_epoch_begin(self, epoch, logs=None):
+        # Keras calls PyDataset.on_epoch_end at other moments too (after peeking at the data),
+        # so the shuffle order is pinned to the epoch number here: resuming then replays it.
+        self.batches.set_epoch(epoch)
+
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         self.record["epochs"].append(row)
@@ -211,7 +216,6 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
         with scope:
             model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
     initial_epoch = len(record["epochs"])
-    batches.set_epoch(initial_epoch)
     record["status"] = "running"
     _write_record(run_dir, record)
 
@@ -219,7 +223,7 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     cbs = [_Checkpoint(run_dir, record, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
     try:
         model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
-                  callbacks=cbs, verbose=verbose)
+                  callbacks=cbs, verbose=verbose, shuffle=False)  # ColorBatches shuffles, seeded
         losses = [row.get("loss", float("nan")) for row in record["epochs"]]
         record["status"] = "completed" if all(map(math.isfinite, losses)) else "nan"
     except KeyboardInterrupt:

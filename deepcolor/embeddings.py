@@ -1,0 +1,560 @@
+"""Inception-ResNet-v2 embeddings: the 1000-d "what is in this photo" vector (notebook 03).
+
+The paper feeds the colorizer a global description of the photo: the 1000 ImageNet class
+probabilities that Inception-ResNet-v2 gives for the gray image.  This module computes them:
+
+- :func:`preprocess` turns lightness ``L`` into the network's input: gray RGB in [0, 255],
+  resized to 299x299, then Keras' ``preprocess_input`` (-> about [-1, 1]).  Feeding [0, 1] data to
+  ``preprocess_input`` is a common bug: every pixel lands near -1 and the embedding barely changes
+  from photo to photo.
+- :class:`Embedder` runs the network in one of three modes (:data:`MODES`):
+  ``"imagenet"`` (the paper's embedding; the weights download needs internet once),
+  ``"untrained"`` (same network, seeded random weights: lets the course run offline, but the
+  vector is nearly the same for every photo, so label such results "untrained"), and
+  ``"none"`` (zeros: the ablation "does fusion help?").
+- :func:`dataset_embeddings` computes the embeddings of a whole dataset once and caches them on
+  disk, next to the dataset.
+- :func:`top_labels` shows what the ImageNet classifier "sees" in a gray photo.
+
+Keras is imported inside the functions that need it, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+MODES = ("imagenet", "untrained", "none")
+EMBEDDING_DIM = 1000
+INPUT_SIZE = 299
+
+# The files Keras' own InceptionResNetV2(weights="imagenet") and decode_predictions download,
+# with the URLs and MD5 hashes Keras uses for them.
+WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
+WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/" + WEIGHTS_FILE
+)
+WEIGHTS_MD5 = "e693bd0210a403b3192acc6073ad2e96"
+CLASS_INDEX_FILE = "imagenet_class_index.json"
+CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
+CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
+
+CACHE_FORMAT = 1  # bump when preprocessing changes, so that old caches are rebuilt
+_REACH_TIMEOUT_S = 3.0
+
+_DESCRIPTIONS = {
+    "imagenet": "imagenet: Inception-ResNet-v2 with ImageNet weights (the paper's embedding)",
+    "untrained": (
+        "untrained: random weights, results are not ImageNet features (the vector is nearly the "
+        "same for every photo, so fusion adds almost nothing)"
+    ),
+    "none": "none: zero embedding, the fusion layer gets no information (ablation: does fusion help?)",
+}
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The ImageNet weights (or class names) are not cached and cannot be downloaded."""
+
+
+# ----------------------------------------------------------------------------- modes
+
+
+def check_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of :data:`MODES`, else raise ValueError (notebook 03)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown embedding mode {mode!r}: use one of {', '.join(map(repr, MODES))}")
+    return mode
+
+
+def is_trained(mode: str) -> bool:
+    """True only for ``"imagenet"``: the one mode whose embedding means something (notebook 03)."""
+    return check_mode(mode) == "imagenet"
+
+
+def describe_mode(mode: str) -> str:
+    """One-line caveat to print beside any result made with this mode (notebook 03)."""
+    return _DESCRIPTIONS[check_mode(mode)]
+
+
+# ----------------------------------------------------------------------------- input
+
+
+def _check_L(L) -> np.ndarray:
+    """L (N, H, W) or (N, H, W, 1) in [0, 100] -> float32 (N, H, W), clipped to [0, 100]."""
+    L = np.asarray(L)
+    if L.ndim == 4 and L.shape[-1] == 1:
+        L = L[..., 0]
+    if L.ndim != 3:
+        hint = " (one image? use L[None])" if L.ndim == 2 else ""
+        raise ValueError(f"expected L with shape (N, H, W) in Lab units [0, 100], got {L.shape}{hint}")
+    if not (np.issubdtype(L.dtype, np.floating) or np.issubdtype(L.dtype, np.integer)):
+        raise ValueError(f"L must be numeric (float in [0, 100]), got dtype {L.dtype}")
+    L = L.astype(np.float32)
+    if L.size:
+        if not np.isfinite(L).all():
+            raise ValueError("L contains NaN or inf values")
+        lo, hi = float(L.min()), float(L.max())
+        if lo < -1e-3 or hi > 100 + 1e-3:
+            raise ValueError(
+                f"L must be Lab lightness in [0, 100], got values in [{lo:.3g}, {hi:.3g}]; "
+                "convert RGB photos with deepcolor.color.rgb_to_lab(rgb)[..., 0]"
+            )
+        if 0 < hi <= 1:
+            warnings.warn(
+                f"L is at most {hi:.3g}: it looks scaled to [0, 1] (L / 100) but Lab units [0, 100] "
+                "are expected; pass L itself, or the embedding will be nearly constant",
+                stacklevel=3,
+            )
+        L = np.clip(L, 0, 100)
+    return L
+
+
+def preprocess(L, size: int = INPUT_SIZE) -> np.ndarray:
+    """Lightness -> the input Inception-ResNet-v2 expects (notebook 03).
+
+    L: (N, H, W) float in [0, 100] (Lab lightness).  The gray image L * 2.55 in [0, 255] is
+    resized to ``size`` x ``size`` (bilinear, antialiased when shrinking), copied into 3 equal
+    channels and passed through ``keras.applications.inception_resnet_v2.preprocess_input``.
+    Returns (N, size, size, 3) float32 in [-1, 1].
+    """
+    import keras
+    from keras.applications.inception_resnet_v2 import preprocess_input
+
+    L = _check_L(L)
+    if len(L) == 0:
+        return np.zeros((0, size, size, 3), np.float32)
+    x = (L * 2.55)[..., None]  # (N, H, W, 1) in [0, 255]
+    if x.shape[1:3] != (size, size):
+        x = keras.ops.image.resize(
+            x, (size, size), interpolation="bilinear", antialias=True, data_format="channels_last"
+        )
+        x = keras.ops.convert_to_numpy(x)
+    x = np.repeat(np.clip(x, 0, 255), 3, axis=-1).astype(np.float32)
+    return np.asarray(preprocess_input(x, data_format="channels_last"), np.float32)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def keras_models_dir(keras_home=None) -> Path:
+    """The folder where Keras caches downloaded weights: ``<keras_home>/models`` (notebook 03).
+
+    keras_home: a folder; by default ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when the
+    home folder is not writable), the same rule Keras follows.
+    """
+    if keras_home is None:
+        keras_home = os.environ.get("KERAS_HOME")
+    if keras_home is None:
+        base = os.path.expanduser("~")
+        keras_home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    home = Path(os.path.expanduser(str(keras_home)))
+    if home.exists() and not os.access(home, os.W_OK):
+        home = Path("/tmp/.keras")  # what keras.utils.get_file falls back to
+    return home / "models"
+
+
+def imagenet_weights_path(keras_home=None) -> Path:
+    """Where the ImageNet weights file lives (or will live) in Keras' cache (notebook 03)."""
+    return keras_models_dir(keras_home) / WEIGHTS_FILE
+
+
+def _host_reachable(url: str, timeout: float = _REACH_TIMEOUT_S) -> bool:
+    """Can a TCP connection to the URL's host (or to the HTTPS proxy, if one is set) be opened?
+
+    Runs in a thread so that a hanging DNS lookup cannot stall the caller beyond ``timeout``.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        proxy_parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        host, port = proxy_parts.hostname, proxy_parts.port or 80
+    ok = []
+
+    def probe():
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                ok.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(ok)
+
+
+def weights_available(keras_home=None) -> bool:
+    """True if the ImageNet weights are cached or their download host answers (notebook 03).
+
+    Takes at most a few seconds; use it to fall back to ``mode="untrained"`` offline.
+    """
+    return imagenet_weights_path(keras_home).is_file() or _host_reachable(WEIGHTS_URL)
+
+
+def _unavailable_message(fname: str, url: str, folder: Path, reason: str, what: str) -> str:
+    return (
+        f"{what} not available: {reason}.\n"
+        f"Keras looks for the file\n    {fname}\nin its cache folder\n    {folder}\n"
+        f"and downloads it from\n    {url}\nwhen it is missing.\n"
+        f"To use it without internet here: download that URL on a machine that has internet and "
+        f"copy the file into the folder above (or set the KERAS_HOME environment variable to a "
+        f"folder whose models/ subfolder holds it).\n"
+        f"To go on offline without it: use mode=\"untrained\" (random weights: label the results "
+        f"as untrained) or mode=\"none\" (zero embedding, the no-fusion ablation)."
+    )
+
+
+def _fetch(fname: str, url: str, md5: str, keras_home, what: str) -> Path:
+    """Path of a Keras-cached download, fetching it if needed; WeightsUnavailableError if that fails."""
+    import keras
+
+    folder = keras_models_dir(keras_home)
+    if not (folder / fname).is_file() and not _host_reachable(url):
+        host = urllib.parse.urlsplit(url).hostname
+        raise WeightsUnavailableError(
+            _unavailable_message(fname, url, folder, f"the file is not cached and {host} cannot be reached "
+                                 "(no internet?)", what)
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = keras.utils.get_file(fname, url, cache_subdir="models", file_hash=md5,
+                                    cache_dir=str(folder.parent))
+    except Exception as err:  # noqa: BLE001 - get_file raises bare Exception on fetch failures
+        raise WeightsUnavailableError(
+            _unavailable_message(fname, url, folder, f"the download failed ({err})", what)
+        ) from err
+    return Path(path)
+
+
+def _seed_weights(model, seed: int) -> None:
+    """Overwrite every kernel with Glorot-uniform values from ``numpy.random.default_rng(seed)``.
+
+    Glorot-uniform is what Keras' InceptionResNetV2 initialises every Conv2D and Dense kernel
+    with; Keras draws it from a global random state, which differs from build to build.  Drawing
+    it here from a private generator makes the weights depend on ``seed`` alone (on any backend)
+    and leaves global random state untouched.  Biases and batch-norm variables start at constants.
+    """
+    rng = np.random.default_rng(seed)
+    for var in model.trainable_weights:
+        shape = tuple(var.shape)
+        if len(shape) < 2:
+            continue
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        var.assign(rng.uniform(-limit, limit, shape).astype(np.float32))
+
+
+# ----------------------------------------------------------------------------- embedder
+
+
+class Embedder:
+    """Inception-ResNet-v2 as a function from lightness to a 1000-d embedding (notebook 03).
+
+    mode: ``"imagenet"``, ``"untrained"`` or ``"none"`` (see :data:`MODES`, :func:`describe_mode`).
+    batch_size: images per forward pass.  seed: weights of the ``"untrained"`` network (the same
+    seed gives the same weights and embeddings in every run).  keras_home: Keras' cache folder
+    (default: ``$KERAS_HOME`` or ``~/.keras``).  weights_path: an ``.h5`` ImageNet weights file to
+    use instead of Keras' cache.
+
+    The network (about 56 M parameters) is built on first use, not here.  ``"imagenet"`` needs the
+    weights file: when it is not cached and cannot be downloaded, building raises
+    :class:`WeightsUnavailableError` within seconds.
+    """
+
+    def __init__(self, mode: str = "imagenet", batch_size: int = 16, seed: int = 0,
+                 keras_home=None, weights_path=None):
+        self.mode = check_mode(mode)
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.keras_home = keras_home
+        self.weights_path = Path(weights_path) if weights_path is not None else None
+        self._model = None
+
+    def __repr__(self) -> str:
+        state = "built" if self._model is not None else "not built"
+        seed = f", seed={self.seed}" if self.mode == "untrained" else ""
+        return f"Embedder(mode={self.mode!r}, batch_size={self.batch_size}{seed}, {state})"
+
+    @property
+    def trained(self) -> bool:
+        """True in ``"imagenet"`` mode only."""
+        return is_trained(self.mode)
+
+    @property
+    def model(self):
+        """The Keras model (built on first access); None in mode ``"none"``."""
+        return self.build()
+
+    def build(self):
+        """Build the network now (seconds on a CPU) and return it; None in mode ``"none"``."""
+        if self.mode == "none" or self._model is not None:
+            return self._model
+        from keras.applications import InceptionResNetV2
+
+        if self.mode == "untrained":
+            model = InceptionResNetV2(include_top=True, weights=None)
+            _seed_weights(model, self.seed)
+        else:
+            path = self.weights_path
+            if path is None:
+                path = _fetch(WEIGHTS_FILE, WEIGHTS_URL, WEIGHTS_MD5, self.keras_home, "The ImageNet weights of Inception-ResNet-v2 are")
+            elif not path.is_file():
+                raise WeightsUnavailableError(
+                    _unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
+                                         f"weights_path {path} does not exist", "The ImageNet weights are")
+                )
+            try:
+                model = InceptionResNetV2(include_top=True, weights=str(path))
+            except Exception as err:  # noqa: BLE001 - any failure to read the file means the same
+                raise WeightsUnavailableError(
+                    _unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
+                                         f"{path} could not be loaded ({err}); delete it and retry",
+                                         "The ImageNet weights are")
+                ) from err
+        self._model = model
+        return model
+
+    def embed(self, L, progress: bool = True) -> np.ndarray:
+        """Embeddings of gray images.
+
+        L: (N, H, W) float in [0, 100] (Lab lightness, any H and W).  Returns (N, 1000) float32:
+        softmax rows that sum to 1 (``"imagenet"``, ``"untrained"``) or zeros (``"none"``).
+        progress: show a progress bar over the images.
+        """
+        L = _check_L(L)
+        out = np.zeros((len(L), EMBEDDING_DIM), np.float32)
+        if self.mode == "none" or len(L) == 0:
+            return out
+        self._embed_into(out, lambda start, stop: L[start:stop], progress)
+        return out
+
+    def _embed_into(self, out, read, progress: bool) -> None:
+        """Fill ``out`` (N, 1000) batch by batch; ``read(start, stop)`` returns L for those rows."""
+        import keras
+        from tqdm.auto import tqdm
+
+        model = self.build()
+        with tqdm(total=len(out), unit="img", desc=f"embeddings ({self.mode})", disable=not progress) as bar:
+            for start in range(0, len(out), self.batch_size):
+                stop = min(start + self.batch_size, len(out))
+                y = model.predict_on_batch(preprocess(read(start, stop)))
+                out[start:stop] = keras.ops.convert_to_numpy(y)
+                bar.update(stop - start)
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def cache_path(dataset, mode: str, cache_dir=None):
+    """Where :func:`dataset_embeddings` caches ``mode`` for ``dataset``, or None (notebook 03).
+
+    ``cache_dir`` given: ``cache_dir / "<mode>-<fingerprint hash>.npy"`` (so several datasets can
+    share the folder); else ``dataset.root / "embeddings" / "<mode>.npy"``; None for an in-memory
+    dataset (root None) without ``cache_dir``, and for mode ``"none"``.
+    """
+    if check_mode(mode) == "none":
+        return None
+    if cache_dir is not None:
+        blob = json.dumps(dataset.fingerprint(), sort_keys=True).encode()
+        return Path(cache_dir) / f"{mode}-{hashlib.sha256(blob).hexdigest()[:12]}.npy"
+    root = getattr(dataset, "root", None)
+    return Path(root) / "embeddings" / f"{mode}.npy" if root is not None else None
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _matches(meta: dict, expected: dict) -> bool:
+    return all(meta.get(key) == value for key, value in expected.items())
+
+
+def _load_cache(path: Path, expected: dict):
+    """The cached array if its sidecar matches ``expected`` and the array has the right shape."""
+    sidecar = _sidecar(path)
+    if not (path.is_file() and sidecar.is_file()):
+        return None
+    try:
+        meta = json.loads(sidecar.read_text())
+        if not _matches(meta, expected):
+            return None
+        arr = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    if arr.dtype != np.float32 or list(arr.shape) != expected["shape"]:
+        return None
+    return arr
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json.tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress: bool) -> None:
+    """Write the embeddings to a temp file, then move it and the sidecar into place atomically."""
+    n = len(dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _sidecar(path).unlink(missing_ok=True)  # from here on the old cache is invalid
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npy.tmp")
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, EMBEDDING_DIM))
+        _fill(out, dataset, embedder, progress)
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _write_json_atomic(_sidecar(path), meta)
+
+
+def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
+    def read(start, stop):
+        return dataset.batch(np.arange(start, stop))[0]
+
+    embedder._embed_into(out, read, progress)
+
+
+def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, cache_dir=None,
+                       progress: bool = True, embedder: Embedder | None = None,
+                       rebuild: bool = False) -> np.ndarray:
+    """Embeddings of every image of a dataset, computed once and cached on disk (notebook 03).
+
+    dataset: has ``len``, ``batch(indices) -> (L (n, H, W) in [0, 100], ab)``, ``root`` and
+    ``fingerprint()``; it is read ``batch_size`` images at a time, never whole.
+    mode: see :data:`MODES`.  cache_dir: where to cache (default: next to the dataset, see
+    :func:`cache_path`; in-memory datasets without ``cache_dir`` are not cached).
+    embedder: reuse an already built :class:`Embedder` of the same mode (else one is made).
+    rebuild: recompute even if a valid cache exists.
+
+    Returns (N, 1000) float32: the cache opened read-only as a memory map (zeros for ``"none"``).
+    A cache is used only if its JSON sidecar records the same dataset fingerprint, mode, shape,
+    format (and seed, for ``"untrained"``); otherwise it is recomputed.  Files are written to a
+    temporary name and renamed, so an interrupted run never leaves a cache that looks valid.
+    """
+    mode = check_mode(mode)
+    n = len(dataset)
+    if mode == "none":
+        return np.zeros((n, EMBEDDING_DIM), np.float32)
+    if embedder is None:
+        embedder = Embedder(mode, batch_size=batch_size)
+    elif embedder.mode != mode:
+        raise ValueError(f"embedder is in mode {embedder.mode!r} but mode={mode!r} was asked for")
+
+    expected = {
+        "fingerprint": json.loads(json.dumps(dataset.fingerprint())),
+        "mode": mode,
+        "shape": [n, EMBEDDING_DIM],
+        "format": CACHE_FORMAT,
+    }
+    if mode == "untrained":
+        expected["seed"] = embedder.seed
+    path = cache_path(dataset, mode, cache_dir)
+    if path is not None and not rebuild:
+        cached = _load_cache(path, expected)
+        if cached is not None:
+            return cached
+
+    embedder.build()  # fail before touching any file if the weights are missing
+    if path is not None:
+        import keras
+
+        meta = dict(expected, untrained=not embedder.trained, keras_version=keras.__version__,
+                    backend=keras.backend.backend(), input_size=INPUT_SIZE,
+                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        try:
+            _compute_to_file(path, dataset, embedder, meta, progress)
+            return np.load(path, mmap_mode="r")
+        except OSError as err:
+            warnings.warn(
+                f"cannot write the embedding cache {path} ({err}); computing without a cache. "
+                "Pass cache_dir= a writable folder to keep them.",
+                stacklevel=2,
+            )
+    out = np.zeros((n, EMBEDDING_DIM), np.float32)
+    _fill(out, dataset, embedder, progress)
+    return out
+
+
+# ----------------------------------------------------------------------------- labels
+
+_DEFAULT_IMAGENET: dict = {}
+_CLASS_INDEX: dict = {}
+
+
+def _image_to_L(image) -> np.ndarray:
+    """RGB (H, W, 3) uint8 or float in [0, 1], or L (H, W) in [0, 100] -> L (H, W) float32."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        return image.astype(np.float32)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        if np.issubdtype(image.dtype, np.floating) and image.size and float(image.max()) > 1.0 + 1e-6:
+            raise ValueError("float RGB images must be in [0, 1]; pass uint8 for values in 0..255")
+        from deepcolor.color import rgb_to_lab
+
+        return rgb_to_lab(image)[..., 0]
+    raise ValueError(
+        f"expected an RGB image (H, W, 3) or lightness L (H, W), got shape {image.shape}; "
+        "convert RGBA or other formats to RGB first"
+    )
+
+
+def _class_index(keras_home=None) -> dict:
+    """ImageNet class index {"0": [wnid, name], ...} from Keras' cache (downloaded once)."""
+    key = str(keras_models_dir(keras_home))
+    if key not in _CLASS_INDEX:
+        path = _fetch(CLASS_INDEX_FILE, CLASS_INDEX_URL, CLASS_INDEX_MD5, keras_home, "The ImageNet class names are")
+        _CLASS_INDEX[key] = json.loads(Path(path).read_text())
+    return _CLASS_INDEX[key]
+
+
+def _decode(probs: np.ndarray, class_index: dict, k: int) -> list[tuple[str, float]]:
+    """Top-k (class_name, probability), most likely first (the decoding of decode_predictions)."""
+    top = np.argsort(probs, kind="stable")[::-1][:k]
+    return [(class_index[str(int(i))][1], float(probs[i])) for i in top]
+
+
+def top_labels(image, k: int = 5, embedder: Embedder | None = None) -> list[tuple[str, float]]:
+    """The top-k ImageNet classes Inception-ResNet-v2 sees in the gray version of an image (notebook 03).
+
+    image: RGB (H, W, 3) uint8 or float in [0, 1], or lightness L (H, W) in [0, 100].
+    embedder: an ``"imagenet"`` :class:`Embedder` (default: one shared instance, built once).
+    Returns [(class_name, probability), ...], most likely first.  Only meaningful with ImageNet
+    weights: other modes raise ValueError.  Needs the class-name file from Keras' cache
+    (downloaded once, like the weights): offline without it raises WeightsUnavailableError.
+    """
+    if not 1 <= int(k) <= EMBEDDING_DIM:
+        raise ValueError(f"k must be between 1 and {EMBEDDING_DIM}, got {k}")
+    if embedder is None:
+        embedder = _DEFAULT_IMAGENET.setdefault("imagenet", Embedder("imagenet"))
+    if embedder.mode != "imagenet":
+        raise ValueError(
+            f"top_labels needs ImageNet weights, but the embedder is in mode {embedder.mode!r}: "
+            f"{describe_mode(embedder.mode)}. Use Embedder('imagenet')."
+        )
+    L = _image_to_L(image)
+    probs = embedder.embed(L[None], progress=False)[0]
+    return _decode(probs, _class_index(embedder.keras_home), int(k))

@@ -1,0 +1,207 @@
+"""The paper's four colorization networks, written as data, and one builder.
+
+Each architecture is a layer table in ``TABLES``: three stages (encoder, fusion,
+decoder), each a tuple of rows
+
+- ``("conv", filters, kernel, stride)``: ``Conv2D``, ``padding="same"``, ReLU
+  (tanh for the last conv of the network);
+- ``("up",)``: ``UpSampling2D(2)``, doubles height and width;
+- ``("fuse", 1000)``: tile the 1000-d image embedding over the feature map and
+  concatenate it on the channel axis (``FuseEmbedding``).
+
+``build_model`` turns a table into a Keras model; ``layer_table``, ``flops`` and
+``describe`` read the same table, so the numbers shown in the notebooks are the
+numbers of the model that is trained.  Notebook 04 introduces the base model,
+notebooks 05, 06 and 07 the three smaller architectures.
+
+Model inputs: ``[L_scaled (N, H, W, 1) float32 in [0, 1], embedding (N, 1000)
+float32]``; output: ``ab_scaled (N, H, W, 2)`` in [-1, 1] (tanh, ab / 128).
+"""
+
+import numbers
+
+import keras
+from keras import ops
+
+EMBEDDING_SIZE = 1000
+ARCHITECTURES = ("base", "arch1", "arch2", "arch3")
+PAPER_PARAMS = {"base": 6_606_994, "arch1": 3_509_522, "arch2": 1_223_314, "arch3": 249_170}
+
+
+def _conv(filters, kernel=3, stride=1):
+    return ("conv", filters, kernel, stride)
+
+
+_UP = ("up",)
+_FUSE = ("fuse", EMBEDDING_SIZE)
+_DECODER = (_conv(128), _UP, _conv(64), _UP, _conv(32), _conv(16), _conv(2), _UP)
+
+TABLES = {
+    "base": {
+        "encoder": (_conv(64, 3, 2), _conv(128), _conv(128, 3, 2), _conv(256),
+                    _conv(256, 3, 2), _conv(512), _conv(512), _conv(256)),
+        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
+        "decoder": _DECODER,
+    },
+    "arch1": {
+        "encoder": (_conv(64, 3, 2), _conv(128, 3, 2), _conv(256, 3, 2), _conv(512), _conv(256)),
+        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
+        "decoder": _DECODER,
+    },
+    "arch2": {
+        "encoder": (_conv(64, 3, 2), _conv(64, 3, 2), _conv(64, 3, 2), _conv(128), _conv(256)),
+        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
+        "decoder": _DECODER,
+    },
+    "arch3": {
+        "encoder": (_conv(64, 3, 2), _conv(64, 3, 2), _conv(32, 3, 2), _conv(64), _conv(64)),
+        "fusion": (_FUSE, _conv(64, 1), _conv(64)),  # the paper's "1x1-64, 64": second is 3x3
+        "decoder": (_UP, _conv(32), _UP, _conv(32), _conv(16), _conv(2), _UP),
+    },
+}
+
+
+@keras.saving.register_keras_serializable(package="deepcolor")
+class FuseEmbedding(keras.layers.Layer):
+    """Tile a per-image embedding over a feature map and concatenate (notebook 04).
+
+    Call on ``[features, embedding]``: features ``(N, h, w, C)``, embedding
+    ``(N, E)`` -> ``(N, h, w, C + E)``, where ``out[n, i, j, C:] == embedding[n]``
+    at every pixel.  ``h`` and ``w`` are read at run time, so one model serves
+    any input size.  The layer has no weights.
+    """
+
+    def call(self, inputs):
+        features, embedding = inputs
+        embedding = ops.cast(embedding, features.dtype)
+        per_pixel = ops.expand_dims(ops.expand_dims(embedding, 1), 1)  # (N, 1, 1, E)
+        shape = ops.shape(features)
+        tiled = ops.broadcast_to(per_pixel, (shape[0], shape[1], shape[2], ops.shape(embedding)[-1]))
+        return ops.concatenate([features, tiled], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        features, embedding = input_shape
+        channels = None if None in (features[-1], embedding[-1]) else features[-1] + embedding[-1]
+        return (*features[:-1], channels)
+
+
+def _check_name(name):
+    if name not in TABLES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _check_size(input_size, allow_none=False):
+    if input_size is None and allow_none:
+        return None
+    ok = isinstance(input_size, numbers.Integral) and not isinstance(input_size, bool)
+    if not ok or input_size < 8 or input_size % 8:
+        nearest = max(8, 8 * round(int(input_size) / 8)) if ok else 224
+        raise ValueError(
+            f"input_size must be a positive multiple of 8 (the encoder halves the image three "
+            f"times), got {input_size!r}; resize or crop the images to e.g. {nearest}")
+    return int(input_size)
+
+
+def _layers(name):
+    """Yield ``(stage, layer_name, row)`` for every layer of ``name``, in order."""
+    _check_name(name)
+    for stage, rows in TABLES[name].items():
+        counts = {}
+        for row in rows:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+            yield stage, f"{stage}_{row[0]}{counts[row[0]]}", row
+
+
+def build_model(name, input_size=224, l2=0.0):
+    """Build architecture ``name`` as a Keras functional model (notebooks 04-07).
+
+    name: one of ``ARCHITECTURES``.  input_size: side of the square input, a
+    multiple of 8 (224 in the paper), or None for a model that accepts any
+    multiple of 8 at run time.  l2: L2 weight on every conv kernel (0 = none).
+
+    Inputs ``[L (N, S, S, 1) float32 in [0, 1], embedding (N, 1000) float32]``,
+    named "L" and "embedding"; output ``(N, S, S, 2)`` ab / 128 in [-1, 1].
+    The model is named ``name``; its layers as in ``layer_table(name)``.
+    """
+    _check_name(name)
+    size = _check_size(input_size, allow_none=True)
+    if not isinstance(l2, (int, float)) or not l2 >= 0:
+        raise ValueError(f"l2 must be a number >= 0 (0 turns it off), got {l2!r}")
+    regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
+    rows = list(_layers(name))
+    last_conv = max(i for i, (_, _, row) in enumerate(rows) if row[0] == "conv")
+
+    L = keras.Input((size, size, 1), name="L")
+    embedding = keras.Input((EMBEDDING_SIZE,), name="embedding")
+    x = L
+    for i, (_, layer_name, row) in enumerate(rows):
+        if row[0] == "conv":
+            _, filters, kernel, stride = row
+            x = keras.layers.Conv2D(
+                filters, kernel, strides=stride, padding="same",
+                activation="tanh" if i == last_conv else "relu",
+                kernel_regularizer=regularizer, name=layer_name)(x)
+        elif row[0] == "up":
+            x = keras.layers.UpSampling2D(2, name=layer_name)(x)
+        else:
+            x = FuseEmbedding(name=layer_name)([x, embedding])
+    return keras.Model([L, embedding], x, name=name)
+
+
+def layer_table(name, input_size=224):
+    """The layers of ``name`` as rows for ``pandas.DataFrame`` (notebooks 04-07).
+
+    One dict per layer: stage, name (the Keras layer name), layer (in words),
+    filters, kernel, stride (ints; "" where not a conv, so pandas shows ints),
+    output ("HxWxC" at ``input_size``), params, flops (forward, per image:
+    2 * H * W * k * k * Cin * Cout for a conv; upsampling and fusion count 0).
+    The params column sums to the model's parameter count.
+    """
+    h = _check_size(input_size)
+    channels, table = 1, []
+    for stage, layer_name, row in _layers(name):
+        filters = kernel = stride = ""
+        params = flops_ = 0
+        if row[0] == "conv":
+            _, filters, kernel, stride = row
+            h //= stride
+            params = kernel * kernel * channels * filters + filters
+            flops_ = 2 * h * h * kernel * kernel * channels * filters
+            channels = filters
+            words = f"conv {kernel}x{kernel}, {filters}" + (", stride 2" if stride == 2 else "")
+        elif row[0] == "up":
+            h *= 2
+            words = "upsample x2"
+        else:
+            channels += row[1]
+            words = f"tile + concat {row[1]}-d embedding"
+        table.append({"stage": stage, "name": layer_name, "layer": words, "filters": filters,
+                      "kernel": kernel, "stride": stride, "output": f"{h}x{h}x{channels}",
+                      "params": params, "flops": flops_})
+    return table
+
+
+def flops(name, input_size=224):
+    """Forward FLOPs for one ``input_size`` x ``input_size`` image (notebooks 04-07).
+
+    Convolutions only, a multiply-add counted as 2 FLOPs (bias adds, activations,
+    upsampling and concatenation are under 0.1% and left out).  Reproduces the
+    design figures: base 15.1 GFLOP at 224, arch1 6.8, arch2 3.0, arch3 1.0.
+    Training costs about 3x the forward pass.  Scales with ``input_size ** 2``.
+    """
+    return sum(row["flops"] for row in layer_table(name, input_size))
+
+
+def describe(name, input_size=224):
+    """Size and cost of ``name`` beside the paper's parameter count (notebooks 04-07).
+
+    Returns a dict: name, input_size, params (from the layer table, equal to the
+    built model's), paper_params, matches_paper (bool), flops (forward, per image),
+    gflops (flops / 1e9).
+    """
+    table = layer_table(name, input_size)
+    params = sum(row["params"] for row in table)
+    total = sum(row["flops"] for row in table)
+    return {"name": name, "input_size": input_size, "params": params,
+            "paper_params": PAPER_PARAMS[name], "matches_paper": params == PAPER_PARAMS[name],
+            "flops": total, "gflops": total / 1e9}
