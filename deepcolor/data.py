@@ -109,10 +109,11 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
     Each photo is cut to its largest centred square (a landscape photo loses equal strips left
     and right, a portrait one top and bottom) and resized to 224x224; photos smaller than 224 are
     scaled up, smaller than 32 pixels skipped.  RGBA and palette images are put on white; 16-bit
-    photos are read at full precision.  Grayscale photos, unreadable and truncated files are
-    skipped and reported by name with the reason; they never stop the conversion.
-    ``dst`` is never overwritten unless ``overwrite=True``; it is written atomically, so a failure
-    half-way leaves nothing that looks like a finished dataset.  ``src`` is only read.
+    colour photos are read at 8 bits per channel (as Pillow does).  Grayscale photos, unreadable
+    and truncated files are skipped and reported by name with the reason; they never stop the
+    conversion.  ``dst`` is never overwritten unless ``overwrite=True``; it is written
+    atomically, so a failure half-way leaves nothing that looks like a finished dataset.  ``src``
+    is only read.
     Returns ``FolderReport(dataset, used, skipped)``.
     """
     src, dst = Path(src), Path(dst)

@@ -21,11 +21,12 @@ class PhotoSkipped(ValueError):
 def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     """Read an image file as RGB.
 
-    Returns (H, W, 3) uint8 for 8-bit files and uint16 for 16-bit colour files.  The EXIF
-    orientation is applied; RGBA and palette images are composited on white; 16-bit files keep
-    their precision.  Grayscale images (one channel, or three equal channels) raise
-    :class:`PhotoSkipped` unless ``allow_gray`` (colorizing a gray photo is the normal case;
-    training on one is not: it has no colour to learn from).  Unreadable or truncated files raise
+    Returns (H, W, 3) uint8 for 8-bit files, uint16 for 16-bit grayscale files.  The EXIF
+    orientation is applied; RGBA and palette images are composited on white.  Pillow reads 16-bit
+    colour PNGs as 8 bits per channel, which is all the 8-bit dataset keeps anyway.  Grayscale
+    images (one channel, or three equal channels) raise :class:`PhotoSkipped` unless
+    ``allow_gray`` (colorizing a gray photo is the normal case; training on one is not: it has no
+    colour to learn from).  Unreadable or truncated files raise
     :class:`PhotoSkipped` naming the file.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
@@ -49,7 +50,9 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
 
 def _to_rgb_array(im) -> np.ndarray:
     """PIL image -> (H, W, 3) uint8/uint16 RGB, or (H, W) for single-channel images."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if im.mode.startswith("I;16"):  # 16-bit grayscale: keep the 16-bit scale, even when dark
+        return np.asarray(im).astype(np.uint16)
+    if im.mode == "I":
         arr = np.asarray(im)
         return np.clip(arr, 0, 65535).astype(np.uint16) if arr.max() > 255 else arr.astype(np.uint8)
     if im.mode in ("L", "1"):

@@ -1,0 +1,116 @@
+"""deepcolor.colorize and `deepcolor colorize`: full-resolution output, safety, clear errors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepcolor.cli import main
+from deepcolor.colorize import Colorizer, colorize, load_colorizer
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A tiny arch3 colorizer at input 16, saved as .keras with a run.json naming mode 'none'."""
+    import json
+
+    import keras
+
+    from deepcolor.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model("arch3", 16)
+    path = tmp_path_factory.mktemp("run") / "model.keras"
+    model.save(path)
+    (path.parent / "run.json").write_text(json.dumps({"embedding_mode": "none"}))
+    return path
+
+
+@pytest.fixture
+def gray_photo(tmp_path):
+    import skimage.data
+
+    path = tmp_path / "coffee.png"
+    Image.fromarray(skimage.data.coffee()).convert("L").crop((0, 0, 333, 250)).save(path)
+    return path
+
+
+def lightness(path):
+    from skimage.color import rgb2lab
+
+    return rgb2lab(np.asarray(Image.open(path).convert("RGB")))[..., 0]
+
+
+def test_output_has_the_photos_size_and_lightness(model_path, gray_photo, tmp_path):
+    written = colorize([gray_photo], tmp_path / "out", model_path, report=lambda _: None)
+    assert written == [tmp_path / "out" / "coffee_colorized.png"]
+    out = Image.open(written[0])
+    assert out.size == (333, 250) and out.mode == "RGB"
+    diff = np.abs(lightness(written[0]) - lightness(gray_photo))
+    assert diff.mean() < 0.6 and np.percentile(diff, 99) < 2.0  # only colour was added
+
+
+def test_colour_comes_from_the_model(model_path):
+    """Predicted ab, upsampled, lands on the photo: a model forced to one colour tints everything."""
+    import keras
+
+    from deepcolor.models import build_model
+
+    model = build_model("arch3", 16)
+    last = model.layers[-2]  # the tanh conv before the final upsampling
+    kernel, bias = last.get_weights()
+    last.set_weights([np.zeros_like(kernel), np.array([0.3, -0.3], np.float32)])  # a = +38, b = -38
+    rgb = Colorizer(model, "none").colorize_array(np.full((40, 56), 128, np.uint8))
+    from deepcolor.color import rgb_to_lab
+
+    lab = rgb_to_lab(rgb)
+    assert rgb.shape == (40, 56, 3)
+    np.testing.assert_allclose(lab[..., 1].mean(), 128 * np.tanh(0.3), atol=1.5)
+    np.testing.assert_allclose(lab[..., 2].mean(), -128 * np.tanh(0.3), atol=1.5)
+    assert keras.ops.shape(model.outputs[0])[-1] == 2
+
+
+def test_never_overwrites_without_force(model_path, gray_photo, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    existing = out / "coffee_colorized.png"
+    existing.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="--force"):
+        colorize([gray_photo], out, model_path, report=lambda _: None)
+    assert existing.read_bytes() == b"precious"
+    colorize([gray_photo], out, model_path, force=True, report=lambda _: None)
+    assert Image.open(existing).size == (333, 250)
+
+
+def test_clear_errors_for_missing_and_incompatible_models(tmp_path):
+    import keras
+
+    with pytest.raises(FileNotFoundError, match="deepcolor train"):
+        load_colorizer(tmp_path / "nope.keras")
+    not_a_model = tmp_path / "junk.keras"
+    not_a_model.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot load"):
+        load_colorizer(not_a_model)
+    x = keras.Input((8,))
+    other = keras.Model(x, keras.layers.Dense(3)(x))
+    other_path = tmp_path / "other.keras"
+    other.save(other_path)
+    with pytest.raises(ValueError, match="not a DeepColor colorization model"):
+        load_colorizer(other_path)
+
+
+def test_cli_colorize(model_path, gray_photo, tmp_path, capsys):
+    assert main(["colorize", str(gray_photo), "-o", str(tmp_path / "o"), "--model", str(model_path)]) == 0
+    assert (tmp_path / "o" / "coffee_colorized.png").is_file()
+    assert main(["colorize", str(gray_photo), "-o", str(tmp_path / "o"), "--model", str(model_path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["colorize", str(gray_photo), "-o", str(tmp_path / "o2"), "--model", str(tmp_path / "missing.keras")]) == 2
+    assert "no model file" in capsys.readouterr().err
+
+
+def test_unreadable_photo_is_reported_and_skipped(model_path, gray_photo, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    lines = []
+    written = colorize([broken, gray_photo], tmp_path / "out", model_path, report=lines.append)
+    assert [p.name for p in written] == ["coffee_colorized.png"]
+    assert any("broken.jpg" in line and "skipped" in line for line in lines)
