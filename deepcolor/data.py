@@ -13,6 +13,7 @@ L (224, 224) float32 in [0, 100] and ab (224, 224, 2) float32 in about [-128, 12
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import NamedTuple
@@ -41,7 +42,8 @@ def find_kaggle_root(root) -> Path:
         raise FileNotFoundError(f"{root} does not exist; pass the folder that holds l/gray_scale.npy and ab/ab/")
     if (root / L_FILE).is_file():
         return root
-    found = sorted(root.glob(f"**/{L_FILE.as_posix()}"))
+    natural = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(p))]  # noqa: E731
+    found = sorted(root.glob(f"**/{L_FILE.as_posix()}"), key=natural)  # versions/10 after versions/2
     if not found:
         raise FileNotFoundError(
             f"no {L_FILE.as_posix()} under {root}; expected the Kaggle image-colorization layout "
