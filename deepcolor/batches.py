@@ -17,7 +17,7 @@ def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
     """Resize a batch (N, H, W, C) to (N, size, size, C).
 
     An exact integer downscale (224 -> 112, 56, 32, 28, ...) averages each block of pixels, which
-    is fast and alias-free; other sizes use bilinear interpolation (scikit-image).
+    is fast and alias-free; other sizes use anti-aliased bilinear interpolation (:func:`deepcolor.photos.resize_float`).
     """
     n, h, w, c = x.shape
     if h == size and w == size:
@@ -25,9 +25,9 @@ def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
     if h % size == 0 and w % size == 0:
         f = h // size
         return x.reshape(n, size, f, size, f, c).mean(axis=(2, 4), dtype=np.float32)
-    from skimage.transform import resize
+    from .photos import resize_float
 
-    return resize(x, (n, size, size, c), order=1, anti_aliasing=h > size, preserve_range=True).astype(np.float32)
+    return resize_float(x, size, size)
 
 
 class ColorBatches(keras.utils.PyDataset):

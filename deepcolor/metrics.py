@@ -285,19 +285,19 @@ def predict_ab(model, L, embedding):
     to the model's input size, and the predicted ab is bilinearly resized back to (H, W).
     Returns ab (n, H, W, 2) float32 in Lab units.
     """
-    from skimage.transform import resize
+    from .photos import resize_float
 
     L_scaled, _ = to_model(L)
     n, size = L.shape[0], L.shape[1:]
     side = model.inputs[0].shape[1] or size[0]
     x = L_scaled
     if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
-        x = resize(L_scaled, (n, side, side, 1), order=1, anti_aliasing=True).astype(np.float32)
+        x = resize_float(L_scaled, side, side)
     ab_scaled = _call(model, x, np.asarray(embedding, np.float32))
     if ab_scaled.ndim != 4 or ab_scaled.shape[-1] != 2:
         raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab_scaled.shape}")
     if ab_scaled.shape[1:3] != size:  # bilinear upsampling of the colour back to the photo's size
-        ab_scaled = resize(ab_scaled, (n, *size, 2), order=1, anti_aliasing=False).astype(np.float32)
+        ab_scaled = resize_float(ab_scaled, *size)
     return from_model(L_scaled, ab_scaled)[1]
 
 

@@ -602,3 +602,23 @@ def test_kagglehub_cache_with_several_versions_picks_the_newest(tmp_path, kaggle
     for v in (2, 10, 9):
         shutil.copytree(kaggle_photos.root, top / "versions" / str(v))
     assert find_kaggle_root(top) == top / "versions" / "10"
+
+
+def test_resize_float_matches_a_careful_reference_and_keeps_range():
+    """Pillow's float bilinear resize against scikit-image's (the reference) on a real photo."""
+    import skimage.data
+    from skimage.transform import resize
+
+    from deepcolor.photos import resize_float
+
+    x = skimage.data.coffee().astype(np.float32)[None] / 255.0  # (1, 400, 600, 3)
+    up = resize_float(x[:, :100, :150], 300, 450)
+    ref_up = resize(x[0, :100, :150], (300, 450), order=1, anti_aliasing=False)
+    assert up.shape == (1, 300, 450, 3) and up.dtype == np.float32
+    assert np.abs(up[0] - ref_up).mean() < 0.01
+    down = resize_float(x, 100, 150)
+    ref_down = resize(x[0], (100, 150), order=1, anti_aliasing=True)
+    assert np.abs(down[0] - ref_down).mean() < 0.02
+    assert down.min() >= 0 and down.max() <= 1
+    with pytest.raises(ValueError, match="batch"):
+        resize_float(x[0], 10, 10)
