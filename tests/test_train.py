@@ -178,3 +178,20 @@ def test_two_virtual_cpu_devices_train_data_parallel(tmp_path):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "replicas 2 completed True" in proc.stdout
+
+
+def test_cli_train_writes_a_run_and_resumes(tmp_path, capsys):
+    from deepcolor.cli import main
+
+    args = ["train", "--arch", "arch3", "--input-size", "16", "--epochs", "1", "--batch-size", "4",
+            "-n", "9", "--embeddings", "none", "--runs-dir", str(tmp_path)]
+    assert main(args) == 0
+    (run_dir,) = [p.parent for p in tmp_path.glob(f"*/{RECORD}")]
+    assert "run completed" in capsys.readouterr().out
+    record = json.loads((run_dir / RECORD).read_text())
+    assert record["config"]["arch"] == "arch3" and record["embedding_mode"] == "none" and record["data"]["size"] == 9
+    args[args.index("--epochs") + 1] = "2"
+    assert main(args + ["--resume", str(run_dir)]) == 0
+    assert len(json.loads((run_dir / RECORD).read_text())["epochs"]) == 2
+    assert main(["train", "--input-size", "30", "--runs-dir", str(tmp_path)]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
