@@ -8,6 +8,8 @@ A run folder holds::
                       wall time, status ("completed", "nan", "interrupted", "running")
     checkpoint.keras  model + optimizer state after the last finished epoch (for resuming)
     model.keras       the final model (written when the run ends)
+    study_eval.json   accuracies on the validation and test split, when the run is part of the
+                      hyperparameter study (:mod:`deepcolor.study`)
 
 The loss is MSE on ab/128; "accuracy" is Keras' CategoricalAccuracy over the (a, b) channel
 axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).
