@@ -22,7 +22,7 @@ import numpy as np
 
 from .color import rgb_to_lab, split_lab
 from .dataset import L_FILE, ArrayDataset, DatasetFormatError, LabDataset, open_layout, write_layout
-from .photos import PhotoSkipped, center_square, list_photos, read_photo
+from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, list_photos, read_photo
 from .sample import deepcolor_home, make_sample
 
 __all__ = [
@@ -123,9 +123,11 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
         raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force) to replace it")
     if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
         raise ValueError(f"dst {dst} must not be inside the photo folder {src}")
+    if dst.resolve() in src.resolve().parents:
+        raise ValueError(f"dst {dst} must not contain the photo folder {src}: choose a new, separate folder")
     paths = list_photos(src)
     if not paths:
-        raise FileNotFoundError(f"no photos ({', '.join(sorted({'.jpg', '.png', '.tif'}))}, ...) found in {src}")
+        raise FileNotFoundError(f"no photos ({', '.join(PHOTO_SUFFIXES)}) found in {src}")
     used, skipped, items = [], [], []
 
     def images():
@@ -167,6 +169,12 @@ def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> Split:
     if n < 3:
         raise ValueError(f"need at least 3 images to split into train/val/test, got {n}")
     order = np.random.default_rng(seed).permutation(n)
-    n_train = int(round(n * fractions[0]))
-    n_val = int(round(n * fractions[1]))
+    sizes = [int(round(n * fractions[0])), int(round(n * fractions[1]))]
+    sizes.append(n - sum(sizes))
+    for k in range(3):  # rounding may leave a part empty (or the last one short): borrow from the largest
+        least = 1 if fractions[k] > 0 else 0
+        if sizes[k] < least:
+            sizes[int(np.argmax(sizes))] -= least - sizes[k]
+            sizes[k] = least
+    n_train, n_val = sizes[0], sizes[1]
     return Split(*(np.sort(part) for part in np.split(order, [n_train, n_train + n_val])))

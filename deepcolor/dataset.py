@@ -15,6 +15,7 @@ for are read from disk, so the 3.8 GB Kaggle set never has to fit in memory.  Da
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -108,7 +109,8 @@ class LabDataset:
         return L[0], ab[0]
 
     def fingerprint(self) -> dict:
-        """JSON-serialisable identity of the data: count, source, and every file's size and mtime."""
+        """JSON-serialisable identity of the data: count, source, and every file's size and mtime
+        (for in-memory datasets, a SHA-1 of all the L and ab bytes)."""
         info = {"n": len(self), "source": self.source, "image_size": self.image_size}
         if self.root is not None:
             files = [self.root / L_FILE] + ab_files(self.root)
@@ -116,7 +118,10 @@ class LabDataset:
                 str(f.relative_to(self.root)): [f.stat().st_size, f.stat().st_mtime_ns] for f in files
             }
         else:
-            info["checksum"] = int(np.asarray(self.l8[: min(len(self), 64)], np.int64).sum())
+            digest = hashlib.sha1(np.ascontiguousarray(self.l8).tobytes())
+            for part in self.ab8_parts:
+                digest.update(np.ascontiguousarray(part).tobytes())
+            info["sha1"] = digest.hexdigest()
         return info
 
 
@@ -185,11 +190,17 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
     fewer than ``n`` (skipped inputs), and the arrays are trimmed to what arrived.
     Everything is written into a temporary sibling folder that is renamed to ``dst`` only when
     complete, so a failure half-way never leaves a dataset that looks whole.  An existing ``dst``
-    is replaced only with ``overwrite=True``.  Returns ``dst``.
+    is replaced only with ``overwrite=True``, and only if deepcolor wrote it (it holds
+    ``manifest.json``) or it is empty: a folder of other files is never deleted.  Returns ``dst``.
     """
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force on the command line) to replace it")
+    if dst.exists() and not _replaceable(dst):
+        raise FileExistsError(
+            f"{dst} is not a dataset written by deepcolor (no {MANIFEST}) and not empty: refusing to "
+            "replace it even with overwrite=True, so no files of yours are deleted; choose a new folder"
+        )
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-", dir=dst.parent))
     os.chmod(tmp, 0o755)
@@ -208,6 +219,11 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
+
+
+def _replaceable(dst: Path) -> bool:
+    """Only an empty folder or one deepcolor wrote (it has a manifest) may be replaced."""
+    return dst.is_dir() and ((dst / MANIFEST).is_file() or not any(dst.iterdir()))
 
 
 def _write_arrays(tmp: Path, n: int, images, progress) -> int:

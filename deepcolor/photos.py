@@ -50,11 +50,8 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
 
 def _to_rgb_array(im) -> np.ndarray:
     """PIL image -> (H, W, 3) uint8/uint16 RGB, or (H, W) for single-channel images."""
-    if im.mode.startswith("I;16"):  # 16-bit grayscale: keep the 16-bit scale, even when dark
-        return np.asarray(im).astype(np.uint16)
-    if im.mode == "I":
-        arr = np.asarray(im)
-        return np.clip(arr, 0, 65535).astype(np.uint16) if arr.max() > 255 else arr.astype(np.uint8)
+    if im.mode.startswith("I;16") or im.mode == "I":  # 16-bit grayscale: keep the 16-bit scale, even when dark
+        return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
     if im.mode in ("L", "1"):
         return np.asarray(im.convert("L"))
     if im.mode == "LA" or (im.mode == "P" and _palette_is_gray(im)):

@@ -537,9 +537,15 @@ def test_from_folder_never_overwrites_without_permission(photo_folder, tmp_path)
     assert (dst / "my notes.txt").read_text() == "precious" and len(list(dst.iterdir())) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no stray temp folders
 
-    result = data.from_folder(src, dst, overwrite=True, report=None)
-    assert len(result.dataset) == 7 and not (dst / "my notes.txt").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    with pytest.raises(FileExistsError, match="not a dataset written by deepcolor"):
+        data.from_folder(src, dst, overwrite=True, report=None)  # not even with permission
+    assert (dst / "my notes.txt").read_text() == "precious"
+
+    ours = tmp_path / "ours"
+    data.from_folder(src, ours, report=None)
+    result = data.from_folder(src, ours, overwrite=True, report=None)
+    assert len(result.dataset) == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "ours"]  # no stray temp folders
 
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
@@ -622,3 +628,34 @@ def test_resize_float_matches_a_careful_reference_and_keeps_range():
     assert down.min() >= 0 and down.max() <= 1
     with pytest.raises(ValueError, match="batch"):
         resize_float(x[0], 10, 10)
+
+
+@pytest.mark.parametrize("fractions", [(0.6, 0.2, 0.2), (0.5, 0.5, 0.0), (0.9, 0.05, 0.05), (1 / 3, 1 / 3, 1 / 3)])
+def test_split_never_leaves_a_requested_part_empty(fractions):
+    for n in range(3, 15):
+        parts = data.split(n, fractions)
+        assert sum(len(p) for p in parts) == n and len(np.unique(np.concatenate(parts))) == n
+        for part, fraction in zip(parts, fractions):
+            assert len(part) >= (1 if fraction > 0 else 0), (n, fractions, [len(p) for p in parts])
+
+
+def test_overwrite_never_deletes_a_folder_deepcolor_did_not_write(tmp_path, photo_crops):
+    """--force replaces an earlier dataset, but not a folder of the user's files, nor src's parent."""
+    from PIL import Image
+
+    photos = tmp_path / "holiday" / "photos"
+    photos.mkdir(parents=True)
+    Image.fromarray(photo_crops(1)[0]).save(photos / "a.png")
+    notes = tmp_path / "holiday" / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(ValueError, match="must not contain the photo folder"):
+        data.from_folder(photos, tmp_path / "holiday", overwrite=True, report=None)
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "thesis.tex").write_text("precious")
+    with pytest.raises(FileExistsError, match="not a dataset written by deepcolor"):
+        data.from_folder(photos, documents, overwrite=True, report=None)
+    assert (documents / "thesis.tex").read_text() == "precious" and notes.read_text() == "mine"
+    first = data.from_folder(photos, tmp_path / "ds", report=None)
+    again = data.from_folder(photos, tmp_path / "ds", overwrite=True, report=None)
+    assert len(first.dataset) == len(again.dataset) == 1
