@@ -5,7 +5,7 @@ Introduced in notebook ``04_base_model`` and used by notebooks 05-08.
 A run folder holds::
 
     run.json          the record: config, data, embedding mode, profile, per-epoch metrics,
-                      wall time, status ("completed", "nan", "interrupted", "running")
+                      wall time, status ("completed", "nan", "interrupted", "failed", "running")
     checkpoint.keras  model + optimizer state after the last finished epoch (for resuming)
     model.keras       the final model (written when the run ends)
     study_eval.json   accuracies on the validation and test split, when the run is part of the
@@ -31,7 +31,7 @@ import keras
 
 from . import __version__
 from .batches import ColorBatches
-from .models import build_model
+from .models import ARCHITECTURES, build_model
 
 RECORD = "run.json"
 CHECKPOINT = "checkpoint.keras"
@@ -58,8 +58,10 @@ class TrainConfig:
             raise ValueError(f"batch_size and epochs must be at least 1, got {self.batch_size} and {self.epochs}")
         if self.l2 < 0:
             raise ValueError(f"l2 must be >= 0, got {self.l2}")
-        if self.input_size % 8:
-            raise ValueError(f"input_size must be a multiple of 8 (three stride-2 layers), got {self.input_size}")
+        if not isinstance(self.input_size, int) or self.input_size < 8 or self.input_size % 8:
+            raise ValueError(f"input_size must be a positive multiple of 8 (three stride-2 layers), got {self.input_size}")
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
 @dataclass
@@ -139,6 +141,7 @@ class _Checkpoint(keras.callbacks.Callback):
         self.record["epochs"].append(row)
         if all(math.isfinite(v) for k, v in row.items() if k != "epoch"):
             _atomic_save(self.model, self.run_dir / CHECKPOINT)
+            self.record["checkpoint_epoch"] = epoch + 1  # what a resume starts from
         _write_record(self.run_dir, self.record)
 
 
@@ -230,6 +233,12 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
         record["status"] = "completed" if all(map(math.isfinite, losses)) else "nan"
     except KeyboardInterrupt:
         record["status"] = "interrupted"
+    except BaseException as exc:
+        record["status"] = "failed"
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
+        _write_record(run_dir, record)
+        raise
     record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
     if record["status"] == "completed":
         _atomic_save(model, run_dir / FINAL_MODEL)
@@ -255,8 +264,8 @@ def _load_for_resume(run_dir, config: TrainConfig, scope):
     record["config"]["epochs"] = config.epochs
     with scope:
         model = keras.models.load_model(run_dir / CHECKPOINT)
-    done = len(record["epochs"])
-    record["epochs"] = record["epochs"][:done]
+    # epochs after the checkpoint (a NaN epoch is never checkpointed) are trained again
+    record["epochs"] = record["epochs"][: record.get("checkpoint_epoch", len(record["epochs"]))]
     return run_dir, record, model
 
 
@@ -323,8 +332,6 @@ def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embeddings
     Lets later notebooks (09, 10) use the models trained in notebooks 04-07, and train on the
     spot when they were not run.  ``split``: (train, val, test) index arrays.
     """
-    from . import models  # noqa: F401  (registers the fusion layer for loading)
-
     found = find_run(config, dataset, embeddings_mode, profile, runs_dir)
     if found is not None:
         record = load_run(found)

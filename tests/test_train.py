@@ -195,3 +195,36 @@ def test_cli_train_writes_a_run_and_resumes(tmp_path, capsys):
     assert len(json.loads((run_dir / RECORD).read_text())["epochs"]) == 2
     assert main(["train", "--input-size", "30", "--runs-dir", str(tmp_path)]) == 2
     assert "multiple of 8" in capsys.readouterr().err
+
+
+def test_resume_after_a_nan_epoch_restarts_from_the_last_checkpoint(small, tmp_path):
+    """A NaN epoch is recorded but never checkpointed: resuming retrains it from the checkpoint."""
+    ds, emb, parts = small
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16)
+    run = train(ds, emb, parts.train, None, config, run_dir=tmp_path / "run", verbose=0)
+    record = json.loads((run.run_dir / RECORD).read_text())
+    assert record["checkpoint_epoch"] == 2
+    record["epochs"].append({"epoch": 3, "loss": float("nan")})  # as a diverged third epoch leaves it
+    record["status"] = "nan"
+    (run.run_dir / RECORD).write_text(json.dumps(record))
+    longer = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=3, input_size=16)
+    resumed = train(ds, emb, parts.train, None, longer, run_dir=run.run_dir, resume=True, verbose=0)
+    assert resumed.status == "completed" and [r["epoch"] for r in resumed.record["epochs"]] == [1, 2, 3]
+    assert np.isfinite(resumed.history["loss"]).all()
+
+
+def test_a_crash_is_recorded_as_failed(small, tmp_path):
+    import keras
+
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("disk full")
+
+    ds, emb, parts = small
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16)
+    with pytest.raises(RuntimeError, match="disk full"):
+        train(ds, emb, parts.train, None, config, run_dir=tmp_path / "run", verbose=0, callbacks=[Boom()])
+    record = json.loads((tmp_path / "run" / RECORD).read_text())
+    assert record["status"] == "failed" and "disk full" in record["error"]
+    with pytest.raises(ValueError, match="unknown architecture"):
+        TrainConfig(arch="resnet")
