@@ -11,23 +11,13 @@ import numpy as np
 import keras
 
 from .dataset import LabDataset
+from .photos import resize_images
 
 
 def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
-    """Resize a batch (N, H, W, C) to (N, size, size, C).
-
-    An exact integer downscale (224 -> 112, 56, 32, 28, ...) averages each block of pixels, which
-    is fast and alias-free; other sizes use anti-aliased bilinear interpolation (:func:`deepcolor.photos.resize_float`).
-    """
-    n, h, w, c = x.shape
-    if h == size and w == size:
-        return x
-    if h % size == 0 and w % size == 0:
-        f = h // size
-        return x.reshape(n, size, f, size, f, c).mean(axis=(2, 4), dtype=np.float32)
-    from .photos import resize_float
-
-    return resize_float(x, size, size)
+    """Resize a batch (N, H, W, C) to (N, size, size, C) with :func:`deepcolor.photos.resize_images`,
+    the same resize that :func:`deepcolor.metrics.predict_ab` applies at prediction time."""
+    return resize_images(x, size, size)
 
 
 class ColorBatches(keras.utils.PyDataset):

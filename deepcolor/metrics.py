@@ -281,23 +281,24 @@ def _call(model, x, embedding) -> np.ndarray:
 def predict_ab(model, L, embedding):
     """Predict colour for lightness at any size (notebooks 04 and 10_colorize_your_own).
 
-    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized (anti-aliased)
-    to the model's input size, and the predicted ab is bilinearly resized back to (H, W).
+    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized to the model's
+    input size exactly as training batches are (:func:`deepcolor.photos.resize_images`), and the
+    predicted ab is bilinearly resized back to (H, W).
     Returns ab (n, H, W, 2) float32 in Lab units.
     """
-    from .photos import resize_float
+    from .photos import resize_images
 
     L_scaled, _ = to_model(L)
     n, size = L.shape[0], L.shape[1:]
     side = model.inputs[0].shape[1] or size[0]
     x = L_scaled
     if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
-        x = resize_float(L_scaled, side, side)
+        x = resize_images(L_scaled, side, side)
     ab_scaled = _call(model, x, np.asarray(embedding, np.float32))
     if ab_scaled.ndim != 4 or ab_scaled.shape[-1] != 2:
         raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab_scaled.shape}")
     if ab_scaled.shape[1:3] != size:  # bilinear upsampling of the colour back to the photo's size
-        ab_scaled = resize_float(ab_scaled, *size)
+        ab_scaled = resize_images(ab_scaled, *size)
     return from_model(L_scaled, ab_scaled)[1]
 
 

@@ -133,3 +133,20 @@ def resize_float(x: np.ndarray, height: int, width: int) -> np.ndarray:
             channel = Image.fromarray(np.ascontiguousarray(x[i, :, :, c]), mode="F")
             out[i, :, :, c] = np.asarray(channel.resize((width, height), Image.BILINEAR))
     return out
+
+
+def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a batch (N, H, W, C) to (N, height, width, C): the one resize of model inputs and outputs.
+
+    An exact integer downscale (224 -> 112, 56, 32, 28, ...) averages each block of pixels, which
+    is fast and alias-free; other sizes use :func:`resize_float` (anti-aliased bilinear).
+    Training batches (:mod:`deepcolor.batches`) and predictions (:func:`deepcolor.metrics.predict_ab`)
+    both go through here, so a model sees at prediction time the input it was trained on.
+    """
+    n, h, w, c = x.shape
+    if (h, w) == (height, width):
+        return np.asarray(x, np.float32)
+    if h >= height and w >= width and h % height == 0 and w % width == 0:
+        fh, fw = h // height, w // width
+        return x.reshape(n, height, fh, width, fw, c).mean(axis=(2, 4), dtype=np.float32)
+    return resize_float(x, height, width)
