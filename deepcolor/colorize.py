@@ -5,7 +5,8 @@ Introduced in notebook ``10_colorize_your_own``; the same as ``deepcolor coloriz
 
 The model sees the photo's lightness resized to its input size (e.g. 224x224); the predicted
 colour (a, b) is upsampled back to the photo's own size and put on the photo's full-resolution
-lightness.  So the output has the input's size and exactly its lightness: only colour is added.
+lightness.  So the output has the input's size and its lightness (up to the clipping of colours
+outside the RGB gamut and 8-bit rounding): only colour is added.
 Colour varies slowly compared with detail, which is why this works (and why JPEG does the same).
 """
 
@@ -53,9 +54,12 @@ def load_colorizer(path):
 
 def embedding_mode_of(model_path) -> str | None:
     """The embedding mode recorded in the run folder next to ``model_path`` (run.json), if any."""
+    from .embeddings import MODES
+
     record = Path(model_path).with_name("run.json")
     if record.is_file():
-        return json.loads(record.read_text()).get("embedding_mode")
+        mode = json.loads(record.read_text()).get("embedding_mode")
+        return mode if mode in MODES else None  # e.g. "unknown" when train() was not told
     return None
 
 
@@ -73,7 +77,7 @@ class Colorizer:
             embedding_mode = embedding_mode or embedding_mode_of(model)
             model = load_colorizer(model)
         self.model = model
-        self.input_size = _check_model(model, "the model")
+        _check_model(model, "the model")
         self.embedding_mode = embedding_mode or "untrained"
         self.embedder = Embedder(self.embedding_mode)
 
@@ -115,6 +119,10 @@ def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str
 
     outdir = Path(outdir)
     targets = [outdir / f"{Path(p).stem}_colorized.png" for p in paths]
+    twins = sorted({str(t) for t in targets if targets.count(t) > 1})
+    if twins:
+        raise ValueError(f"several photos would be written to {', '.join(twins)} (same file name): "
+                         "colorize them into different folders")
     clashes = [str(t) for t in targets if t.exists()]
     if clashes and not force:
         raise FileExistsError(f"would overwrite {', '.join(clashes)}; pass --force to overwrite")

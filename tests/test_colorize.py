@@ -114,3 +114,26 @@ def test_unreadable_photo_is_reported_and_skipped(model_path, gray_photo, tmp_pa
     written = colorize([broken, gray_photo], tmp_path / "out", model_path, report=lines.append)
     assert [p.name for p in written] == ["coffee_colorized.png"]
     assert any("broken.jpg" in line and "skipped" in line for line in lines)
+
+
+def test_two_photos_with_one_name_are_refused_before_writing(model_path, gray_photo, tmp_path):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    twin = other / "coffee.jpg"
+    Image.open(gray_photo).save(twin)
+    with pytest.raises(ValueError, match="same file name"):
+        colorize([gray_photo, twin], tmp_path / "out", model_path, report=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_recorded_mode_falls_back_to_the_default(tmp_path, model_path):
+    import json
+    import shutil
+
+    from deepcolor.colorize import embedding_mode_of
+
+    copy = tmp_path / "model.keras"
+    shutil.copy(model_path, copy)
+    (tmp_path / "run.json").write_text(json.dumps({"embedding_mode": "unknown"}))
+    assert embedding_mode_of(copy) is None
+    assert embedding_mode_of(model_path) == "none"
