@@ -363,17 +363,19 @@ class Embedder:
 def cache_path(dataset, mode: str, cache_dir=None):
     """Where :func:`dataset_embeddings` caches ``mode`` for ``dataset``, or None (notebook 03).
 
-    ``cache_dir`` given: ``cache_dir / "<mode>-<fingerprint hash>.npy"`` (so several datasets can
-    share the folder); else ``dataset.root / "embeddings" / "<mode>.npy"``; None for an in-memory
+    ``cache_dir / "<mode>-<fingerprint hash>.npy"`` when ``cache_dir`` is given, else
+    ``dataset.root / "embeddings" / "<mode>-<fingerprint hash>.npy"``: the hash keeps a subset
+    (e.g. the first 2,000 Kaggle images) from overwriting the whole set's file.  None for an in-memory
     dataset (root None) without ``cache_dir``, and for mode ``"none"``.
     """
     if check_mode(mode) == "none":
         return None
+    blob = json.dumps(dataset.fingerprint(), sort_keys=True).encode()
+    name = f"{mode}-{hashlib.sha256(blob).hexdigest()[:12]}.npy"  # a subset gets its own file
     if cache_dir is not None:
-        blob = json.dumps(dataset.fingerprint(), sort_keys=True).encode()
-        return Path(cache_dir) / f"{mode}-{hashlib.sha256(blob).hexdigest()[:12]}.npy"
+        return Path(cache_dir) / name
     root = getattr(dataset, "root", None)
-    return Path(root) / "embeddings" / f"{mode}.npy" if root is not None else None
+    return Path(root) / "embeddings" / name if root is not None else None
 
 
 def _sidecar(path: Path) -> Path:

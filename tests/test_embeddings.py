@@ -262,8 +262,9 @@ def test_cache_next_to_dataset_is_reused_and_rebuilt_on_mismatch(small_L, tmp_pa
     embedder = fake_embedder(batch_size=2)
     first = emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
     assert ds.reads == [2, 1], "read in batches of batch_size, never whole"
-    assert (tmp_path / "embeddings" / "untrained.npy").is_file()
-    assert (tmp_path / "embeddings" / "untrained.json").is_file()
+    path = emb.cache_path(ds, "untrained")
+    assert path.parent == tmp_path / "embeddings" and path.name.startswith("untrained-")
+    assert path.is_file() and path.with_suffix(".json").is_file()
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
 
     again = emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
@@ -279,7 +280,7 @@ def test_cache_next_to_dataset_is_reused_and_rebuilt_on_mismatch(small_L, tmp_pa
     emb.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
     assert reseeded._model.images == 3
 
-    sidecar = tmp_path / "embeddings" / "untrained.json"
+    sidecar = emb.cache_path(ds, "untrained").with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     sidecar.write_text(json.dumps(dict(meta, shape=[4, 1000])))
     emb.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
@@ -300,7 +301,8 @@ def test_interrupted_run_leaves_no_valid_looking_cache(small_L, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False, rebuild=True)
     folder = tmp_path / "embeddings"
-    assert not (folder / "untrained.json").exists(), "old sidecar still vouches for a half-written run"
+    assert not emb.cache_path(ds, "untrained").with_suffix(".json").exists(), (
+        "old sidecar still vouches for a half-written run")
     assert not list(folder.glob("*.tmp")), "temp files left behind"
     del ds.batch
     emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
@@ -354,3 +356,17 @@ def test_class_names_offline_error(tmp_path, monkeypatch):
     with pytest.raises(emb.WeightsUnavailableError, match=emb.CLASS_INDEX_FILE) as info:
         emb._class_index(tmp_path / "nothing-here")
     assert "cannot be reached" in str(info.value) and attempts == []
+
+
+def test_a_subset_and_the_whole_set_keep_separate_caches(small_L, tmp_path):
+    """Switching profile (a Kaggle subset vs all of it) must not throw the other's cache away."""
+    whole = StandIn(small_L, root=tmp_path, tag="kaggle")
+    part = StandIn(small_L[:2], root=tmp_path, tag="kaggle[:2]")
+    embedder = fake_embedder(batch_size=2)
+    emb.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
+    emb.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    assert embedder._model.images == 3 + 2
+    emb.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
+    emb.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    assert embedder._model.images == 3 + 2, "one cache replaced the other"
+    assert emb.cache_path(whole, "untrained") != emb.cache_path(part, "untrained")
