@@ -1,7 +1,7 @@
 """The paper's "accuracy", set beside real colour metrics and two baselines.
 
-Introduced in notebook ``09_results``.  Plain numpy and scikit-image: no Keras here, so the
-metrics can be checked by hand.  Shapes: ``L`` is (N, H, W) in [0, 100], ``ab`` is
+Introduced in notebook ``09_results``.  The metrics are plain numpy and scikit-image, so they can
+be checked by hand; only :func:`predict_ab` and :func:`evaluate` run a Keras model.  Shapes: ``L`` is (N, H, W) in [0, 100], ``ab`` is
 (N, H, W, 2) in Lab units (a, b in about [-128, 127]), RGB is (N, H, W, 3) float in [0, 1].
 
 Why more than one number: the paper's "accuracy" only asks, per pixel, whether a > b.  A

@@ -247,9 +247,11 @@ def compare_architectures(input_sizes=(224,), names=None):
 def caption(profile, embedding_mode, title=None):
     """Text naming where a table or figure came from (notebooks 04-09), e.g.
     ``"base - profile: smoke, embeddings: untrained. NOT RESULTS (...)"``.  The "NOT RESULTS"
-    part is added under the smoke profile and with the untrained embedder."""
+    part is added under the smoke profile, the offline fallback of a profile and with the
+    untrained embedder."""
     text = f"{title + ' - ' if title else ''}profile: {profile}, embeddings: {embedding_mode}"
     reasons = (["smoke profile: tiny data, few epochs"] if profile == "smoke" else []) + \
+        (["offline fallback: the built-in sample, not the Kaggle data"] if profile.endswith("-offline") else []) + \
         (["untrained (random) embedder"] if embedding_mode == "untrained" else [])
     if reasons:
         text += f". NOT RESULTS ({'; '.join(reasons)}): they only show that the code runs"

@@ -98,7 +98,10 @@ def deepcolor_home() -> Path:
 
 
 def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZE):
-    """A random square crop (side 50-100% of the short side), resized to ``size``, maybe flipped.
+    """A random square crop, resized to ``size`` and maybe flipped horizontally.
+
+    The side is drawn between max(half the short side, ``size``) and the whole short side (for a
+    photo shorter than ``size``, the whole short side), so crops are never upscaled much.
 
     rgb: (H, W, 3) uint8.  Returns ((size, size, 3) float32 in [0, 1], crop description dict).
     """

@@ -20,7 +20,7 @@ def test_profile_comes_from_the_environment(monkeypatch, offline):
     monkeypatch.setenv(config.PROFILE_ENV, "smoke")
     assert config.load().name == "smoke"
     monkeypatch.delenv(config.PROFILE_ENV)
-    assert config.load().name == "default"
+    assert config.load().name == "default-offline"  # default, fallen back to the sample
     monkeypatch.setenv(config.PROFILE_ENV, "huge")
     with pytest.raises(ValueError, match="smoke, default, full"):
         config.load()
@@ -38,6 +38,7 @@ def test_smoke_profile_is_small_and_says_it_is_not_a_result(offline):
 def test_default_falls_back_offline_with_a_banner(offline):
     cfg = config.load("default")
     assert cfg.profile.data == "sample" and cfg.embedding_mode == "untrained"
+    assert cfg.name == "default-offline"  # runs and captions never pass as the default profile's
     banner = cfg.banner()
     assert banner.count("OFFLINE FALLBACK") == 2
     assert "Kaggle data not found" in banner and "ImageNet weights" in banner

@@ -229,3 +229,10 @@ def test_trained_results_uses_finished_runs_only(monkeypatch, tmp_path):
     assert table.loc["arch3", "run"] == "run-arch3"
     assert table.loc["arch3", "ab_mse"] == pytest.approx(own.loc["model", "ab_mse"])
     assert table.loc["gray baseline", "ab_mse"] == pytest.approx(own.loc["gray baseline", "ab_mse"])
+
+
+def test_caption_flags_offline_fallback_numbers():
+    from deepcolor.plots import caption
+
+    assert "NOT RESULTS" in caption("default-offline", "imagenet")
+    assert "NOT RESULTS" not in caption("default", "imagenet")
