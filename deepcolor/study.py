@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +62,12 @@ def _accuracies(model, dataset, split, embeddings, batch_size=16) -> dict:
 def _recorded(config, dataset, embeddings_mode, profile, key):
     """(record, accuracies) of a finished run (completed, or stopped on a NaN loss) with exactly
     this setting whose accuracies on this split are saved; (None, None) when there is none."""
-    from .train import RECORD, default_runs_dir, load_run
+    from .train import RECORD, default_runs_dir, load_run, same_setting
 
-    wanted, fingerprint = asdict(config), json.loads(json.dumps(dataset.fingerprint()))
     for path in sorted(default_runs_dir().glob(f"*/{EVAL_FILE}"), reverse=True):
         rec, saved = json.loads((path.parent / RECORD).read_text()), json.loads(path.read_text())
-        if (rec["status"] in ("completed", "nan") and saved.get("split") == key and rec["config"] == wanted
-                and rec["embedding_mode"] == embeddings_mode and rec["profile"] == profile
-                and rec["data"]["fingerprint"] == fingerprint):
+        if (rec["status"] in ("completed", "nan") and saved.get("split") == key
+                and same_setting(rec, config, dataset, embeddings_mode, profile)):
             return load_run(path.parent), saved
     return None, None
 

@@ -312,15 +312,19 @@ def load_runs(runs_dir=None):
     return pd.DataFrame(rows)
 
 
+def same_setting(record: dict, config: TrainConfig, dataset, embeddings_mode: str, profile: str) -> bool:
+    """Whether a run record was made with exactly this config, data, embedding mode and profile."""
+    fingerprint = json.loads(json.dumps(dataset.fingerprint()))
+    return (record["config"] == asdict(config) and record["embedding_mode"] == embeddings_mode
+            and record["profile"] == profile and record["data"]["fingerprint"] == fingerprint)
+
+
 def find_run(config: TrainConfig, dataset, embeddings_mode: str, profile: str, runs_dir=None) -> Path | None:
     """The newest completed run with exactly this config, data, embedding mode and profile."""
-    wanted = asdict(config)
-    fingerprint = json.loads(json.dumps(dataset.fingerprint()))
     for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}"), reverse=True):
         rec = json.loads(rec_path.read_text())
-        if (rec["status"] == "completed" and rec["config"] == wanted and rec["embedding_mode"] == embeddings_mode
-                and rec["profile"] == profile and rec["data"]["fingerprint"] == fingerprint
-                and (rec_path.parent / FINAL_MODEL).is_file()):
+        if (rec["status"] == "completed" and (rec_path.parent / FINAL_MODEL).is_file()
+                and same_setting(rec, config, dataset, embeddings_mode, profile)):
             return rec_path.parent
     return None
 
