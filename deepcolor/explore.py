@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from . import color
+from .plots import new_figure
 
 __all__ = ["environment_check", "profiles_table", "channel_cmap", "in_gamut", "show_lab_split", "lab_swatch", "ab_plane",
            "roundtrip_error", "lab8_table", "dataset_arrays", "manifest_table", "show_dataset_image", "ab_counts", "ab_histogram", "split_table",
@@ -29,12 +30,7 @@ AB_LIMIT = 128.0  # a and b axes of every ab picture run over [-128, 128]
 
 
 def _figure(**kwargs) -> Figure:
-    """A new Figure, closed in pyplot so Jupyter shows it once: as the cell's value, not again at its end."""
-    import matplotlib.pyplot as plt  # also lets Jupyter's inline backend register how to show figures
-
-    fig = plt.figure(layout="constrained", **kwargs)
-    plt.close(fig)
-    return fig
+    return new_figure(layout="constrained", **kwargs)
 
 
 # --- notebook 00: the environment --------------------------------------------------------------

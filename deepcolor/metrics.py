@@ -289,7 +289,7 @@ def predict_ab(model, L, embedding):
     from .photos import resize_images
 
     L_scaled, _ = to_model(L)
-    n, size = L.shape[0], L.shape[1:]
+    size = L.shape[1:]
     side = model.inputs[0].shape[1] or size[0]
     x = L_scaled
     if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size

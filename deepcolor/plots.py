@@ -33,8 +33,9 @@ _STAGES = {"enc": "encoder", "fuse": "fusion", "dec": "decoder"}
 _CONCAT = "concat embedding"
 
 
-def _figure(**kwargs):
-    """A new Figure, closed in pyplot so Jupyter shows it once: as the cell's value, not again at its end."""
+def new_figure(**kwargs):
+    """A new Figure, closed in pyplot so Jupyter shows it once: as the cell's value, not again at
+    its end.  Every figure of the package is made here (keyword arguments go to ``plt.figure``)."""
     import matplotlib.pyplot as plt  # also lets Jupyter's inline backend register how to show figures
 
     fig = plt.figure(**kwargs)
@@ -97,7 +98,7 @@ def show_colorizations(L, ab_pred, ab_true=None, titles=None, max_images=6, capt
     n = min(len(L), int(max_images))
     if n == 0:
         raise ValueError("no images to show: L is empty")
-    fig = _figure(figsize=(2.0 * n + 0.6, 2.0 * len(rows) + (0.5 if caption else 0.2)), layout="constrained")
+    fig = new_figure(figsize=(2.0 * n + 0.6, 2.0 * len(rows) + (0.5 if caption else 0.2)), layout="constrained")
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, ab) in enumerate(rows.items()):
         rgb = gray_to_rgb(L[:n]) if ab is None else lab_parts_to_rgb(L[:n], ab[:n])
@@ -150,7 +151,7 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
 
     ncols = 2 if len(metrics) == 4 else min(len(metrics), 3)
     nrows = math.ceil(len(metrics) / ncols)
-    fig = _figure(figsize=(4.2 * ncols, 3.2 * nrows + (0.3 if caption else 0)), layout="constrained")
+    fig = new_figure(figsize=(4.2 * ncols, 3.2 * nrows + (0.3 if caption else 0)), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(metrics):]:
         fig.delaxes(ax)

@@ -258,9 +258,9 @@ def show_before_after(rgb_in, rgb_out, max_side=1200):
     Photos whose longer side exceeds ``max_side`` are drawn scaled down (the arrays keep their size).
     Returns a Figure with 2 or 3 image axes.
     """
-    import matplotlib.pyplot as plt  # pyplot lets Jupyter's inline backend show the figure
-
     from .color import gray_to_rgb, rgb_to_lab
+    from .photos import _is_gray
+    from .plots import new_figure
 
     rgb_in, rgb_out = np.asarray(rgb_in), np.asarray(rgb_out)
     if rgb_in.ndim == 2:
@@ -269,12 +269,11 @@ def show_before_after(rgb_in, rgb_out, max_side=1200):
         raise ValueError(f"need rgb_in (H, W, 3) or (H, W) and rgb_out of the same (H, W, 3) shape, "
                          f"got {rgb_in.shape} and {rgb_out.shape}")
     panels = {"gray input (what the model sees)": gray_to_rgb(rgb_to_lab(rgb_in)[..., 0]), "colorized": rgb_out}
-    if not (np.array_equal(rgb_in[..., 0], rgb_in[..., 1]) and np.array_equal(rgb_in[..., 1], rgb_in[..., 2])):
+    if not _is_gray(rgb_in):
         panels["original"] = rgb_in
     h, w = rgb_in.shape[:2]
     scale, dpi, title_px = min(1.0, max_side / max(h, w)), 100, 30
-    fig = plt.figure(figsize=(len(panels) * w * scale / dpi, (h * scale + title_px) / dpi), dpi=dpi)
-    plt.close(fig)  # shown once, as the cell's value
+    fig = new_figure(figsize=(len(panels) * w * scale / dpi, (h * scale + title_px) / dpi), dpi=dpi)
     for i, (title, image) in enumerate(panels.items()):
         ax = fig.add_axes((i / len(panels), 0, 1 / len(panels), h * scale / (h * scale + title_px)))
         ax.imshow(image, interpolation="nearest" if scale == 1 else "antialiased")
