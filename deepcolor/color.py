@@ -14,6 +14,8 @@ Three representations of the same photo appear in the course:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from skimage import color as _skcolor
 
@@ -55,7 +57,10 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     lab = np.asarray(lab, dtype=np.float64)
     if lab.shape[-1] != 3:
         raise ValueError(f"expected Lab with 3 channels in the last axis, got shape {lab.shape}")
-    return np.clip(_skcolor.lab2rgb(lab), 0.0, 1.0).astype(np.float32)
+    with warnings.catch_warnings():  # out-of-gamut colours are expected (predictions): clipping is documented
+        warnings.filterwarnings("ignore", message="Conversion from CIE-LAB.*clipped to zero", category=UserWarning)
+        rgb = _skcolor.lab2rgb(lab)
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
 
 
 def join_lab(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
