@@ -228,3 +228,17 @@ def test_a_crash_is_recorded_as_failed(small, tmp_path):
     assert record["status"] == "failed" and "disk full" in record["error"]
     with pytest.raises(ValueError, match="unknown architecture"):
         TrainConfig(arch="resnet")
+
+
+def test_cli_choices_match_the_package():
+    """The CLI spells out the architectures (importing the models would slow every command)."""
+    from deepcolor.cli import build_parser
+    from deepcolor.embeddings import MODES
+    from deepcolor.models import ARCHITECTURES
+
+    sub = build_parser()._subparsers._group_actions[0].choices
+    train_opts = {a.dest: a for a in sub["train"]._actions}
+    assert tuple(train_opts["arch"].choices) == ARCHITECTURES
+    assert tuple(train_opts["embeddings"].choices) == MODES
+    colorize_opts = {a.dest: a for a in sub["colorize"]._actions}
+    assert tuple(colorize_opts["embeddings"].choices) == MODES
