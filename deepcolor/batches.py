@@ -46,7 +46,7 @@ class ColorBatches(keras.utils.PyDataset):
             raise ValueError(
                 f"embeddings must be ({len(dataset)}, 1000), one row per dataset image, got "
                 f"{None if embeddings is None else np.shape(embeddings)}; compute them with "
-                "deepcolor.embeddings.dataset_embeddings(dataset, mode)"
+                "deepcolor.embedding_cache.dataset_embeddings(dataset, mode)"
             )
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")

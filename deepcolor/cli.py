@@ -51,7 +51,7 @@ def _load_data(spec: str, n: int):
 
 def cmd_train(args) -> int:
     from .data import split
-    from .embeddings import dataset_embeddings
+    from .embedding_cache import dataset_embeddings
     from .train import TrainConfig, train
 
     config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,

@@ -121,7 +121,7 @@ class Config:
 
     def embeddings(self, dataset, progress: bool = True):
         """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset."""
-        from .embeddings import dataset_embeddings
+        from .embedding_cache import dataset_embeddings
 
         return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress)
 

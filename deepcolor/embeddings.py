@@ -12,8 +12,8 @@ probabilities that Inception-ResNet-v2 gives for the gray image.  This module co
   ``"untrained"`` (same network, seeded random weights: lets the course run offline, but the
   vector is nearly the same for every photo, so label such results "untrained"), and
   ``"none"`` (zeros: the ablation "does fusion help?").
-- :func:`dataset_embeddings` computes the embeddings of a whole dataset once and caches them on
-  disk, next to the dataset.
+- :func:`deepcolor.embedding_cache.dataset_embeddings` computes the embeddings of a whole
+  dataset once and caches them on disk, next to the dataset.
 - :func:`top_labels` shows what the ImageNet classifier "sees" in a gray photo.
 
 Keras is imported inside the functions that need it, so importing this module is cheap.
@@ -21,16 +21,13 @@ Keras is imported inside the functions that need it, so importing this module is
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +47,6 @@ CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 
-CACHE_FORMAT = 1  # bump when preprocessing changes, so that old caches are rebuilt
 _REACH_TIMEOUT_S = 3.0
 
 _DESCRIPTIONS = {
@@ -355,150 +351,6 @@ class Embedder:
                 y = model.predict_on_batch(preprocess(read(start, stop)))
                 out[start:stop] = keras.ops.convert_to_numpy(y)
                 bar.update(stop - start)
-
-
-# ----------------------------------------------------------------------------- datasets
-
-
-def cache_path(dataset, mode: str, cache_dir=None):
-    """Where :func:`dataset_embeddings` caches ``mode`` for ``dataset``, or None (notebook 03).
-
-    ``cache_dir / "<mode>-<fingerprint hash>.npy"`` when ``cache_dir`` is given, else
-    ``dataset.root / "embeddings" / "<mode>-<fingerprint hash>.npy"``: the hash keeps a subset
-    (e.g. the first 2,000 Kaggle images) from overwriting the whole set's file.  None for an in-memory
-    dataset (root None) without ``cache_dir``, and for mode ``"none"``.
-    """
-    if check_mode(mode) == "none":
-        return None
-    blob = json.dumps(dataset.fingerprint(), sort_keys=True).encode()
-    name = f"{mode}-{hashlib.sha256(blob).hexdigest()[:12]}.npy"  # a subset gets its own file
-    if cache_dir is not None:
-        return Path(cache_dir) / name
-    root = getattr(dataset, "root", None)
-    return Path(root) / "embeddings" / name if root is not None else None
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
-def _matches(meta: dict, expected: dict) -> bool:
-    return all(meta.get(key) == value for key, value in expected.items())
-
-
-def _load_cache(path: Path, expected: dict):
-    """The cached array if its sidecar matches ``expected`` and the array has the right shape."""
-    sidecar = _sidecar(path)
-    if not (path.is_file() and sidecar.is_file()):
-        return None
-    try:
-        meta = json.loads(sidecar.read_text())
-        if not _matches(meta, expected):
-            return None
-        arr = np.load(path, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    if arr.dtype != np.float32 or list(arr.shape) != expected["shape"]:
-        return None
-    return arr
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress: bool) -> None:
-    """Write the embeddings to a temp file, then move it and the sidecar into place atomically."""
-    n = len(dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _sidecar(path).unlink(missing_ok=True)  # from here on the old cache is invalid
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npy.tmp")
-    os.close(fd)
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, EMBEDDING_DIM))
-        _fill(out, dataset, embedder, progress)
-        out.flush()
-        del out
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _write_json_atomic(_sidecar(path), meta)
-
-
-def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
-    def read(start, stop):
-        return dataset.batch(np.arange(start, stop))[0]
-
-    embedder._embed_into(out, read, progress)
-
-
-def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, cache_dir=None,
-                       progress: bool = True, embedder: Embedder | None = None,
-                       rebuild: bool = False) -> np.ndarray:
-    """Embeddings of every image of a dataset, computed once and cached on disk (notebook 03).
-
-    dataset: has ``len``, ``batch(indices) -> (L (n, H, W) in [0, 100], ab)``, ``root`` and
-    ``fingerprint()``; it is read ``batch_size`` images at a time, never whole.
-    mode: see :data:`MODES`.  cache_dir: where to cache (default: next to the dataset, see
-    :func:`cache_path`; in-memory datasets without ``cache_dir`` are not cached).
-    embedder: reuse an already built :class:`Embedder` of the same mode (else one is made).
-    rebuild: recompute even if a valid cache exists.
-
-    Returns (N, 1000) float32: the cache opened read-only as a memory map (zeros for ``"none"``).
-    A cache is used only if its JSON sidecar records the same dataset fingerprint, mode, shape,
-    format (and seed, for ``"untrained"``); otherwise it is recomputed.  Files are written to a
-    temporary name and renamed, so an interrupted run never leaves a cache that looks valid.
-    """
-    mode = check_mode(mode)
-    n = len(dataset)
-    if mode == "none":
-        return np.zeros((n, EMBEDDING_DIM), np.float32)
-    if embedder is None:
-        embedder = Embedder(mode, batch_size=batch_size)
-    elif embedder.mode != mode:
-        raise ValueError(f"embedder is in mode {embedder.mode!r} but mode={mode!r} was asked for")
-
-    expected = {
-        "fingerprint": json.loads(json.dumps(dataset.fingerprint())),
-        "mode": mode,
-        "shape": [n, EMBEDDING_DIM],
-        "format": CACHE_FORMAT,
-    }
-    if mode == "untrained":
-        expected["seed"] = embedder.seed
-    path = cache_path(dataset, mode, cache_dir)
-    if path is not None and not rebuild:
-        cached = _load_cache(path, expected)
-        if cached is not None:
-            return cached
-
-    embedder.build()  # fail before touching any file if the weights are missing
-    if path is not None:
-        import keras
-
-        meta = dict(expected, untrained=not embedder.trained, keras_version=keras.__version__,
-                    backend=keras.backend.backend(), input_size=INPUT_SIZE,
-                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        try:
-            _compute_to_file(path, dataset, embedder, meta, progress)
-            return np.load(path, mmap_mode="r")
-        except OSError as err:
-            warnings.warn(
-                f"cannot write the embedding cache {path} ({err}); computing without a cache. "
-                "Pass cache_dir= a writable folder to keep them.",
-                stacklevel=2,
-            )
-    out = np.zeros((n, EMBEDDING_DIM), np.float32)
-    _fill(out, dataset, embedder, progress)
-    return out
 
 
 # ----------------------------------------------------------------------------- labels

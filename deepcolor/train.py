@@ -187,7 +187,7 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     """Train one of the paper's models and record the run.
 
     dataset: a :class:`~deepcolor.dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
-    (from :func:`deepcolor.embeddings.dataset_embeddings`); train_idx / val_idx: index arrays
+    (from :func:`deepcolor.embedding_cache.dataset_embeddings`); train_idx / val_idx: index arrays
     (e.g. from :func:`deepcolor.data.split`).  ``embeddings_mode`` and ``profile`` are recorded
     so every table can say where its numbers came from.
 

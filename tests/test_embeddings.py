@@ -11,6 +11,7 @@ import skimage.data
 import skimage.transform
 
 from deepcolor import embeddings as emb
+from deepcolor import embedding_cache as cache
 
 try:  # the package's in-memory dataset, wherever it lives
     from deepcolor.data import ArrayDataset
@@ -245,11 +246,11 @@ def test_host_probe_reports_a_closed_port_as_unreachable():
 def test_dataset_embeddings_match_embed_and_are_cached(untrained, small_L, tmp_path):
     ds = ArrayDataset(small_L, np.zeros(small_L.shape + (2,), np.float32))
     assert ds.root is None
-    assert emb.dataset_embeddings(ds, "untrained", embedder=untrained, progress=False,
+    assert cache.dataset_embeddings(ds, "untrained", embedder=untrained, progress=False,
                                   cache_dir=None).shape == (3, 1000)
-    out = emb.dataset_embeddings(ds, "untrained", embedder=untrained, cache_dir=tmp_path, progress=False)
+    out = cache.dataset_embeddings(ds, "untrained", embedder=untrained, cache_dir=tmp_path, progress=False)
     np.testing.assert_allclose(out, untrained.embed(ds.batch([0, 1, 2])[0], progress=False), atol=1e-6)
-    path = emb.cache_path(ds, "untrained", tmp_path)
+    path = cache.cache_path(ds, "untrained", tmp_path)
     assert path.parent == tmp_path and path.is_file()
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["mode"] == "untrained" and meta["untrained"] is True and meta["shape"] == [3, 1000]
@@ -260,37 +261,37 @@ def test_dataset_embeddings_match_embed_and_are_cached(untrained, small_L, tmp_p
 def test_cache_next_to_dataset_is_reused_and_rebuilt_on_mismatch(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
     embedder = fake_embedder(batch_size=2)
-    first = emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    first = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
     assert ds.reads == [2, 1], "read in batches of batch_size, never whole"
-    path = emb.cache_path(ds, "untrained")
+    path = cache.cache_path(ds, "untrained")
     assert path.parent == tmp_path / "embeddings" and path.name.startswith("untrained-")
     assert path.is_file() and path.with_suffix(".json").is_file()
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
 
-    again = emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    again = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
     assert embedder._model.images == 3, "a valid cache was recomputed"
     np.testing.assert_array_equal(again, first)
 
     ds.tag = "other data"  # same root, different fingerprint: never reuse
-    emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
     assert embedder._model.images == 6
 
     reseeded = fake_embedder(batch_size=2)
     reseeded.seed = 7  # untrained weights differ: the cache of seed 0 does not apply
-    emb.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
     assert reseeded._model.images == 3
 
-    sidecar = emb.cache_path(ds, "untrained").with_suffix(".json")
+    sidecar = cache.cache_path(ds, "untrained").with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     sidecar.write_text(json.dumps(dict(meta, shape=[4, 1000])))
-    emb.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
     assert reseeded._model.images == 6, "a sidecar with the wrong shape was trusted"
 
 
 def test_interrupted_run_leaves_no_valid_looking_cache(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
     embedder = fake_embedder(batch_size=2)
-    emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
 
     def broken_batch(indices):
         if len(indices) == 1:  # the second batch
@@ -299,30 +300,30 @@ def test_interrupted_run_leaves_no_valid_looking_cache(small_L, tmp_path):
 
     ds.batch = broken_batch
     with pytest.raises(KeyboardInterrupt):
-        emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False, rebuild=True)
+        cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False, rebuild=True)
     folder = tmp_path / "embeddings"
-    assert not emb.cache_path(ds, "untrained").with_suffix(".json").exists(), (
+    assert not cache.cache_path(ds, "untrained").with_suffix(".json").exists(), (
         "old sidecar still vouches for a half-written run")
     assert not list(folder.glob("*.tmp")), "temp files left behind"
     del ds.batch
-    emb.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
     assert embedder._model.images == 3 + 2 + 3
 
 
 def test_dataset_embeddings_none_mode_and_mode_mismatch(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
-    out = emb.dataset_embeddings(ds, "none", progress=False)
+    out = cache.dataset_embeddings(ds, "none", progress=False)
     assert out.shape == (3, 1000) and not out.any()
     assert ds.reads == [] and not (tmp_path / "embeddings").exists()
     with pytest.raises(ValueError, match="mode"):
-        emb.dataset_embeddings(ds, "imagenet", embedder=fake_embedder("untrained"))
+        cache.dataset_embeddings(ds, "imagenet", embedder=fake_embedder("untrained"))
 
 
 def test_dataset_embeddings_offline_imagenet_writes_nothing(small_L, tmp_path, monkeypatch):
     attempts = offline(monkeypatch)
     ds = StandIn(small_L, root=tmp_path / "data")
     with pytest.raises(emb.WeightsUnavailableError):
-        emb.dataset_embeddings(ds, "imagenet", embedder=emb.Embedder("imagenet", keras_home=tmp_path / "k"))
+        cache.dataset_embeddings(ds, "imagenet", embedder=emb.Embedder("imagenet", keras_home=tmp_path / "k"))
     assert ds.reads == [] and not (tmp_path / "data").exists() and attempts == []
 
 
@@ -363,10 +364,10 @@ def test_a_subset_and_the_whole_set_keep_separate_caches(small_L, tmp_path):
     whole = StandIn(small_L, root=tmp_path, tag="kaggle")
     part = StandIn(small_L[:2], root=tmp_path, tag="kaggle[:2]")
     embedder = fake_embedder(batch_size=2)
-    emb.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
-    emb.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
     assert embedder._model.images == 3 + 2
-    emb.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
-    emb.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
     assert embedder._model.images == 3 + 2, "one cache replaced the other"
-    assert emb.cache_path(whole, "untrained") != emb.cache_path(part, "untrained")
+    assert cache.cache_path(whole, "untrained") != cache.cache_path(part, "untrained")
