@@ -323,16 +323,17 @@ def trained_results(cfg, dataset, embeddings, split, archs, known=None):
     import pandas as pd
 
     from . import metrics
-    from .train import find_run
+    from .train import find_run, load_finished
 
     notebooks = {"base": "04_base_model", "arch1": "05_architecture_1",
                  "arch2": "06_architecture_2", "arch3": "07_architecture_3"}
     evaluations, missing, folders = {}, [], {}
     for arch in archs:
-        if find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name) is None:
+        found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name)
+        if found is None:
             missing.append(arch)
             continue
-        run = cfg.train_or_load(arch, dataset, embeddings, split, verbose=0)  # loads, does not train
+        run = load_finished(found)
         folders[arch] = run.run_dir.name
         evaluations[arch] = metrics.evaluate(run.model, dataset, split.test, embeddings, train_indices=split.train)
     evaluations.update(known or {})

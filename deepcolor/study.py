@@ -35,27 +35,27 @@ def _split_key(split) -> str:
 
 def _accuracies(model, dataset, split, embeddings, batch_size=16) -> dict:
     """{"val": [accuracy, constant], "test": [...]}: the paper accuracy of ``model`` (NaN without
-    one) and the constant-predictor accuracy, in one pass over the validation and test images."""
-    from .metrics import predict_ab
+    one) and the constant-predictor accuracy max(p, 1 - p) on the validation and test images.
 
-    indices = np.concatenate([split[1], split[2]]).astype(np.int64)
-    is_val = np.arange(len(indices)) < len(split[1])
-    correct, first, pixels = (np.zeros(len(indices)) for _ in range(3))
-    for start in range(0, len(indices), batch_size):
-        sl = slice(start, start + batch_size)
-        L, ab = dataset.batch(indices[sl])
-        truth = np.argmax(ab, -1)
-        pixels[sl], first[sl] = truth[0].size, np.sum(truth == 0, axis=(1, 2))
-        if model is not None:
-            pred = predict_ab(model, L, np.asarray(embeddings[indices[sl]], np.float32))
-            correct[sl] = np.sum(truth == np.argmax(pred, -1), axis=(1, 2))
+    p is the gray prediction's paper accuracy (ab = 0 ties to a, so it scores the share of pixels
+    with a >= b).  Every image has as many pixels, so batch scores are weighted by image count.
+    """
+    from .metrics import gray_prediction, paper_accuracy, predict_ab
+
     out = {}
-    for part, mask in (("val", is_val), ("test", ~is_val)):
-        if not mask.any():
+    for part, indices in (("val", split[1]), ("test", split[2])):
+        indices = np.asarray(indices, np.int64)
+        if not len(indices):
             raise ValueError(f"the split's {part} part is empty: use deepcolor.data.split on at least 3 images")
-        p = first[mask].sum() / pixels[mask].sum()
-        acc = correct[mask].sum() / pixels[mask].sum() if model is not None else float("nan")
-        out[part] = [float(acc), float(max(p, 1 - p))]
+        correct = gray = 0.0
+        for start in range(0, len(indices), batch_size):
+            idx = indices[start : start + batch_size]
+            L, ab = dataset.batch(idx)
+            gray += paper_accuracy(ab, gray_prediction(ab)) * len(idx)
+            if model is not None:
+                correct += paper_accuracy(ab, predict_ab(model, L, np.asarray(embeddings[idx], np.float32))) * len(idx)
+        p = gray / len(indices)
+        out[part] = [float(correct / len(indices)) if model is not None else float("nan"), float(max(p, 1 - p))]
     return out
 
 

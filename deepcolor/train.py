@@ -329,6 +329,13 @@ def find_run(config: TrainConfig, dataset, embeddings_mode: str, profile: str, r
     return None
 
 
+def load_finished(run_dir) -> RunResult:
+    """A finished run (one :func:`find_run` returned) with its final model loaded."""
+    record = load_run(run_dir)
+    model = keras.models.load_model(Path(run_dir) / FINAL_MODEL)
+    return RunResult(model, history_of(record), Path(run_dir), record)
+
+
 def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embeddings_mode: str, profile: str,
                   runs_dir=None, verbose="auto") -> RunResult:
     """Reuse a finished identical run (see :func:`find_run`) or train a new one.
@@ -338,8 +345,6 @@ def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embeddings
     """
     found = find_run(config, dataset, embeddings_mode, profile, runs_dir)
     if found is not None:
-        record = load_run(found)
-        model = keras.models.load_model(found / FINAL_MODEL)
-        return RunResult(model, history_of(record), found, record)
+        return load_finished(found)
     return train(dataset, embeddings, split[0], split[1], config, embeddings_mode=embeddings_mode,
                  profile=profile, runs_dir=runs_dir, verbose=verbose)

@@ -208,7 +208,7 @@ def test_trained_results_uses_finished_runs_only(monkeypatch, tmp_path):
     emb = rng.random((6, 1000)).astype(np.float32)
     split = data.Split(np.arange(3), np.array([3]), np.array([4, 5]))
     model = models.build_model("arch3", 32)
-    trained = []
+    loaded = []
 
     class FakeConfig:
         name, embedding_mode = "smoke", "untrained"
@@ -217,13 +217,17 @@ def test_trained_results_uses_finished_runs_only(monkeypatch, tmp_path):
             return arch
 
         def train_or_load(self, arch, *args, **kwargs):
-            trained.append(arch)
-            return SimpleNamespace(model=model, run_dir=tmp_path / f"run-{arch}")
+            raise AssertionError(f"trained_results must never train ({arch})")
 
-    monkeypatch.setattr(train, "find_run", lambda arch, *a: tmp_path if arch == "arch3" else None)
+    def load_finished(run_dir):
+        loaded.append(run_dir.name)
+        return SimpleNamespace(model=model, run_dir=run_dir)
+
+    monkeypatch.setattr(train, "find_run", lambda arch, *a: tmp_path / f"run-{arch}" if arch == "arch3" else None)
+    monkeypatch.setattr(train, "load_finished", load_finished)
     own = metrics.evaluate(model, ds, split.test, emb, train_indices=split.train)
     table = plots.trained_results(FakeConfig(), ds, emb, split, ["base", "arch3"], known={"arch2": own})
-    assert trained == ["arch3"]  # base has no finished run: nothing is trained for it
+    assert loaded == ["run-arch3"]  # base has no finished run: nothing is loaded or trained for it
     assert list(table.index) == ["base", "arch3", "arch2", "gray baseline", "mean-ab baseline"]
     assert "04_base_model" in table.loc["base", "note"] and np.isnan(table.loc["base", "accuracy"])
     assert table.loc["arch3", "run"] == "run-arch3"
