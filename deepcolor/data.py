@@ -22,7 +22,7 @@ import numpy as np
 
 from .color import rgb_to_lab, split_lab
 from .dataset import L_FILE, ArrayDataset, DatasetFormatError, LabDataset, open_layout, write_layout
-from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, list_photos, read_photo
+from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, linked_folders, list_photos, read_photo
 from .sample import deepcolor_home, make_sample
 
 __all__ = [
@@ -58,7 +58,7 @@ def load_kaggle(root) -> LabDataset:
     Checks shapes, dtypes and that the L and ab counts match; errors name the file and what was
     expected.  Opening does not read the images: resident memory grows only by what you index.
     """
-    return open_layout(find_kaggle_root(root), source="kaggle")
+    return open_layout(find_kaggle_root(root))  # source: the manifest's, if deepcolor wrote it, else "kaggle"
 
 
 def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
@@ -111,11 +111,16 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
     Each photo is cut to its largest centred square (a landscape photo loses equal strips left
     and right, a portrait one top and bottom) and resized to 224x224; photos smaller than 224 are
     scaled up, smaller than 32 pixels skipped.  RGBA and palette images are put on white; 16-bit
-    colour photos are read at 8 bits per channel (as Pillow does).  Grayscale photos, unreadable
-    and truncated files are skipped and reported by name with the reason; they never stop the
-    conversion.  ``dst`` is never overwritten unless ``overwrite=True``; it is written
-    atomically, so a failure half-way leaves nothing that looks like a finished dataset.  ``src``
-    is only read.
+    colour photos are read at 8 bits per channel (as Pillow does).  Grayscale photos, files that
+    are not JPEG/PNG/BMP/GIF/TIFF/WebP whatever their name, unreadable, truncated or oversized
+    files (:func:`deepcolor.photos.read_photo`), and any other failure on one photo are skipped and
+    reported by name with the reason; one bad photo never stops the conversion.  Links to photos
+    are followed; links to folders are not (they could loop or lead out of ``src``) and are
+    reported as skipped.  ``dst`` is never overwritten unless ``overwrite=True``, and even then
+    only if it is a dataset deepcolor wrote (see :func:`deepcolor.dataset.write_layout`); it is
+    written atomically, so a failure half-way leaves nothing that looks like a finished dataset.
+    ``src`` is only read.  ``progress(done, total)`` is called after each photo, used or skipped;
+    ``report(line)`` gets each "skipped" line.
     Returns ``FolderReport(dataset, used, skipped)``.
     """
     src, dst = Path(src), Path(dst)
@@ -130,24 +135,35 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
         raise FileNotFoundError(f"no photos ({', '.join(PHOTO_SUFFIXES)}) found in {src}")
     used, skipped, items = [], [], []
 
+    def skip(path, reason):
+        skipped.append((str(path), reason))
+        if report:
+            report(f"skipped {path}: {reason}")
+
+    for link in linked_folders(src):
+        skip(link, "a link to a folder; links to folders are not followed (copy or move the photos in)")
+
     def images():
-        for path in paths:
+        for done, path in enumerate(paths, start=1):
             try:
                 rgb = read_photo(path)
                 square = center_square(rgb)
             except PhotoSkipped as exc:
-                reason = str(exc).removeprefix(f"{path}: ")
-                skipped.append((str(path), reason))
-                if report:
-                    report(f"skipped {path}: {reason}")
+                skip(path, str(exc).removeprefix(f"{path}: "))
                 continue
+            except Exception as exc:  # one bad photo never stops the conversion
+                skip(path, f"{type(exc).__name__}: {exc}")
+                continue
+            finally:
+                if progress is not None:
+                    progress(done, len(paths))
             used.append(str(path))
             h, w = rgb.shape[:2]
             items.append({"index": len(items), "photo": str(path.relative_to(src)), "size": [w, h]})
             yield split_lab(rgb_to_lab(square))
 
     manifest = {"source": f"folder:{src.resolve()}", "items": items}
-    write_layout(dst, len(paths), images(), manifest, overwrite=overwrite, progress=progress)
+    write_layout(dst, len(paths), images(), manifest, overwrite=overwrite)
     return FolderReport(open_layout(dst), used, skipped)
 
 

@@ -10,7 +10,9 @@ On disk every dataset has the layout of the Kaggle ``image-colorization`` set::
 
 The arrays are opened memory-mapped (``np.load(mmap_mode="r")``): only the images a batch asks
 for are read from disk, so the 3.8 GB Kaggle set never has to fit in memory.  Datasets written by
-``deepcolor`` (the sample, your own photos) add ``manifest.json`` naming each image's source.
+``deepcolor`` (the sample, your own photos) add ``manifest.json`` naming each image's source, and
+the marker file ``.deepcolor-dataset`` with the layout's version: only a folder holding that
+marker and nothing but the layout's own files may ever be replaced (``--force``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from .color import decode_lab8, encode_lab8
+from .files import fsync_dir, fsync_file, make_folder, read_json
 
 IMAGE_SIZE = 224
 L_FILE = Path("l") / "gray_scale.npy"
 AB_DIR = Path("ab") / "ab"
 MANIFEST = "manifest.json"
+MARKER = ".deepcolor-dataset"  # written last into every dataset deepcolor writes
+LAYOUT_VERSION = 1
 AB_CHUNK = 10_000  # images per ab file, as in the Kaggle set
 
 
@@ -179,7 +184,10 @@ def open_layout(root, source=None) -> LabDataset:
         )
     manifest = {}
     if (root / MANIFEST).is_file():
-        manifest = json.loads((root / MANIFEST).read_text())
+        manifest = read_json(root / MANIFEST, "the dataset's manifest")
+        if not isinstance(manifest, dict):
+            raise DatasetFormatError(f"{root / MANIFEST} is damaged: expected a JSON object; "
+                                     "delete the dataset folder and create it again")
     return LabDataset(l8, parts, root=root, source=source or manifest.get("source", "kaggle"), manifest=manifest)
 
 
@@ -189,25 +197,30 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
     images: an iterator of (L, ab) pairs in Lab units (224, 224) and (224, 224, 2); it may yield
     fewer than ``n`` (skipped inputs), and the arrays are trimmed to what arrived.
     Everything is written into a temporary sibling folder that is renamed to ``dst`` only when
-    complete, so a failure half-way never leaves a dataset that looks whole.  An existing ``dst``
-    is replaced only with ``overwrite=True``, and only if deepcolor wrote it (it holds
-    ``manifest.json``) or it is empty: a folder of other files is never deleted.  Returns ``dst``.
+    complete (every file flushed to disk), so a failure half-way never leaves a dataset that looks
+    whole.  An existing ``dst`` is replaced only with ``overwrite=True``, and only if it is an
+    empty folder or a dataset deepcolor wrote that holds nothing else (see :func:`why_not_replaceable`):
+    a folder with any file of yours in it is never deleted.  Returns ``dst``.
     """
     dst = Path(dst)
-    if dst.exists() and not overwrite:
-        raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force on the command line) to replace it")
-    if dst.exists() and not _replaceable(dst):
-        raise FileExistsError(
-            f"{dst} is not a dataset written by deepcolor (no {MANIFEST}) and not empty: refusing to "
-            "replace it even with overwrite=True, so no files of yours are deleted; choose a new folder"
-        )
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() or dst.is_symlink():
+        if not overwrite:
+            raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force on the command line) to replace it")
+        reason = why_not_replaceable(dst)
+        if reason:
+            raise FileExistsError(f"refusing to replace {dst}, even with overwrite=True (--force): {reason}; "
+                                  "choose a new folder")
+    make_folder(dst.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-", dir=dst.parent))
     os.chmod(tmp, 0o755)
     try:
         count = _write_arrays(tmp, n, images, progress)
         manifest = dict(manifest, n=count, layout="kaggle image-colorization (uint8 8-bit Lab)")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        (tmp / MARKER).write_text(json.dumps({"layout_version": LAYOUT_VERSION}) + "\n")
+        for f in tmp.rglob("*"):
+            fsync_file(f) if f.is_file() else fsync_dir(f)
+        fsync_dir(tmp)
         if dst.exists():
             old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
             os.replace(dst, old)
@@ -215,15 +228,41 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
             shutil.rmtree(old)
         else:
             os.replace(tmp, dst)
+        fsync_dir(dst.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
 
 
-def _replaceable(dst: Path) -> bool:
-    """Only an empty folder or one deepcolor wrote (it has a manifest) may be replaced."""
-    return dst.is_dir() and ((dst / MANIFEST).is_file() or not any(dst.iterdir()))
+def _own_file(rel: Path) -> bool:
+    """Whether a path inside a dataset folder is one the layout (or the embedding cache) writes."""
+    parts = rel.parts
+    return (rel in (Path(MARKER), Path(MANIFEST), L_FILE, L_FILE.parent, AB_DIR.parent, AB_DIR, Path("embeddings"))
+            or (rel.parent == AB_DIR and re.fullmatch(r"ab\d+\.npy", rel.name) is not None)
+            or (len(parts) == 2 and parts[0] == "embeddings" and rel.suffix in (".npy", ".json")))
+
+
+def why_not_replaceable(dst: Path) -> str | None:
+    """Why ``overwrite=True`` must not replace ``dst``, or None if it may.
+
+    Only an empty folder, or a folder that holds the :data:`MARKER` of a dataset deepcolor wrote
+    and nothing but that layout's own files (and its embedding cache), may be replaced.  A link,
+    a file, a folder without the marker or with any other file in it is refused.
+    """
+    if dst.is_symlink():
+        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
+    if not dst.is_dir():
+        return "it is a file, not a dataset folder"
+    if not any(dst.iterdir()):
+        return None
+    if not (dst / MARKER).is_file():
+        return f"it is not a dataset written by deepcolor (no {MARKER} marker file)"
+    foreign = [str(p.relative_to(dst)) for p in sorted(dst.rglob("*")) if p.is_symlink() or not _own_file(p.relative_to(dst))]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"it holds files that are not part of a deepcolor dataset ({shown})"
+    return None
 
 
 def _write_arrays(tmp: Path, n: int, images, progress) -> int:

@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# The raster formats a photo may be in.  Pillow otherwise picks a decoder from the file's content,
+# whatever its name: an EPS file named .jpg would be handed to Ghostscript.  MPO is how many
+# cameras store JPEGs.
+PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 MIN_SIDE = 32  # below this a picture is an icon, not a photo
+MAX_PIXELS = 64_000_000  # 64 megapixels (e.g. 9238x6928); a 48 MP camera photo fits, with room
 
 
 class PhotoSkipped(ValueError):
@@ -26,18 +31,35 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     colour PNGs as 8 bits per channel, which is all the 8-bit dataset keeps anyway.  Grayscale
     images (one channel, or three equal channels) raise :class:`PhotoSkipped` unless
     ``allow_gray`` (colorizing a gray photo is the normal case; training on one is not: it has no
-    colour to learn from).  Unreadable or truncated files raise
-    :class:`PhotoSkipped` naming the file.
+    colour to learn from).
+
+    Only the raster formats in :data:`PHOTO_FORMATS` are decoded, whatever the file is named.
+    Files that are not one of them, unreadable or truncated files, and images of more than
+    :data:`MAX_PIXELS` pixels (checked from the header, before decoding: a small PNG can unpack
+    to gigabytes) raise :class:`PhotoSkipped` naming the file and the reason.
     """
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        raise PhotoSkipped(f"{path}: is a folder, not a photo")
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            rgb = _to_rgb_array(im)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=_registered(Image, PHOTO_FORMATS)) as im:
+                _check_size(path, *im.size)
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                rgb = _to_rgb_array(im)
+    except PhotoSkipped:
+        raise
+    except UnidentifiedImageError:
+        raise PhotoSkipped(f"{path}: not a readable image in one of the photo formats {', '.join(PHOTO_FORMATS)}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoSkipped(f"{path}: far too many pixels ({exc}); shrink the photo first") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise PhotoSkipped(f"{path}: not a readable image ({exc})") from None
     if rgb.ndim == 2:
         if not allow_gray:
@@ -46,6 +68,20 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     elif not allow_gray and _is_gray(rgb):
         raise PhotoSkipped(f"{path}: stored as RGB but all three channels are equal (a gray photo)")
     return rgb
+
+
+def _registered(Image, formats) -> list[str]:
+    """The formats this Pillow knows as such (newer ones read MPO through their JPEG decoder)."""
+    Image.init()
+    return [f for f in formats if f in Image.OPEN]
+
+
+def _check_size(path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise PhotoSkipped(
+            f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, more than the "
+            f"{MAX_PIXELS / 1e6:.0f} megapixel limit (deepcolor.photos.MAX_PIXELS); shrink the photo first"
+        )
 
 
 def _to_rgb_array(im) -> np.ndarray:
@@ -108,11 +144,21 @@ def _to_unit_float(rgb: np.ndarray) -> np.ndarray:
 
 
 def list_photos(folder) -> list[Path]:
-    """Image files directly in ``folder`` and its subfolders, sorted, by suffix (case-insensitive)."""
+    """Image files directly in ``folder`` and its subfolders, sorted, by suffix (case-insensitive).
+
+    Links to files are listed (a linked photo is only read); links to folders are not entered,
+    since they could loop or lead out of ``folder``: :func:`linked_folders` lists them.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of photos")
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+
+
+def linked_folders(folder) -> list[Path]:
+    """Links to folders inside ``folder`` (and its real subfolders), which :func:`list_photos` does
+    not enter; sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_symlink() and p.is_dir())
 
 
 def resize_float(x: np.ndarray, height: int, width: int) -> np.ndarray:
