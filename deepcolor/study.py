@@ -9,11 +9,12 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 from __future__ import annotations
 
 import hashlib
-import json
 import shlex
 from pathlib import Path
 
 import numpy as np
+
+from .files import DamagedFileError, read_json, write_json
 
 __all__ = ["STUDY_COLUMNS", "EVAL_FILE", "run_study", "study_histories", "compare_with_paper", "evaluate_all",
            "show_results", "accuracy_blind_spot", "slider_run", "slider_figure", "photo_from_upload",
@@ -62,13 +63,18 @@ def _accuracies(model, dataset, split, embeddings, batch_size=16) -> dict:
 def _recorded(config, dataset, embeddings_mode, profile, key):
     """(record, accuracies) of a finished run (completed, or stopped on a NaN loss) with exactly
     this setting whose accuracies on this split are saved; (None, None) when there is none."""
-    from .train import RECORD, default_runs_dir, load_run, same_setting
+    from .train import default_runs_dir, load_run, same_setting
 
     for path in sorted(default_runs_dir().glob(f"*/{EVAL_FILE}"), reverse=True):
-        rec, saved = json.loads((path.parent / RECORD).read_text()), json.loads(path.read_text())
+        try:
+            rec, saved = load_run(path.parent), read_json(path, "the study's accuracies of this run")
+        except (DamagedFileError, FileNotFoundError):
+            continue  # a damaged or half-deleted run is trained again, never reused
         if (rec["status"] in ("completed", "nan") and saved.get("split") == key
                 and same_setting(rec, config, dataset, embeddings_mode, profile)):
-            return load_run(path.parent), saved
+            nan = float("nan")  # a NaN accuracy is stored as null (strict JSON)
+            return rec, {k: [nan if v is None else v for v in vals] if isinstance(vals, list) else vals
+                         for k, vals in saved.items()}
     return None, None
 
 
@@ -103,7 +109,7 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0):
             record = {**result.record, "path": str(result.run_dir)}
             accs = _accuracies(result.model if result.status == "completed" else None, ds, split, emb)
             if result.status in ("completed", "nan"):
-                (result.run_dir / EVAL_FILE).write_text(json.dumps({"split": key, **accs}))
+                write_json(result.run_dir / EVAL_FILE, {"split": key, **accs})
         rows.append({"figure": run.figure, "arch": run.arch, "lr": run.lr, "batch": run.batch_size,
                      "l2": run.l2, "epochs": len(history_of(record).get("loss", [])), "status": record["status"],
                      "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],

@@ -5,7 +5,8 @@ Introduced in notebook ``04_base_model`` and used by notebooks 05-08.
 A run folder holds::
 
     run.json          the record: config, data, embedding mode, profile, per-epoch metrics,
-                      wall time, status ("completed", "nan", "interrupted", "failed", "running")
+                      wall time, status ("completed", "nan", "interrupted", "failed", "running"),
+                      and while it runs its process (pid, host) and a heartbeat timestamp
     checkpoint.keras  model + optimizer state after the last finished epoch (for resuming)
     model.keras       the final model (written when the run ends)
     study_eval.json   accuracies on the validation and test split, when the run is part of the
@@ -13,14 +14,23 @@ A run folder holds::
 
 The loss is MSE on ab/128; "accuracy" is Keras' CategoricalAccuracy over the (a, b) channel
 axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).
+
+Every file is written atomically (:mod:`deepcolor.files`); run.json is strict JSON (a NaN
+metric is written as null).  A run whose process was killed (SIGKILL, a crash of the machine)
+cannot write its end: :func:`load_run` reports a "running" record whose process is gone as
+"interrupted", and the heartbeat says when it was last alive.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import signal
+import socket
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -31,11 +41,13 @@ import keras
 
 from . import __version__
 from .batches import ColorBatches
+from .files import DamagedFileError, atomic_write, make_folder, read_json, write_json
 from .models import ARCHITECTURES, build_model
 
 RECORD = "run.json"
 CHECKPOINT = "checkpoint.keras"
 FINAL_MODEL = "model.keras"
+HEARTBEAT_S = 30.0  # how often a running run rewrites its heartbeat between epochs
 
 
 @dataclass
@@ -56,8 +68,8 @@ class TrainConfig:
             raise ValueError(f"learning rate must be a positive number, got {self.lr}")
         if self.batch_size < 1 or self.epochs < 1:
             raise ValueError(f"batch_size and epochs must be at least 1, got {self.batch_size} and {self.epochs}")
-        if self.l2 < 0:
-            raise ValueError(f"l2 must be >= 0, got {self.l2}")
+        if not (self.l2 >= 0 and math.isfinite(self.l2)):
+            raise ValueError(f"l2 must be a number >= 0, got {self.l2}")
         if not isinstance(self.input_size, int) or self.input_size < 8 or self.input_size % 8:
             raise ValueError(f"input_size must be a positive multiple of 8 (three stride-2 layers), got {self.input_size}")
         if self.arch not in ARCHITECTURES:
@@ -136,25 +148,34 @@ class _Checkpoint(keras.callbacks.Callback):
         # so the shuffle order is pinned to the epoch number here: resuming then replays it.
         self.batches.set_epoch(epoch)
 
+    def on_train_batch_end(self, batch, logs=None):
+        if time.time() - self.record.get("heartbeat_unix", 0.0) > HEARTBEAT_S:
+            _write_record(self.run_dir, self.record)  # refreshes the heartbeat
+
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         self.record["epochs"].append(row)
-        if all(math.isfinite(v) for k, v in row.items() if k != "epoch"):
+        if _finite(row):
             _atomic_save(self.model, self.run_dir / CHECKPOINT)
             self.record["checkpoint_epoch"] = epoch + 1  # what a resume starts from
         _write_record(self.run_dir, self.record)
 
 
+def _finite(row: dict) -> bool:
+    """Whether every metric of an epoch row (loss, val_loss, accuracies) is a finite number."""
+    return all(v is not None and math.isfinite(v) for k, v in row.items() if k != "epoch")
+
+
 def _atomic_save(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(path, model.save)
 
 
 def _write_record(run_dir: Path, record: dict) -> None:
-    tmp = run_dir / f".{RECORD}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, default=str))
-    os.replace(tmp, run_dir / RECORD)
+    """Write run.json (strict JSON, atomically), with a fresh heartbeat while the run is running."""
+    now = time.time()
+    record["heartbeat_unix"] = now
+    record["heartbeat"] = datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds")
+    write_json(run_dir / RECORD, record)
 
 
 def _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, replicas) -> dict:
@@ -176,6 +197,8 @@ def _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, r
         "keras_version": keras.__version__,
         "deepcolor_version": __version__,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
         "epochs": [],
         "wall_time_s": 0.0,
     }
@@ -194,9 +217,14 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     A new run goes to ``run_dir`` or a fresh folder under ``runs_dir``.  ``resume=True`` with an
     existing ``run_dir`` continues an interrupted run from its last checkpoint; the same seed and
     data then give the same weights as an uninterrupted run.  A NaN loss stops the run, which is
-    recorded with status ``"nan"`` (the paper's lr 0.1 run).  Ctrl-C (KeyboardInterrupt) stops
-    it with status ``"interrupted"``, resumable.  With several GPUs the backend's data-parallel
-    machinery is used (:func:`distribution_scope`).
+    recorded with status ``"nan"`` (the paper's lr 0.1 run), and so is a run whose validation
+    loss or accuracy is NaN.  Ctrl-C (KeyboardInterrupt) and SIGTERM stop it with status
+    ``"interrupted"``, resumable.  With several GPUs the backend's data-parallel machinery is used
+    (:func:`distribution_scope`).
+
+    Refused, before anything is written: a new run in a folder that exists and is not empty (the
+    folder is never written into, so no file of yours is replaced), and a resume with other data
+    or another embedding mode than the run was started with (both are shown).
     """
     config = config or TrainConfig()
     if val_idx is not None and len(np.intersect1d(train_idx, val_idx)):
@@ -210,29 +238,30 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
                            input_size=config.input_size)
 
     if resume:
-        run_dir, record, model = _load_for_resume(run_dir, config, scope)
+        run_dir, record, model = _load_for_resume(run_dir, config, scope, dataset, embeddings_mode)
     else:
         run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config)
-        if (run_dir / RECORD).exists():
-            raise FileExistsError(f"{run_dir} already holds a run; pass resume=True to continue it, or another run_dir")
-        run_dir.mkdir(parents=True, exist_ok=True)
+        _check_new_run_dir(run_dir)
         record = _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, replicas)
         keras.utils.set_random_seed(config.seed)
         with scope:
             model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
+        make_folder(run_dir)
     initial_epoch = len(record["epochs"])
-    record["status"] = "running"
+    record.update(status="running", pid=os.getpid(), host=socket.gethostname())
+    record.pop("stopped_by", None)
     _write_record(run_dir, record)
 
     start = time.perf_counter()
     cbs = [_Checkpoint(run_dir, record, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
     try:
-        model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
-                  callbacks=cbs, verbose=verbose, shuffle=False)  # ColorBatches shuffles, seeded
-        losses = [row.get("loss", float("nan")) for row in record["epochs"]]
-        record["status"] = "completed" if all(map(math.isfinite, losses)) else "nan"
-    except KeyboardInterrupt:
+        with _sigterm_interrupts():
+            model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
+                      callbacks=cbs, verbose=verbose, shuffle=False)  # ColorBatches shuffles, seeded
+        record["status"] = "completed" if all(map(_finite, record["epochs"])) else "nan"
+    except KeyboardInterrupt as exc:
         record["status"] = "interrupted"
+        record["stopped_by"] = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
     except BaseException as exc:
         record["status"] = "failed"
         record["error"] = f"{type(exc).__name__}: {exc}"
@@ -246,15 +275,69 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     return RunResult(model, history_of(record), run_dir, record)
 
 
-def _load_for_resume(run_dir, config: TrainConfig, scope):
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived while training (``kill PID``, a job scheduler's stop): stop like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """While training, SIGTERM raises :class:`Terminated`, so the run is recorded as interrupted.
+    Signal handlers can only be set from the main thread; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_new_run_dir(run_dir: Path) -> None:
+    if (run_dir / RECORD).exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass resume=True (--resume) to continue it, or another run_dir")
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        raise FileExistsError(f"{run_dir} exists and is not a folder; choose a new run folder")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise FileExistsError(f"{run_dir} is not empty and holds no run: a new run is written only into a new "
+                              "or empty folder, so that none of your files is replaced; choose another run_dir")
+
+
+def _describe_data(fingerprint: dict) -> str:
+    """A short, human description of a dataset fingerprint, for error messages."""
+    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{fingerprint.get('n')} images, source {fingerprint.get('source')!r}, fingerprint {digest}"
+
+
+def _check_same_data(run_dir: Path, record: dict, dataset, embeddings_mode: str) -> None:
+    saved, now = record["data"]["fingerprint"], json.loads(json.dumps(dataset.fingerprint()))
+    if saved != now:
+        raise ValueError(
+            f"cannot resume {run_dir}: it was trained on {_describe_data(saved)} (folder "
+            f"{record['data'].get('root')}), but the data given now is {_describe_data(now)} (folder "
+            f"{dataset.root}); resume with the same data (--data, -n), or start a new run"
+        )
+    if record["embedding_mode"] != embeddings_mode:
+        raise ValueError(f"cannot resume {run_dir}: it was trained with embeddings {record['embedding_mode']!r}, "
+                         f"not {embeddings_mode!r}; resume with --embeddings {record['embedding_mode']}")
+
+
+def _load_for_resume(run_dir, config: TrainConfig, scope, dataset, embeddings_mode: str):
     if run_dir is None or not (Path(run_dir) / RECORD).is_file():
         raise FileNotFoundError(f"no run to resume at {run_dir}: expected {RECORD} there")
     run_dir = Path(run_dir)
-    record = json.loads((run_dir / RECORD).read_text())
+    record = load_run(run_dir)
+    for key in ("path", "status_note"):
+        record.pop(key, None)
     saved = {k: v for k, v in record["config"].items() if k != "epochs"}
     wanted = {k: v for k, v in asdict(config).items() if k != "epochs"}
     if saved != wanted:
         raise ValueError(f"cannot resume {run_dir}: it was started with {saved}, not {wanted}")
+    _check_same_data(run_dir, record, dataset, embeddings_mode)
     if not (run_dir / CHECKPOINT).is_file():
         record["epochs"] = []  # interrupted before the first epoch ended: start again
         keras.utils.set_random_seed(config.seed)
@@ -263,24 +346,59 @@ def _load_for_resume(run_dir, config: TrainConfig, scope):
         return run_dir, record, model
     record["config"]["epochs"] = config.epochs
     with scope:
-        model = keras.models.load_model(run_dir / CHECKPOINT)
+        model = _load_model(run_dir / CHECKPOINT, "the checkpoint; delete it to restart this run from epoch 1")
     # epochs after the checkpoint (a NaN epoch is never checkpointed) are trained again
     record["epochs"] = record["epochs"][: record.get("checkpoint_epoch", len(record["epochs"]))]
     return run_dir, record, model
 
 
+def _load_model(path: Path, what: str) -> keras.Model:
+    """keras.models.load_model, with an error that names a damaged file and what to do."""
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:
+        raise DamagedFileError(f"{path} is damaged and cannot be loaded ({type(exc).__name__}: {exc}); "
+                               f"it is {what}") from None
+
+
 def history_of(record: dict) -> dict:
-    """Per-epoch metrics of a run record as ``{"loss": [...], "val_loss": [...], ...}``."""
+    """Per-epoch metrics of a run record as ``{"loss": [...], "val_loss": [...], ...}``; a metric
+    that was NaN (written as null) is NaN again."""
     keys = sorted({k for row in record["epochs"] for k in row if k != "epoch"})
-    return {k: [row.get(k, float("nan")) for row in record["epochs"]] for k in keys}
+    nan = float("nan")
+    return {k: [nan if row.get(k) is None else row[k] for row in record["epochs"]] for k in keys}
+
+
+def _process_alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError, TypeError):
+        return True  # exists but is someone else's, or we cannot tell
+    return True
 
 
 def load_run(run_dir) -> dict:
-    """The record (``run.json``) of one run folder, with its path added."""
+    """The record (``run.json``) of one run folder, with its path added.
+
+    A record still saying "running" whose process no longer exists on this machine (killed with
+    SIGKILL, or the machine restarted) is returned as "interrupted", with ``status_note`` saying
+    when it was last alive.  A damaged run.json raises :class:`~deepcolor.files.DamagedFileError`
+    naming it.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / RECORD).is_file():
         raise FileNotFoundError(f"{run_dir} is not a run folder (no {RECORD})")
-    record = json.loads((run_dir / RECORD).read_text())
+    record = read_json(run_dir / RECORD, "the run record")
+    if not isinstance(record, dict) or not {"status", "config", "epochs", "data"} <= set(record):
+        raise DamagedFileError(f"{run_dir / RECORD} is damaged: it is not a run record (status, config, epochs, "
+                               "data); delete the run folder or restore the file")
+    if (record["status"] == "running" and record.get("host") == socket.gethostname()
+            and not _process_alive(record.get("pid"))):
+        record["status"] = "interrupted"
+        record["status_note"] = (f"its process {record.get('pid')} is gone; last alive at "
+                                 f"{record.get('heartbeat', 'an unknown time')}")
     record["path"] = str(run_dir)
     return record
 
@@ -290,15 +408,23 @@ def load_runs(runs_dir=None):
 
     Columns: run, arch, lr, batch_size, l2, epochs, status, loss, val_loss, accuracy,
     val_accuracy (last epoch), best_val_accuracy, embedding_mode, profile, data_source,
-    n_train, wall_time_s, path.
+    n_train, wall_time_s, last_alive, path.  A run whose process was killed shows as
+    "interrupted" (see :func:`load_run`); a folder with a damaged run.json is left out with a
+    warning naming it.
     """
+    import warnings
+
     import pandas as pd
 
     rows = []
     for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}")):
-        rec = load_run(rec_path.parent)
+        try:
+            rec = load_run(rec_path.parent)
+        except DamagedFileError as exc:
+            warnings.warn(f"left out of the table: {exc}", stacklevel=2)
+            continue
         last = rec["epochs"][-1] if rec["epochs"] else {}
-        vals = [row["val_accuracy"] for row in rec["epochs"] if "val_accuracy" in row]
+        vals = [row["val_accuracy"] for row in rec["epochs"] if row.get("val_accuracy") is not None]
         cfg = rec["config"]
         rows.append({
             "run": rec_path.parent.name, "arch": cfg["arch"], "lr": cfg["lr"], "batch_size": cfg["batch_size"],
@@ -307,7 +433,7 @@ def load_runs(runs_dir=None):
             "val_accuracy": last.get("val_accuracy"), "best_val_accuracy": max(vals) if vals else None,
             "embedding_mode": rec["embedding_mode"], "profile": rec["profile"],
             "data_source": rec["data"]["source"], "n_train": rec["data"]["n_train"],
-            "wall_time_s": rec["wall_time_s"], "path": rec["path"],
+            "wall_time_s": rec["wall_time_s"], "last_alive": rec.get("heartbeat"), "path": rec["path"],
         })
     return pd.DataFrame(rows)
 
@@ -322,7 +448,10 @@ def same_setting(record: dict, config: TrainConfig, dataset, embeddings_mode: st
 def find_run(config: TrainConfig, dataset, embeddings_mode: str, profile: str, runs_dir=None) -> Path | None:
     """The newest completed run with exactly this config, data, embedding mode and profile."""
     for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}"), reverse=True):
-        rec = json.loads(rec_path.read_text())
+        try:
+            rec = load_run(rec_path.parent)
+        except DamagedFileError:
+            continue  # a damaged record is never reused
         if (rec["status"] == "completed" and (rec_path.parent / FINAL_MODEL).is_file()
                 and same_setting(rec, config, dataset, embeddings_mode, profile)):
             return rec_path.parent
@@ -332,7 +461,7 @@ def find_run(config: TrainConfig, dataset, embeddings_mode: str, profile: str, r
 def load_finished(run_dir) -> RunResult:
     """A finished run (one :func:`find_run` returned) with its final model loaded."""
     record = load_run(run_dir)
-    model = keras.models.load_model(Path(run_dir) / FINAL_MODEL)
+    model = _load_model(Path(run_dir) / FINAL_MODEL, "the final model of this run; delete the run folder to train it again")
     return RunResult(model, history_of(record), Path(run_dir), record)
 
 
