@@ -3,8 +3,11 @@
 :func:`dataset_embeddings` runs an :class:`~deepcolor.embeddings.Embedder` over a dataset batch by
 batch and keeps the (N, 1000) result in ``<dataset>/embeddings/<mode>-<fingerprint hash>.npy``
 with a JSON sidecar.  The cache is used only while the sidecar still describes the same data,
-mode, shape and (for untrained weights) seed; otherwise it is computed again.  Files are written
-under temporary names and renamed, so an interrupted run never leaves a cache that looks valid.
+mode, shape and (for untrained weights) seed, and the array still has the SHA-256 checksum the
+sidecar records; otherwise it is computed again.  A cache that cannot be read at all (a damaged
+header, bytes overwritten in place) is rebuilt with a warning, never used and never a crash.
+Files are written under temporary names, flushed and renamed (:mod:`deepcolor.files`), so an
+interrupted run never leaves a cache that looks valid.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import EMBEDDING_DIM, INPUT_SIZE, Embedder, check_mode
+from .files import fsync_dir, fsync_file, write_json
 
-CACHE_FORMAT = 1  # bump when preprocessing changes, so that old caches are rebuilt
+CACHE_FORMAT = 2  # bump when preprocessing or the sidecar changes, so that old caches are rebuilt
 
 
 def cache_path(dataset, mode: str, cache_dir=None):
@@ -50,32 +54,37 @@ def _matches(meta: dict, expected: dict) -> bool:
     return all(meta.get(key) == value for key, value in expected.items())
 
 
+def checksum(arr: np.ndarray, chunk_rows: int = 4096) -> str:
+    """SHA-256 of an array's bytes, read ``chunk_rows`` rows at a time (a memory map stays small)."""
+    digest = hashlib.sha256()
+    for start in range(0, len(arr), chunk_rows):
+        digest.update(np.ascontiguousarray(arr[start:start + chunk_rows]).tobytes())
+    return digest.hexdigest()
+
+
 def _load_cache(path: Path, expected: dict):
-    """The cached array if its sidecar matches ``expected`` and the array has the right shape."""
+    """The cached array if its sidecar matches ``expected`` and the array is intact, else None.
+
+    A sidecar for other data or settings means "stale" (silently rebuilt); a cache for this data
+    that cannot be read or fails its checksum means "damaged": rebuilt with a warning.
+    """
     sidecar = _sidecar(path)
     if not (path.is_file() and sidecar.is_file()):
         return None
     try:
         meta = json.loads(sidecar.read_text())
-        if not _matches(meta, expected):
+        if not (isinstance(meta, dict) and _matches(meta, expected)):
             return None
-        arr = np.load(path, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    if arr.dtype != np.float32 or list(arr.shape) != expected["shape"]:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        if arr.dtype != np.float32 or list(arr.shape) != expected["shape"]:
+            raise ValueError(f"it holds {arr.dtype} {arr.shape}, not float32 {tuple(expected['shape'])}")
+        if checksum(arr) != meta.get("sha256"):
+            raise ValueError("its bytes no longer match the checksum recorded when it was written")
+    except Exception as exc:  # any damage at all means: compute again
+        warnings.warn(f"the embedding cache {path} is damaged ({type(exc).__name__}: {exc}); computing it again",
+                      stacklevel=3)
         return None
     return arr
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json.tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress: bool) -> None:
@@ -89,12 +98,15 @@ def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progre
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, EMBEDDING_DIM))
         _fill(out, dataset, embedder, progress)
         out.flush()
+        meta = dict(meta, sha256=checksum(out))
         del out
+        fsync_file(tmp)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _write_json_atomic(_sidecar(path), meta)
+    write_json(_sidecar(path), meta)  # written last: until then the cache is not valid
 
 
 def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
