@@ -8,17 +8,28 @@ colour (a, b) is upsampled back to the photo's own size and put on the photo's f
 lightness.  So the output has the input's size and its lightness (up to the clipping of colours
 outside the RGB gamut and 8-bit rounding): only colour is added.
 Colour varies slowly compared with detail, which is why this works (and why JPEG does the same).
+
+Besides the photo's own 8-bit pixels, only its lightness and its upsampled colour exist at full
+size, as float32 (12 bytes a pixel); the conversions between RGB and Lab run band by band
+(:func:`in_bands`), so a 48 megapixel photo needs under 3 GB in all, the models included
+(``benchmarks/colorize_memory.py`` measures it).
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .color import lab_parts_to_rgb, rgb_to_lab, split_lab
-from .photos import read_photo
+from .color import lab_parts_to_rgb, rgb_to_lab
+from .files import atomic_write, make_folder
+from .photos import PHOTO_SUFFIXES, PhotoSkipped, list_photos, read_photo
+
+BAND_PIXELS = 1 << 20  # the Lab conversions run on bands of rows of about one megapixel at a time
 
 
 def _check_model(model, path) -> int:
@@ -63,6 +74,65 @@ def embedding_mode_of(model_path) -> str | None:
     return None
 
 
+def in_bands(fn: Callable, out: np.ndarray, *arrays: np.ndarray, band_pixels: int = BAND_PIXELS) -> np.ndarray:
+    """``out[rows] = fn(*(a[rows] for a in arrays))`` for bands of rows of about ``band_pixels``
+    (notebook ``10_colorize_your_own``).
+
+    out and arrays: images (H, W, ...) with the same H and W.  A per-pixel ``fn`` (a colour
+    conversion) gives the same result as on the whole image, with its temporaries (float64 inside
+    scikit-image) the size of one band instead of the whole photo.  Returns ``out``.
+    """
+    height, width = out.shape[:2]
+    rows = max(1, band_pixels // max(width, 1))
+    for top in range(0, height, rows):
+        band = slice(top, top + rows)
+        out[band] = fn(*(a[band] for a in arrays))
+    return out
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """A photo's Lab lightness, computed band by band (notebook ``10_colorize_your_own``).
+
+    rgb: (H, W, 3) uint8, uint16 or float in [0, 1], or (H, W) gray.  Returns L (H, W) float32 in
+    [0, 100], the same as ``split_lab(rgb_to_lab(rgb))[0]``.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim not in (2, 3):
+        raise ValueError(f"expected a photo (H, W, 3) or gray (H, W), got shape {rgb.shape}")
+    return in_bands(_band_lightness, np.empty(rgb.shape[:2], np.float32), rgb)
+
+
+def _band_lightness(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=-1)
+    return rgb_to_lab(rgb)[..., 0]
+
+
+def _band_to_rgb8(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    return np.round(lab_parts_to_rgb(L, ab) * 255).astype(np.uint8)
+
+
+def output_path(photo, outdir) -> Path:
+    """Where :func:`colorize` writes ``photo``: ``outdir/<name>_colorized.png``."""
+    return Path(outdir) / f"{Path(photo).stem}_colorized.png"
+
+
+def _taken(path: Path) -> bool:
+    """Whether anything is at ``path``: a file, a folder, or a link (even one to nothing)."""
+    return os.path.lexists(path)
+
+
+def write_png(path, rgb8: np.ndarray) -> Path:
+    """Write (H, W, 3) uint8 RGB in [0, 255] as a PNG with :func:`deepcolor.files.atomic_write`:
+    a link at ``path`` is replaced, never followed.  Creates the folder.  Returns ``path``."""
+    from PIL import Image
+
+    path = Path(path)
+    make_folder(path.parent)
+    image = Image.fromarray(rgb8)
+    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
 class Colorizer:
     """A trained model plus the embedder it was trained with.
 
@@ -81,59 +151,119 @@ class Colorizer:
         self.embedding_mode = embedding_mode or "untrained"
         self.embedder = Embedder(self.embedding_mode)
 
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        """Colour for one photo's lightness (notebook ``10_colorize_your_own``).  L: (H, W) float32
+        in [0, 100].  Returns ab (H, W, 2) float32 in Lab units, about [-128, 127]: predicted at
+        the model's input size and bilinearly upsampled to (H, W)."""
+        from .metrics import predict_ab
+
+        embedding = self.embedder.embed(L[None], progress=False)
+        return predict_ab(self.model, L[None], embedding)[0]
+
     def colorize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Colorize one photo.  rgb: (H, W, 3) uint8/uint16/float in [0, 1] (its colour, if any,
         is ignored) or (H, W) gray.  Returns (H, W, 3) float32 RGB in [0, 1] with the input's
         lightness and size."""
-        from .metrics import predict_ab
+        L = lightness(rgb)
+        ab = self.predict_ab(L)
+        return in_bands(lab_parts_to_rgb, np.empty(L.shape + (3,), np.float32), L, ab)
 
-        rgb = np.asarray(rgb)
-        if rgb.ndim == 2:
-            rgb = np.repeat(rgb[..., None], 3, axis=-1)
-        L = split_lab(rgb_to_lab(rgb))[0][None]
-        embedding = self.embedder.embed(L, progress=False)
-        ab = predict_ab(self.model, L, embedding)
-        return lab_parts_to_rgb(L[0], ab[0])
+    def colorize_photo(self, src) -> np.ndarray:
+        """Read the photo at ``src`` and colorize it (notebook ``10_colorize_your_own``).
+        Returns (H, W, 3) uint8 RGB with the photo's size, ready to save.  Besides the 8-bit input
+        and output, only the lightness and the colour (float32, 12 bytes a pixel) are kept at full
+        size.  Unreadable photos raise :class:`deepcolor.photos.PhotoSkipped`."""
+        L = lightness(read_photo(src, allow_gray=True))
+        ab = self.predict_ab(L)
+        return in_bands(_band_to_rgb8, np.empty(L.shape + (3,), np.uint8), L, ab)
 
     def colorize_file(self, src, outdir, force: bool = False) -> Path:
         """Colorize the photo at ``src`` into ``outdir/<name>_colorized.png``; never overwrites
-        an existing file unless ``force``.  Returns the output path."""
-        from PIL import Image
-
-        src = Path(src)
-        out = Path(outdir) / f"{src.stem}_colorized.png"
-        if out.exists() and not force:
+        an existing file (or link) unless ``force``, and then replaces it without following a
+        link.  Returns the output path."""
+        out = output_path(src, outdir)
+        if _taken(out) and not force:
             raise FileExistsError(f"{out} already exists; pass force=True (--force) to overwrite it")
-        rgb = self.colorize_array(read_photo(src, allow_gray=True))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(out)
-        return out
+        return write_png(out, self.colorize_photo(src))
 
 
-def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str | None = None, report=print):
-    """Colorize each photo in ``paths`` into ``outdir`` with the model at ``model_path``.
+class ColorizeReport(NamedTuple):
+    """What :func:`colorize` did: the outputs ``written``, and the photos ``skipped`` as
+    (path, reason) pairs, in the order given."""
 
-    Photos that cannot be read are reported and skipped.  Returns the list of written paths.
-    """
-    from .photos import PhotoSkipped
+    written: list[Path]
+    skipped: list[tuple[str, str]]
 
-    outdir = Path(outdir)
-    targets = [outdir / f"{Path(p).stem}_colorized.png" for p in paths]
-    twins = sorted({str(t) for t in targets if targets.count(t) > 1})
+
+def expand_photos(paths) -> list[Path]:
+    """``paths`` with each folder replaced by the photos in it and its subfolders, sorted
+    (:func:`deepcolor.photos.list_photos`); a folder without photos is an error naming it."""
+    photos = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            photos.append(path)
+            continue
+        found = list_photos(path)
+        if not found:
+            raise FileNotFoundError(f"no photos in the folder {path} (looked for {' '.join(PHOTO_SUFFIXES)} files, "
+                                    "subfolders included); give photo files or a folder that holds some")
+        photos.extend(found)
+    return photos
+
+
+def _check_outputs(targets: list[Path], force: bool) -> None:
+    """Refuse, before anything is written, two photos with one output name, and (without
+    ``force``) outputs that exist already, links included."""
+    twins = sorted(str(t) for t, n in Counter(targets).items() if n > 1)
     if twins:
         raise ValueError(f"several photos would be written to {', '.join(twins)} (same file name): "
                          "colorize them into different folders")
-    clashes = [str(t) for t in targets if t.exists()]
+    clashes = [str(t) for t in targets if _taken(t)]
     if clashes and not force:
         raise FileExistsError(f"would overwrite {', '.join(clashes)}; pass --force to overwrite")
+
+
+def _why(exc: Exception, photo: Path) -> str:
+    """A one-line reason for skipping ``photo``, without repeating its path."""
+    text = str(exc).removeprefix(f"{photo}: ")
+    if isinstance(exc, PhotoSkipped):
+        return text
+    if isinstance(exc, MemoryError):
+        return "not enough memory to colorize it at full resolution (MemoryError); shrink the photo or free memory"
+    return f"{text} ({type(exc).__name__})" if text else type(exc).__name__
+
+
+def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str | None = None,
+             report=print) -> ColorizeReport:
+    """Colorize each photo in ``paths`` into ``outdir/<name>_colorized.png`` with the model at
+    ``model_path`` (notebook ``10_colorize_your_own``; ``deepcolor colorize`` on the command line).
+
+    paths: photo files and folders (a folder stands for the photos in it and its subfolders).
+    Nothing is written when two photos share an output name, or (without ``force``) when an
+    output exists already, links included; outputs are written atomically and replace a link
+    instead of writing through it.  A photo that cannot be read or colorized is reported
+    (``skipped <path>: <reason>``) and the others go on; errors writing an output (OSError, e.g.
+    a read-only folder) stop the run.  embedding_mode: default, the one recorded in the run
+    folder; a different one is reported as a warning.  ``report`` receives one line per photo.
+    Returns a :class:`ColorizeReport` (written, skipped).
+    """
+    photos = expand_photos(paths)
+    targets = [output_path(p, outdir) for p in photos]
+    _check_outputs(targets, force)
+    recorded = embedding_mode_of(model_path)
+    if embedding_mode and recorded and embedding_mode != recorded:
+        report(f"warning: the model was trained with {recorded} embeddings; colorizing with {embedding_mode} "
+               f"gives colours it never learned (leave out --embeddings to use {recorded})")
     colorizer = Colorizer(model_path, embedding_mode)
-    written = []
-    for path in paths:
+    written, skipped = [], []
+    for photo, out in zip(photos, targets):
         try:
-            out = colorizer.colorize_file(path, outdir, force=force)
-        except PhotoSkipped as exc:
-            report(f"skipped {exc}")
+            rgb8 = colorizer.colorize_photo(photo)
+        except Exception as exc:  # one bad photo (unreadable, too large, a decoder error) never stops the batch
+            skipped.append((str(photo), _why(exc, photo)))
+            report(f"skipped {photo}: {skipped[-1][1]}")
             continue
-        report(f"{path} -> {out}")
-        written.append(out)
-    return written
+        written.append(write_png(out, rgb8))
+        del rgb8  # free this photo before the next one is read
+        report(f"{photo} -> {out}")
+    return ColorizeReport(written, skipped)

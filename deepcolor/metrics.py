@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .color import from_model, lab_parts_to_rgb, to_model
+from .color import AB_SCALE, lab_parts_to_rgb, to_model
 
 __all__ = [
     "METRICS", "PSNR_CAP_DB", "ab_mse", "auc", "colourfulness", "constant_baseline_accuracy",
@@ -294,12 +294,15 @@ def predict_ab(model, L, embedding):
     x = L_scaled
     if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
         x = resize_images(L_scaled, side, side)
-    ab_scaled = _call(model, x, np.asarray(embedding, np.float32))
-    if ab_scaled.ndim != 4 or ab_scaled.shape[-1] != 2:
-        raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab_scaled.shape}")
-    if ab_scaled.shape[1:3] != size:  # bilinear upsampling of the colour back to the photo's size
-        ab_scaled = resize_images(ab_scaled, *size)
-    return from_model(L_scaled, ab_scaled)[1]
+    del L_scaled  # at full size a photo's copy of L is large: free it before ab is upsampled
+    ab = _call(model, x, np.asarray(embedding, np.float32))
+    if ab.ndim != 4 or ab.shape[-1] != 2:
+        raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab.shape}")
+    if ab.shape[1:3] == size:
+        return ab * np.float32(AB_SCALE)  # ab / 128 -> Lab units
+    ab = resize_images(ab, *size)  # bilinear upsampling of the colour back to the photo's size: a new array,
+    ab *= np.float32(AB_SCALE)  # so it is scaled to Lab units in place (no second full-size copy)
+    return ab
 
 
 def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):

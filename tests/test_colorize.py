@@ -41,8 +41,8 @@ def lightness(path):
 
 
 def test_output_has_the_photos_size_and_lightness(model_path, gray_photo, tmp_path):
-    written = colorize([gray_photo], tmp_path / "out", model_path, report=lambda _: None)
-    assert written == [tmp_path / "out" / "coffee_colorized.png"]
+    written, skipped = colorize([gray_photo], tmp_path / "out", model_path, report=lambda _: None)
+    assert written == [tmp_path / "out" / "coffee_colorized.png"] and skipped == []
     out = Image.open(written[0])
     assert out.size == (333, 250) and out.mode == "RGB"
     diff = np.abs(lightness(written[0]) - lightness(gray_photo))
@@ -111,8 +111,9 @@ def test_unreadable_photo_is_reported_and_skipped(model_path, gray_photo, tmp_pa
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")
     lines = []
-    written = colorize([broken, gray_photo], tmp_path / "out", model_path, report=lines.append)
+    written, skipped = colorize([broken, gray_photo], tmp_path / "out", model_path, report=lines.append)
     assert [p.name for p in written] == ["coffee_colorized.png"]
+    assert [path for path, _ in skipped] == [str(broken)]
     assert any("broken.jpg" in line and "skipped" in line for line in lines)
 
 
