@@ -1,10 +1,35 @@
 """The ``deepcolor`` command line: ``deepcolor data ...``, ``deepcolor train ...``,
-``deepcolor colorize ...``.  Each subcommand mirrors a function of the package."""
+``deepcolor colorize ...``.  Each subcommand mirrors a function of the package.
+
+Errors a user can meet (a missing or damaged file, a folder that cannot be written, bad values)
+are printed as one line, ``deepcolor: error: ...``, naming the file and the fix, with exit
+status 2; ``--debug`` shows the full traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import shlex
 import sys
+
+# What to do about an operating-system error, by its errno.
+_OS_HINTS = {
+    errno.EACCES: "deepcolor may not write there: choose a folder you can write to, or change its permissions",
+    errno.EPERM: "deepcolor may not write there: choose a folder you can write to, or change its permissions",
+    errno.EROFS: "that disk is read-only: choose a folder on a writable disk",
+    errno.ENOTDIR: "part of that path is a file, not a folder: choose another path",
+    errno.EISDIR: "that is a folder: give a file",
+    errno.ENOSPC: "the disk is full: free some space, or choose a folder on another disk",
+    errno.ENOENT: "check the path",
+}
+
+
+def _say(line: str) -> None:
+    """Print a report line to stderr without breaking a progress bar that is on screen."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stderr)
 
 
 def _progress(desc: str):
@@ -33,7 +58,7 @@ def cmd_data(args) -> int:
         ds = data.load_kaggle(args.from_folder) if args.from_folder else data.download_kaggle()
     else:
         result = data.from_folder(args.src, args.dst, overwrite=args.force, progress=_progress("photos"),
-                                  report=lambda line: print(line, file=sys.stderr))
+                                  report=_say)
         ds = result.dataset
         print(f"converted {len(result.used)} photos, skipped {len(result.skipped)}")
     print(f"{ds}")
@@ -62,14 +87,31 @@ def cmd_train(args) -> int:
     result = train(ds, emb, parts.train, parts.val, config, embeddings_mode=args.embeddings, profile="cli",
                    runs_dir=args.runs_dir, run_dir=args.resume, resume=bool(args.resume))
     print(f"run {result.status}: {result.run_dir}")
+    if result.status == "interrupted":
+        print(f"resume it with: {resume_command(args, result.run_dir)}")
+    elif result.status == "nan":
+        print("the loss or a validation metric became NaN (try a smaller --lr); the last good epoch is in "
+              "checkpoint.keras")
     return 0 if result.status == "completed" else 1
+
+
+def resume_command(args, run_dir) -> str:
+    """The ``deepcolor train ... --resume RUN_DIR`` line that continues an interrupted run."""
+    words = ["deepcolor", "train", "--arch", args.arch, "--lr", f"{args.lr:g}", "--batch-size", str(args.batch_size),
+             "--epochs", str(args.epochs), "--l2", f"{args.l2:g}", "--seed", str(args.seed),
+             "--input-size", str(args.input_size), "--data", args.data, "-n", str(args.n),
+             "--embeddings", args.embeddings, "--resume", str(run_dir)]
+    return shlex.join(words)
 
 
 def cmd_colorize(args) -> int:
     from .colorize import colorize
 
-    written = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings)
-    return 0 if len(written) == len(args.images) else 1
+    result = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings,
+                      report=print)
+    if result.skipped:
+        print(f"colorized {len(result.written)} photos, skipped {len(result.skipped)}", file=sys.stderr)
+    return 1 if result.skipped else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,22 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="deepcolor", description="Automatic colorization course tools.")
     parser.add_argument("--version", action="version", version=f"deepcolor {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    debug = argparse.ArgumentParser(add_help=False)  # --debug also after the subcommand
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p_data = sub.add_parser("data", help="get or build a dataset")
     data_sub = p_data.add_subparsers(dest="source", required=True)
-    p = data_sub.add_parser("sample", help="the built-in offline sample (real photos shipped with packages)")
+    p = data_sub.add_parser("sample", parents=[debug], help="the built-in offline sample (real photos shipped with packages)")
     p.add_argument("-n", type=int, default=48, help="number of 224x224 crops (default 48)")
     p.add_argument("--seed", type=int, default=0)
-    p = data_sub.add_parser("kaggle", help="download (kagglehub) or open the Kaggle image-colorization set")
+    p = data_sub.add_parser("kaggle", parents=[debug], help="download (kagglehub) or open the Kaggle image-colorization set")
     p.add_argument("--from", dest="from_folder", metavar="FOLDER", help="open an already downloaded folder")
-    p = data_sub.add_parser("folder", help="convert a folder of your colour photos")
+    p = data_sub.add_parser("folder", parents=[debug], help="convert a folder of your colour photos")
     p.add_argument("src", help="folder of photos (JPEG, PNG, ...); only read")
     p.add_argument("dst", help="new dataset folder")
     p.add_argument("--force", action="store_true", help="replace dst if it exists")
     p_data.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", help="train one of the paper's models and record the run")
+    p = sub.add_parser("train", parents=[debug], help="train one of the paper's models and record the run")
     p.add_argument("--arch", default="base", choices=["base", "arch1", "arch2", "arch3"])
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (paper: 0.1 to 1e-5)")
     p.add_argument("--batch-size", type=int, default=5, help="paper: 5 or 50")
@@ -104,11 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=0, help="use the first n images (0 = all; sample: 48)")
     p.add_argument("--embeddings", default="imagenet", choices=["imagenet", "untrained", "none"])
     p.add_argument("--runs-dir", help="where run folders go (default $DEEPCOLOR_RUNS or the cache)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted run (with the same options, --data, -n and --embeddings)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("colorize", help="colorize photos with a trained model, at full resolution")
-    p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...); gray or colour")
+    p = sub.add_parser("colorize", parents=[debug], help="colorize photos with a trained model, at full resolution")
+    p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...; gray or colour) or folders of photos")
     p.add_argument("-o", "--outdir", required=True, help="folder for <name>_colorized.png")
     p.add_argument("--model", required=True, help="model.keras from a run folder")
     p.add_argument("--embeddings", choices=["imagenet", "untrained", "none"],
@@ -119,13 +165,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: what went wrong, on which file, and what to do."""
+    if isinstance(exc, OSError) and exc.strerror:  # raised by the system: name the file and the fix
+        where = f": {exc.filename}" if exc.filename is not None else ""
+        if exc.filename2 is not None:
+            where += f" -> {exc.filename2}"
+        hint = _OS_HINTS.get(exc.errno)
+        return f"{exc.strerror}{where}" + (f" ({hint})" if hint else "")
+    return str(exc) or type(exc).__name__
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, FileExistsError, ValueError, ConnectionError, ImportError, RuntimeError) as exc:
-        print(f"deepcolor: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("deepcolor: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError, RuntimeError, MemoryError) as exc:
+        if args.debug:
+            raise
+        print(f"deepcolor: error: {describe_error(exc)}", file=sys.stderr)
         return 2
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import DamagedFileError, read_json, write_json
+from .files import DamagedFileError, read_json, write_bytes, write_json
 
 __all__ = ["STUDY_COLUMNS", "EVAL_FILE", "run_study", "study_histories", "compare_with_paper", "evaluate_all",
            "show_results", "accuracy_blind_spot", "slider_run", "slider_figure", "photo_from_upload",
@@ -244,8 +244,9 @@ def photo_from_upload(value, folder=None) -> Path:
         item = files[0]
         if not isinstance(item, dict) or "content" not in item:
             raise ValueError("expected FileUpload.value: a tuple of dicts with 'name' and 'content' (ipywidgets 8)")
-        path = folder / (Path(str(item.get("name") or "upload")).name or "upload")
-        path.write_bytes(bytes(item["content"]))
+        name = Path(str(item.get("name") or "")).name  # never a path: "../x" is saved as "x"
+        path = folder / (name if name not in ("", ".", "..") else "upload")
+        write_bytes(path, bytes(item["content"]))  # atomic; a link there is replaced, not followed
         return path
     path = folder / "coffee.png"
     if not path.is_file():
