@@ -222,9 +222,13 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
             fsync_file(f) if f.is_file() else fsync_dir(f)
         fsync_dir(tmp)
         if dst.exists():
-            old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-            os.replace(dst, old)
-            os.replace(tmp, dst)
+            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+            os.replace(dst, old)  # a folder may be renamed onto an empty one
+            try:
+                os.replace(tmp, dst)
+            except BaseException:
+                os.replace(old, dst)  # put the old dataset back
+                raise
             shutil.rmtree(old)
         else:
             os.replace(tmp, dst)

@@ -16,7 +16,7 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 # cameras store JPEGs.
 PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 MIN_SIDE = 32  # below this a picture is an icon, not a photo
-MAX_PIXELS = 64_000_000  # 64 megapixels (e.g. 9238x6928); a 48 MP camera photo fits, with room
+MAX_PIXELS = 64_000_000  # 64 megapixels (e.g. 9200x6900); a 48 MP camera photo fits, with room
 
 
 class PhotoSkipped(ValueError):
@@ -79,7 +79,7 @@ def _registered(Image, formats) -> list[str]:
 def _check_size(path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise PhotoSkipped(
-            f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, more than the "
+            f"{path}: {width}x{height} is {width * height / 1e6:.1f} megapixels, more than the "
             f"{MAX_PIXELS / 1e6:.0f} megapixel limit (deepcolor.photos.MAX_PIXELS); shrink the photo first"
         )
 

@@ -197,8 +197,6 @@ def _new_record(config, dataset, embeddings_mode, profile, train_idx, val_idx, r
         "keras_version": keras.__version__,
         "deepcolor_version": __version__,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
         "epochs": [],
         "wall_time_s": 0.0,
     }

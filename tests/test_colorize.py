@@ -138,3 +138,19 @@ def test_unknown_recorded_mode_falls_back_to_the_default(tmp_path, model_path):
     (tmp_path / "run.json").write_text(json.dumps({"embedding_mode": "unknown"}))
     assert embedding_mode_of(copy) is None
     assert embedding_mode_of(model_path) == "none"
+
+
+def test_conversion_in_bands_equals_the_whole_photo_at_once():
+    """colorize converts big photos band by band to save memory: bands that do not divide the
+    height must give exactly what one conversion of the whole photo gives."""
+    import skimage.data
+
+    from deepcolor.color import lab_parts_to_rgb, rgb_to_lab, split_lab
+    from deepcolor.colorize import in_bands, lightness
+
+    rgb = skimage.data.coffee()[:101, :77]
+    L, ab = split_lab(rgb_to_lab(rgb))
+    whole = lab_parts_to_rgb(L, ab)
+    banded = in_bands(lab_parts_to_rgb, np.empty_like(whole), L, ab, band_pixels=77 * 7)  # 15 bands, last short
+    np.testing.assert_array_equal(banded, whole)
+    np.testing.assert_array_equal(lightness(rgb), L)
