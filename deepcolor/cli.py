@@ -77,11 +77,13 @@ def _load_data(spec: str, n: int):
 def cmd_train(args) -> int:
     from .data import split
     from .embedding_cache import dataset_embeddings
-    from .train import TrainConfig, train
+    from .train import TrainConfig, check_resume, train
 
     config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                          l2=args.l2, seed=args.seed, input_size=args.input_size)
     ds = _load_data(args.data, args.n)
+    if args.resume:
+        check_resume(args.resume, config, ds, args.embeddings)  # before minutes of embeddings
     emb = dataset_embeddings(ds, args.embeddings)
     parts = split(len(ds), seed=args.seed)
     result = train(ds, emb, parts.train, parts.val, config, embeddings_mode=args.embeddings, profile="cli",

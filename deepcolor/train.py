@@ -311,20 +311,13 @@ def _describe_data(fingerprint: dict) -> str:
     return f"{fingerprint.get('n')} images, source {fingerprint.get('source')!r}, fingerprint {digest}"
 
 
-def _check_same_data(run_dir: Path, record: dict, dataset, embeddings_mode: str) -> None:
-    saved, now = record["data"]["fingerprint"], json.loads(json.dumps(dataset.fingerprint()))
-    if saved != now:
-        raise ValueError(
-            f"cannot resume {run_dir}: it was trained on {_describe_data(saved)} (folder "
-            f"{record['data'].get('root')}), but the data given now is {_describe_data(now)} (folder "
-            f"{dataset.root}); resume with the same data (--data, -n), or start a new run"
-        )
-    if record["embedding_mode"] != embeddings_mode:
-        raise ValueError(f"cannot resume {run_dir}: it was trained with embeddings {record['embedding_mode']!r}, "
-                         f"not {embeddings_mode!r}; resume with --embeddings {record['embedding_mode']}")
+def check_resume(run_dir, config: TrainConfig, dataset, embeddings_mode: str) -> dict:
+    """The record of the run at ``run_dir`` if it can be resumed with this config, data and
+    embedding mode; else a ValueError showing what the run used and what was given.
 
-
-def _load_for_resume(run_dir, config: TrainConfig, scope, dataset, embeddings_mode: str):
+    :func:`train` checks this itself; the command line calls it first as well, before it spends
+    minutes on embeddings that could not be used.
+    """
     if run_dir is None or not (Path(run_dir) / RECORD).is_file():
         raise FileNotFoundError(f"no run to resume at {run_dir}: expected {RECORD} there")
     run_dir = Path(run_dir)
@@ -335,7 +328,22 @@ def _load_for_resume(run_dir, config: TrainConfig, scope, dataset, embeddings_mo
     wanted = {k: v for k, v in asdict(config).items() if k != "epochs"}
     if saved != wanted:
         raise ValueError(f"cannot resume {run_dir}: it was started with {saved}, not {wanted}")
-    _check_same_data(run_dir, record, dataset, embeddings_mode)
+    saved, now = record["data"]["fingerprint"], json.loads(json.dumps(dataset.fingerprint()))
+    if saved != now:
+        raise ValueError(
+            f"cannot resume {run_dir}: it was trained on {_describe_data(saved)} (folder "
+            f"{record['data'].get('root')}), but the data given now is {_describe_data(now)} (folder "
+            f"{dataset.root}); resume with the same data (--data, -n), or start a new run"
+        )
+    if record["embedding_mode"] != embeddings_mode:
+        raise ValueError(f"cannot resume {run_dir}: it was trained with embeddings {record['embedding_mode']!r}, "
+                         f"not {embeddings_mode!r}; resume with --embeddings {record['embedding_mode']}")
+    return record
+
+
+def _load_for_resume(run_dir, config: TrainConfig, scope, dataset, embeddings_mode: str):
+    record = check_resume(run_dir, config, dataset, embeddings_mode)
+    run_dir = Path(run_dir)
     if not (run_dir / CHECKPOINT).is_file():
         record["epochs"] = []  # interrupted before the first epoch ended: start again
         keras.utils.set_random_seed(config.seed)

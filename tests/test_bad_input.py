@@ -299,6 +299,8 @@ def test_resume_with_another_embedding_mode_is_refused(tmp_path, capsys):
     assert cli.main(train_args(embeddings="untrained") + ["--resume", str(run_dir)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert "'none'" in line and "'untrained'" in line and "--embeddings none" in line
+    sample_root = data.sample(n=9).root  # refused before minutes of embeddings were spent
+    assert not list(sample_root.glob("embeddings/untrained-*"))
 
 
 def test_a_run_on_a_folder_dataset_records_its_real_source(tmp_path, capsys):
