@@ -9,7 +9,7 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.config``          profiles (smoke, default, full) and the environment (notebook 00)
 - ``deepcolor.color``           sRGB <-> CIE Lab, the 8-bit Lab encoding, model scaling (notebook 01)
 - ``deepcolor.data``            datasets: Kaggle, your own photos, the built-in sample, splits (notebook 02),
-  built on ``deepcolor.dataset`` (the on-disk layout), ``deepcolor.photos`` and ``deepcolor.sample``
+  built on ``deepcolor.lab_dataset`` (the on-disk layout), ``deepcolor.photos`` and ``deepcolor.sample``
 - ``deepcolor.embeddings``      Inception-ResNet-v2 embeddings (notebook 03), cached per dataset by
   ``deepcolor.embedding_cache``
 - ``deepcolor.models``          the paper's four architectures (notebooks 04-07)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import keras
 
-from .dataset import LabDataset
+from .lab_dataset import LabDataset
 from .photos import resize_images
 
 
@@ -29,7 +29,7 @@ class ColorBatches(keras.utils.PyDataset):
     epoch from ``seed`` and the epoch number, so a run is reproducible.  Only the images of one
     batch are read from the memory map at a time.
 
-    dataset: a :class:`~deepcolor.dataset.LabDataset`; indices: which images (default all);
+    dataset: a :class:`~deepcolor.lab_dataset.LabDataset`; indices: which images (default all);
     embeddings: (len(dataset), 1000) array or memmap, indexed by dataset position.
     Extra keyword arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``) go to
     :class:`keras.utils.PyDataset`.

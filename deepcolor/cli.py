@@ -67,11 +67,9 @@ def cmd_data(args) -> int:
 
 def _load_data(spec: str, n: int):
     from . import data
-    from .config import subset
-
     if spec == "sample":
         return data.sample(n=n or 48)
-    return subset(data.load_kaggle(spec), n)
+    return data.load_kaggle(spec).subset(n)
 
 
 def cmd_train(args) -> int:

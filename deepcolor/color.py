@@ -23,7 +23,9 @@ AB_SCALE = 128.0
 L_SCALE = 100.0
 
 
-def _as_float_rgb(rgb: np.ndarray) -> np.ndarray:
+def as_float_rgb(rgb: np.ndarray) -> np.ndarray:
+    """An RGB image as float32 in [0, 1] (notebook 01): (..., 3) uint8 / 255, uint16 / 65535, or
+    float as it is.  Anything else (no 3-channel last axis, another dtype) is a clear ValueError."""
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
         raise ValueError(
@@ -45,7 +47,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     rgb: (..., 3) uint8 in [0, 255], uint16, or float in [0, 1].
     Returns (..., 3) float32: L in [0, 100], a and b in about [-128, 127].
     """
-    return _skcolor.rgb2lab(_as_float_rgb(rgb)).astype(np.float32)
+    return _skcolor.rgb2lab(as_float_rgb(rgb)).astype(np.float32)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:

@@ -13,14 +13,13 @@ Introduced in notebook ``00_start_here``; every notebook's first cell calls :fun
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .paper import PAPER_RESULTS
 
-PROFILE_ENV = "DEEPCOLOR_PROFILE"
-KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
+from . import settings
+from .settings import KAGGLE_ENV, PROFILE_ENV
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ class Config:
         if self.profile.data == "sample":
             return data.sample(n=self.profile.n_images, seed=self.profile.seed, progress=progress)
         ds = data.load_kaggle(self.kaggle_dir)
-        return subset(ds, self.profile.n_images)
+        return ds.subset(self.profile.n_images)
 
     def split(self, dataset):
         """The paper's 60/20/20 split of ``dataset`` with the profile's seed."""
@@ -143,40 +142,8 @@ class Config:
                              embeddings_mode=self.embedding_mode, profile=self.name, verbose=verbose)
 
 
-def subset(dataset, n: int):
-    """The first ``n`` images of ``dataset`` (all of them for n = 0), still memory-mapped."""
-    from .dataset import LabDataset
-
-    if n <= 0 or n >= len(dataset):
-        return dataset
-    parts, left = [], n
-    for part in dataset.ab8_parts:
-        parts.append(part[: min(left, len(part))])
-        left -= len(parts[-1])
-        if left == 0:
-            break
-    return LabDataset(dataset.l8[:n], parts, root=dataset.root, source=f"{dataset.source}[:{n}]",
-                      manifest=dataset.manifest)
-
-
-def _find_kaggle() -> Path | None:
-    """A local copy of the Kaggle set: ``$DEEPCOLOR_KAGGLE_DIR``, else kagglehub's cache."""
-    from .data import find_kaggle_root
-
-    candidates = [os.environ.get(KAGGLE_ENV)]
-    kagglehub_cache = Path(os.environ.get("KAGGLEHUB_CACHE", Path.home() / ".cache" / "kagglehub"))
-    candidates.append(kagglehub_cache / "datasets" / "shravankumar9892" / "image-colorization")
-    for c in candidates:
-        if c:
-            try:
-                return find_kaggle_root(c)
-            except FileNotFoundError:
-                continue
-    return None
-
-
 def profile_name(name: str | None = None) -> str:
-    name = name or os.environ.get(PROFILE_ENV) or "default"
+    name = name or settings.profile() or "default"
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r} (from {PROFILE_ENV}?): use one of {', '.join(PROFILES)}")
     return name
@@ -193,10 +160,10 @@ def load(name: str | None = None, download: bool = False) -> Config:
     profile = PROFILES[profile_name(name)]
     config = Config(profile)
     if profile.data == "kaggle":
-        config.kaggle_dir = _find_kaggle()
-        if config.kaggle_dir is None and download:
-            from .data import download_kaggle
+        from .data import download_kaggle, find_local_kaggle
 
+        config.kaggle_dir = find_local_kaggle()
+        if config.kaggle_dir is None and download:
             try:
                 config.kaggle_dir = download_kaggle().root
             except (ConnectionError, ImportError) as exc:

@@ -1,7 +1,7 @@
 """Where the course's photos come from: Kaggle, your own folder, or the built-in sample.
 
 Introduced in notebook ``02_dataset``.  Every source gives the same dataset type,
-:class:`~deepcolor.dataset.LabDataset`: ``len(ds)`` images, ``ds[i] -> (L, ab)`` in Lab units,
+:class:`~deepcolor.lab_dataset.LabDataset`: ``len(ds)`` images, ``ds[i] -> (L, ab)`` in Lab units,
 L (224, 224) float32 in [0, 100] and ab (224, 224, 2) float32 in about [-128, 127].
 
 - :func:`load_kaggle` opens the Kaggle ``image-colorization`` arrays, memory-mapped;
@@ -14,20 +14,20 @@ L (224, 224) float32 in [0, 100] and ab (224, 224, 2) float32 in about [-128, 12
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from . import network, settings
 from .color import rgb_to_lab, split_lab
-from .dataset import L_FILE, ArrayDataset, DatasetFormatError, LabDataset, open_layout, write_layout
+from .lab_dataset import L_FILE, DatasetFormatError, LabDataset, open_layout, write_layout
 from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, linked_folders, list_photos, read_photo
-from .sample import deepcolor_home, make_sample
+from .sample import make_sample
 
 __all__ = [
-    "ArrayDataset", "DatasetFormatError", "LabDataset", "Split", "deepcolor_home", "download_kaggle",
-    "find_kaggle_root", "from_folder", "load_kaggle", "sample", "split",
+    "DatasetFormatError", "LabDataset", "Split", "download_kaggle", "find_kaggle_root", "find_local_kaggle",
+    "from_folder", "load_kaggle", "sample", "split",
 ]
 
 KAGGLE_HANDLE = "shravankumar9892/image-colorization"
@@ -52,6 +52,19 @@ def find_kaggle_root(root) -> Path:
     return found[-1].parent.parent
 
 
+def find_local_kaggle() -> Path | None:
+    """A local copy of the Kaggle set: ``$DEEPCOLOR_KAGGLE_DIR``, else kagglehub's cache; or None
+    (notebook 00)."""
+    candidates = [settings.kaggle_dir(), settings.kagglehub_cache() / "datasets" / KAGGLE_HANDLE]
+    for candidate in candidates:
+        if candidate is not None:
+            try:
+                return find_kaggle_root(candidate)
+            except FileNotFoundError:
+                continue
+    return None
+
+
 def load_kaggle(root) -> LabDataset:
     """Open the Kaggle set at ``root`` (or any folder in its layout), memory-mapped.
 
@@ -59,14 +72,6 @@ def load_kaggle(root) -> LabDataset:
     expected.  Opening does not read the images: resident memory grows only by what you index.
     """
     return open_layout(find_kaggle_root(root))  # source: the manifest's, if deepcolor wrote it, else "kaggle"
-
-
-def _reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def download_kaggle(force: bool = False) -> LabDataset:
@@ -84,7 +89,7 @@ def download_kaggle(force: bool = False) -> LabDataset:
         import kagglehub
     except ImportError:
         raise ImportError(f"kagglehub is not installed: pip install 'deepcolor[kaggle]'. {offline_help}") from None
-    if not _reachable("www.kaggle.com"):
+    if not network.reachable("https://www.kaggle.com"):
         raise ConnectionError(f"cannot reach www.kaggle.com (offline?). {offline_help}")
     try:
         path = kagglehub.dataset_download(KAGGLE_HANDLE, force_download=force)
@@ -95,7 +100,7 @@ def download_kaggle(force: bool = False) -> LabDataset:
 
 def sample(n: int = 48, seed: int = 0, progress=None) -> LabDataset:
     """The built-in offline sample: ``n`` seeded 224x224 crops of real photos (see
-    :mod:`deepcolor.sample`), cached under :func:`deepcolor_home`.  Same seed, same bytes."""
+    :mod:`deepcolor.sample`), cached under :func:`deepcolor.settings.deepcolor_home`.  Same seed, same bytes."""
     return make_sample(n=n, seed=seed, progress=progress)
 
 
@@ -117,7 +122,7 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
     reported by name with the reason; one bad photo never stops the conversion.  Links to photos
     are followed; links to folders are not (they could loop or lead out of ``src``) and are
     reported as skipped.  ``dst`` is never overwritten unless ``overwrite=True``, and even then
-    only if it is a dataset deepcolor wrote (see :func:`deepcolor.dataset.write_layout`); it is
+    only if it is a dataset deepcolor wrote (see :func:`deepcolor.lab_dataset.write_layout`); it is
     written atomically, so a failure half-way leaves nothing that looks like a finished dataset.
     ``src`` is only read.  ``progress(done, total)`` is called after each photo, used or skipped;
     ``report(line)`` gets each "skipped" line.

@@ -113,7 +113,7 @@ def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
     def read(start, stop):
         return dataset.batch(np.arange(start, stop))[0]
 
-    embedder._embed_into(out, read, progress)
+    embedder.embed_into(out, read, progress)
 
 
 def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, cache_dir=None,

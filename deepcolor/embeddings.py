@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from . import network, settings
 
 MODES = ("imagenet", "untrained", "none")
 EMBEDDING_DIM = 1000
@@ -46,8 +45,6 @@ WEIGHTS_MD5 = "e693bd0210a403b3192acc6073ad2e96"
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
 CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
-
-_REACH_TIMEOUT_S = 3.0
 
 _DESCRIPTIONS = {
     "imagenet": "imagenet: Inception-ResNet-v2 with ImageNet weights (the paper's embedding)",
@@ -150,7 +147,7 @@ def keras_models_dir(keras_home=None) -> Path:
     home folder is not writable), the same rule Keras follows.
     """
     if keras_home is None:
-        keras_home = os.environ.get("KERAS_HOME")
+        keras_home = settings.keras_home()
     if keras_home is None:
         base = os.path.expanduser("~")
         keras_home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
@@ -165,38 +162,12 @@ def imagenet_weights_path(keras_home=None) -> Path:
     return keras_models_dir(keras_home) / WEIGHTS_FILE
 
 
-def _host_reachable(url: str, timeout: float = _REACH_TIMEOUT_S) -> bool:
-    """Can a TCP connection to the URL's host (or to the HTTPS proxy, if one is set) be opened?
-
-    Runs in a thread so that a hanging DNS lookup cannot stall the caller beyond ``timeout``.
-    """
-    parts = urllib.parse.urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        proxy_parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        host, port = proxy_parts.hostname, proxy_parts.port or 80
-    ok = []
-
-    def probe():
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                ok.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(ok)
-
-
 def weights_available(keras_home=None) -> bool:
     """True if the ImageNet weights are cached or their download host answers (notebook 03).
 
     Takes at most a few seconds; use it to fall back to ``mode="untrained"`` offline.
     """
-    return imagenet_weights_path(keras_home).is_file() or _host_reachable(WEIGHTS_URL)
+    return imagenet_weights_path(keras_home).is_file() or network.reachable(WEIGHTS_URL)
 
 
 def _unavailable_message(fname: str, url: str, folder: Path, reason: str, what: str) -> str:
@@ -217,7 +188,7 @@ def _fetch(fname: str, url: str, md5: str, keras_home, what: str) -> Path:
     import keras
 
     folder = keras_models_dir(keras_home)
-    if not (folder / fname).is_file() and not _host_reachable(url):
+    if not (folder / fname).is_file() and not network.reachable(url):
         host = urllib.parse.urlsplit(url).hostname
         raise WeightsUnavailableError(
             _unavailable_message(fname, url, folder, f"the file is not cached and {host} cannot be reached "
@@ -336,10 +307,10 @@ class Embedder:
         out = np.zeros((len(L), EMBEDDING_DIM), np.float32)
         if self.mode == "none" or len(L) == 0:
             return out
-        self._embed_into(out, lambda start, stop: L[start:stop], progress)
+        self.embed_into(out, lambda start, stop: L[start:stop], progress)
         return out
 
-    def _embed_into(self, out, read, progress: bool) -> None:
+    def embed_into(self, out, read, progress: bool) -> None:
         """Fill ``out`` (N, 1000) batch by batch; ``read(start, stop)`` returns L for those rows."""
         import keras
         from tqdm.auto import tqdm

@@ -41,10 +41,11 @@ def environment_check(cfg) -> pd.DataFrame:
     whether a Kaggle copy and the ImageNet weights are here, the sample cache and any fallback
     (notebook 00_start_here).  Probing the weights' host takes at most a few seconds offline."""
     from . import config, embeddings
-    from .sample import deepcolor_home
+    from .data import find_local_kaggle
+    from .settings import deepcolor_home
 
     env = config.environment()
-    kaggle = cfg.kaggle_dir or config._find_kaggle()
+    kaggle = cfg.kaggle_dir or find_local_kaggle()
     weights = embeddings.imagenet_weights_path()
     if weights.is_file():
         weights_state = f"cached: {weights}"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .color import as_float_rgb
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # The raster formats a photo may be in.  Pillow otherwise picks a decoder from the file's content,
 # whatever its name: an EPS file named .jpg would be handed to Ghostscript.  MPO is how many
@@ -65,7 +67,7 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
         if not allow_gray:
             raise PhotoSkipped(f"{path}: grayscale image, no colour to learn from")
         rgb = np.repeat(rgb[..., None], 3, axis=-1)
-    elif not allow_gray and _is_gray(rgb):
+    elif not allow_gray and is_gray(rgb):
         raise PhotoSkipped(f"{path}: stored as RGB but all three channels are equal (a gray photo)")
     return rgb
 
@@ -110,7 +112,8 @@ def _palette_is_gray(im) -> bool:
     return palette.size > 0 and bool(np.all(palette[:, 0] == palette[:, 1]) and np.all(palette[:, 1] == palette[:, 2]))
 
 
-def _is_gray(rgb: np.ndarray) -> bool:
+def is_gray(rgb: np.ndarray) -> bool:
+    """Whether an RGB image (..., 3) has three equal channels: a gray photo stored as colour."""
     return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
@@ -129,18 +132,10 @@ def center_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
         raise PhotoSkipped(f"{w}x{h} pixels is too small to be a photo (need at least {MIN_SIDE} on a side)")
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
-    square = _to_unit_float(rgb[top : top + side, left : left + side])
+    square = np.clip(as_float_rgb(rgb[top : top + side, left : left + side]), 0.0, 1.0)
     if side == size:
         return square
     return resize(square, (size, size), order=1, anti_aliasing=side > size, preserve_range=True).astype(np.float32)
-
-
-def _to_unit_float(rgb: np.ndarray) -> np.ndarray:
-    if rgb.dtype == np.uint8:
-        return rgb.astype(np.float32) / 255.0
-    if rgb.dtype == np.uint16:
-        return rgb.astype(np.float32) / 65535.0
-    return np.clip(rgb.astype(np.float32), 0.0, 1.0)
 
 
 def list_photos(folder) -> list[Path]:

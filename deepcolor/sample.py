@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from .color import rgb_to_lab, split_lab
-from .dataset import IMAGE_SIZE, open_layout, write_layout
+from .settings import deepcolor_home
+from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
 
 SAMPLE_VERSION = 1
 
@@ -88,15 +88,6 @@ def source_photos() -> list[SourcePhoto]:
     return photos
 
 
-def deepcolor_home() -> Path:
-    """Where generated data is cached: ``$DEEPCOLOR_HOME``, else ``$XDG_CACHE_HOME/deepcolor``
-    (default ``~/.cache/deepcolor``)."""
-    if os.environ.get("DEEPCOLOR_HOME"):
-        return Path(os.environ["DEEPCOLOR_HOME"]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "deepcolor"
-
-
 def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZE):
     """A random square crop, resized to ``size`` and maybe flipped horizontally.
 
@@ -127,7 +118,7 @@ def sample_dir(n: int, seed: int, photos: list[SourcePhoto]) -> Path:
 
 
 def make_sample(n: int = 48, seed: int = 0, progress=None):
-    """The built-in sample as a :class:`~deepcolor.dataset.LabDataset` of ``n`` 224x224 crops.
+    """The built-in sample as a :class:`~deepcolor.lab_dataset.LabDataset` of ``n`` 224x224 crops.
 
     Written once to ``deepcolor_home()/sample-n{n}-seed{seed}-<photo set>`` and reused.  Crops go
     round-robin over the source photos, so every photo is represented.  ``progress(done, total)``

@@ -235,7 +235,7 @@ def photo_from_upload(value, folder=None) -> Path:
     With nothing uploaded (an empty value, as under nbval) it saves and returns scikit-image's
     ``coffee`` photo (600x400, CC0) instead, so the notebook always has a photo to colorize.
     """
-    from .sample import deepcolor_home
+    from .settings import deepcolor_home
 
     folder = Path(folder or deepcolor_home() / "uploads")
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,7 +266,7 @@ def show_before_after(rgb_in, rgb_out, max_side=1200):
     Returns a Figure with 2 or 3 image axes.
     """
     from .color import gray_to_rgb, rgb_to_lab
-    from .photos import _is_gray
+    from .photos import is_gray
     from .plots import new_figure
 
     rgb_in, rgb_out = np.asarray(rgb_in), np.asarray(rgb_out)
@@ -276,7 +276,7 @@ def show_before_after(rgb_in, rgb_out, max_side=1200):
         raise ValueError(f"need rgb_in (H, W, 3) or (H, W) and rgb_out of the same (H, W, 3) shape, "
                          f"got {rgb_in.shape} and {rgb_out.shape}")
     panels = {"gray input (what the model sees)": gray_to_rgb(rgb_to_lab(rgb_in)[..., 0]), "colorized": rgb_out}
-    if not _is_gray(rgb_in):
+    if not is_gray(rgb_in):
         panels["original"] = rgb_in
     h, w = rgb_in.shape[:2]
     scale, dpi, title_px = min(1.0, max_side / max(h, w)), 100, 30

@@ -91,10 +91,10 @@ class RunResult:
 
 
 def default_runs_dir() -> Path:
-    """``$DEEPCOLOR_RUNS``, else ``runs/`` in the cache folder (:func:`deepcolor.data.deepcolor_home`)."""
-    from .sample import deepcolor_home
+    """``$DEEPCOLOR_RUNS``, else ``runs/`` in the cache folder (:func:`deepcolor.settings.runs_dir`)."""
+    from .settings import runs_dir
 
-    return Path(os.environ.get("DEEPCOLOR_RUNS") or deepcolor_home() / "runs")
+    return runs_dir()
 
 
 def run_name(config: TrainConfig) -> str:
@@ -207,7 +207,7 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
           resume: bool = False, callbacks=(), devices=None, verbose="auto") -> RunResult:
     """Train one of the paper's models and record the run.
 
-    dataset: a :class:`~deepcolor.dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
+    dataset: a :class:`~deepcolor.lab_dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
     (from :func:`deepcolor.embedding_cache.dataset_embeddings`); train_idx / val_idx: index arrays
     (e.g. from :func:`deepcolor.data.split`).  ``embeddings_mode`` and ``profile`` are recorded
     so every table can say where its numbers came from.

@@ -30,8 +30,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from deepcolor import cli, data, dataset
-from deepcolor.dataset import MARKER
+from deepcolor import cli, data
+from deepcolor.lab_dataset import MARKER
 
 
 
@@ -52,9 +52,7 @@ TRAIN = train_args()
 @pytest.fixture(scope="module")
 def small_run_inputs(sample_ds):
     """The sample's first 12 images, zero embeddings (no Inception-ResNet build) and a split."""
-    from deepcolor.config import subset
-
-    ds = subset(sample_ds, 12)
+    ds = sample_ds.subset(12)
     return ds, np.zeros((len(ds), 1000), np.float32), data.split(len(ds))
 
 
@@ -491,7 +489,7 @@ class _CountingEmbedder:
     def build(self):
         return self
 
-    def _embed_into(self, out, read, progress):
+    def embed_into(self, out, read, progress):
         for start in range(len(out)):
             L = read(start, start + 1)
             self.images += 1

@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from deepcolor import cli, data
+from deepcolor import cli, data, network
 
 
 def test_data_sample_builds_the_sample_in_deepcolor_home(capsys, deepcolor_home):
@@ -61,7 +61,7 @@ def test_data_kaggle_offline_fails_fast_and_says_what_to_do(monkeypatch, capsys)
     pytest.importorskip("kagglehub")
     import kagglehub
 
-    monkeypatch.setattr(data, "_reachable", lambda *args, **kwargs: False)
+    monkeypatch.setattr(network, "reachable", lambda *args, **kwargs: False)
     downloads = []
     monkeypatch.setattr(kagglehub, "dataset_download", lambda *a, **k: downloads.append(a))
     assert cli.main(["data", "kaggle"]) == 2

@@ -66,7 +66,7 @@ def test_subset_spans_ab_files_and_stays_lazy(kaggle_photos):
     from deepcolor.data import load_kaggle
 
     ds = load_kaggle(kaggle_photos.root)
-    sub = config.subset(ds, 6)  # ab files hold 4/4/2: crosses into the second
+    sub = ds.subset(6)  # ab files hold 4/4/2: crosses into the second
     assert len(sub) == 6 and [len(p) for p in sub.ab8_parts] == [4, 2]
     L, ab = sub.batch(np.arange(6))
     L_all, ab_all = ds.batch(np.arange(6))

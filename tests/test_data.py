@@ -1,4 +1,4 @@
-"""Tests of the data layer: the Kaggle layout (deepcolor.dataset, deepcolor.data.load_kaggle),
+"""Tests of the data layer: the Kaggle layout (deepcolor.lab_dataset, deepcolor.data.load_kaggle),
 its validation and memory map, the split, the built-in sample and the folder import."""
 
 import gc
@@ -18,7 +18,7 @@ import skimage.data
 import skimage.transform
 from PIL import Image
 
-from deepcolor import data, dataset, sample as sample_mod
+from deepcolor import data, lab_dataset, sample as sample_mod
 from deepcolor.data import DatasetFormatError
 
 L_TOL = 100 / 255 / 2 + 1e-3  # half a step of the 8-bit L encoding, plus float32 noise
@@ -59,7 +59,7 @@ def test_batch_reads_any_order_across_ab_files(kaggle_photos):
     assert_lab_close(L, ab, kaggle_photos.lab[idx])
 
     l8, ab8 = ds.batch_raw(idx)
-    ab_all = np.concatenate([np.load(f) for f in dataset.ab_files(kaggle_photos.root)])
+    ab_all = np.concatenate([np.load(f) for f in lab_dataset.ab_files(kaggle_photos.root)])
     np.testing.assert_array_equal(l8, np.load(kaggle_photos.root / L_FILE)[idx])
     np.testing.assert_array_equal(ab8, ab_all[idx])
     assert l8.dtype == np.uint8 and ab8.dtype == np.uint8
@@ -84,7 +84,7 @@ def test_ab_files_sort_numerically_ab10_after_ab2(tmp_path, photo_crops, lab8_op
     splits = (2, 1, 1, 1, 1, 1, 1, 1, 1, 1)  # ab1 .. ab10
     root = make_kaggle_layout(tmp_path / "ten", l8, ab8, splits)
     (root / AB_DIR / "ab_notes.npy").write_bytes(b"not part of the data")  # ignored: not abN.npy
-    assert [f.name for f in dataset.ab_files(root)] == [f"ab{k}.npy" for k in range(1, 11)]
+    assert [f.name for f in lab_dataset.ab_files(root)] == [f"ab{k}.npy" for k in range(1, 11)]
     ds = data.load_kaggle(root)
     assert len(ds) == 11
     for i in range(11):
@@ -142,7 +142,7 @@ def test_count_mismatch_names_the_files_and_counts(tmp_path, make_kaggle_layout)
     with pytest.raises(DatasetFormatError, match=expected):
         data.load_kaggle(root)
     with pytest.raises(DatasetFormatError, match="5 images but the ab files hold 4"):
-        dataset.LabDataset(l8, [ab8[:4]])
+        lab_dataset.LabDataset(l8, [ab8[:4]])
 
 
 def test_truncated_or_foreign_npy_names_the_file(tmp_path, make_kaggle_layout):
@@ -363,20 +363,20 @@ def test_sample_rejects_n_below_one():
         data.sample(n=0)
 
 
-# --------------------------------------------------------------------------- ArrayDataset
+# --------------------------------------------------------------------------- LabDataset.from_arrays
 
 
 def test_array_dataset_quantizes_to_8_bits_and_has_no_root():
     rng = np.random.default_rng(0)
     L = rng.random((3, 16, 16)).astype(np.float32) * 100
     ab = rng.uniform(-100, 100, (3, 16, 16, 2)).astype(np.float32)
-    ds = data.ArrayDataset(L, ab)
+    ds = data.LabDataset.from_arrays(L, ab)
     assert ds.root is None and len(ds) == 3 and ds.image_size == 16
     L2, ab2 = ds.batch([2, 0])
     assert_lab_close(L2, ab2, np.concatenate([L[[2, 0], ..., None], ab[[2, 0]]], -1))
     assert json.loads(json.dumps(ds.fingerprint()))["n"] == 3
     with pytest.raises(ValueError, match=r"\(N, H, W, 2\)"):
-        data.ArrayDataset(L, ab[..., :1])
+        data.LabDataset.from_arrays(L, ab[..., :1])
 
 
 # --------------------------------------------------------------------------- from_folder
@@ -552,7 +552,7 @@ def test_from_folder_never_overwrites_without_permission(photo_folder, tmp_path)
 def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monkeypatch, error):
     """A failure while writing (a full disk, Ctrl-C) stops the import; a bad photo would only be skipped."""
     src, _ = photo_folder
-    real = dataset.encode_lab8
+    real = lab_dataset.encode_lab8
     calls = []
 
     def breaks_on_the_fourth(rgb, *args, **kwargs):
@@ -561,7 +561,7 @@ def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monke
             raise error("disk full")
         return real(rgb, *args, **kwargs)
 
-    monkeypatch.setattr(dataset, "encode_lab8", breaks_on_the_fourth)
+    monkeypatch.setattr(lab_dataset, "encode_lab8", breaks_on_the_fourth)
     out = tmp_path / "out"
     with pytest.raises(error):
         data.from_folder(src, out / "mine", report=None)
@@ -569,11 +569,11 @@ def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monke
     assert list(out.iterdir()) == []  # neither dst nor a partial folder
 
     # replacing an existing dataset: a failure keeps the old one whole
-    monkeypatch.setattr(dataset, "encode_lab8", real)
+    monkeypatch.setattr(lab_dataset, "encode_lab8", real)
     first = data.from_folder(src, out / "mine", report=None)
     old = _tree_bytes(first.dataset.root)
     calls.clear()
-    monkeypatch.setattr(dataset, "encode_lab8", breaks_on_the_fourth)
+    monkeypatch.setattr(lab_dataset, "encode_lab8", breaks_on_the_fourth)
     with pytest.raises(error):
         data.from_folder(src, out / "mine", overwrite=True, report=None)
     assert _tree_bytes(out / "mine") == old

@@ -11,12 +11,10 @@ import skimage.data
 import skimage.transform
 
 from deepcolor import embeddings as emb
+from deepcolor import network
 from deepcolor import embedding_cache as cache
 
-try:  # the package's in-memory dataset, wherever it lives
-    from deepcolor.data import ArrayDataset
-except ImportError:  # pragma: no cover - depends on the package layout
-    from deepcolor.dataset import ArrayDataset
+from deepcolor.data import LabDataset
 
 
 def photo_L(rgb, size=None):
@@ -83,7 +81,7 @@ def offline(monkeypatch):
     """No network: the reachability probe says no; returns the list of download attempts."""
     import keras
 
-    monkeypatch.setattr(emb, "_host_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
     attempts = []
 
     def no_download(*args, **kwargs):
@@ -212,7 +210,7 @@ def test_imagenet_fails_fast_offline(tmp_path, monkeypatch, small_L):
 def test_imagenet_wraps_a_failed_download(tmp_path, monkeypatch):
     import keras
 
-    monkeypatch.setattr(emb, "_host_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: True)
 
     def failing_get_file(*args, **kwargs):
         raise Exception("URL fetch failure on https://storage.googleapis.com: 403 -- Forbidden")
@@ -227,7 +225,7 @@ def test_weights_location_and_availability(tmp_path, monkeypatch):
     assert emb.imagenet_weights_path() == tmp_path / "env" / "models" / emb.WEIGHTS_FILE
     explicit = emb.imagenet_weights_path(tmp_path / "mine")
     assert explicit == tmp_path / "mine" / "models" / emb.WEIGHTS_FILE
-    monkeypatch.setattr(emb, "_host_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
     assert not emb.weights_available(tmp_path / "mine")
     explicit.parent.mkdir(parents=True)
     explicit.write_bytes(b"placeholder")
@@ -237,14 +235,14 @@ def test_weights_location_and_availability(tmp_path, monkeypatch):
 
 
 def test_host_probe_reports_a_closed_port_as_unreachable():
-    assert not emb._host_reachable("http://127.0.0.1:9/", timeout=1.0)
+    assert not network.reachable("http://127.0.0.1:9/", timeout=1.0)
 
 
 # ----------------------------------------------------------------------------- dataset cache
 
 
 def test_dataset_embeddings_match_embed_and_are_cached(untrained, small_L, tmp_path):
-    ds = ArrayDataset(small_L, np.zeros(small_L.shape + (2,), np.float32))
+    ds = LabDataset.from_arrays(small_L, np.zeros(small_L.shape + (2,), np.float32))
     assert ds.root is None
     assert cache.dataset_embeddings(ds, "untrained", embedder=untrained, progress=False,
                                   cache_dir=None).shape == (3, 1000)

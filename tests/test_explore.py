@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from deepcolor import color, config, data, embeddings, explore  # noqa: E402
+from deepcolor import color, config, data, embeddings, explore, network  # noqa: E402
 
 
 def images_of(fig):
@@ -32,7 +32,7 @@ def tiny_ds():
     ab = np.zeros((n, size, size, 2), np.float32)
     for k in range(n):
         ab[k, ..., 0], ab[k, ..., 1] = 10 * k - 20, -5 * k
-    return data.ArrayDataset(L, ab)
+    return data.LabDataset.from_arrays(L, ab)
 
 
 # --- notebook 00 -------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def tiny_ds():
 def test_environment_check_reports_weights_and_kaggle_copy(tmp_path, monkeypatch, kaggle_photos):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv(config.KAGGLE_ENV, str(kaggle_photos.root))
-    monkeypatch.setattr(embeddings, "_host_reachable", lambda url, timeout=3.0: False)
+    monkeypatch.setattr(network, "reachable", lambda url, timeout=3.0: False)
     cfg = config.load("smoke")
     df = explore.environment_check(cfg)
     assert {"profile", "backend", "ImageNet weights", "Kaggle copy", "fallbacks"} <= set(df.index)

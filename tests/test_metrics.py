@@ -5,7 +5,7 @@ import pytest
 
 from deepcolor import metrics
 from deepcolor.color import join_lab, lab_to_rgb
-from deepcolor.data import ArrayDataset
+from deepcolor.data import LabDataset
 
 RNG = np.random.default_rng(0)
 
@@ -195,7 +195,7 @@ class ConstantModel:
 
 def _dataset(n=7, size=32):
     L, ab = _random_lab(n=n, size=size, seed=1)
-    ds = ArrayDataset(L, ab)
+    ds = LabDataset.from_arrays(L, ab)
     emb = np.zeros((n, 1000), np.float32)
     emb[:, 0] = np.arange(n)
     return ds, emb

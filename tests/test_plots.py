@@ -203,7 +203,7 @@ def test_trained_results_uses_finished_runs_only(monkeypatch, tmp_path):
     from deepcolor import data, metrics, models, train
 
     rng = np.random.default_rng(1)
-    ds = data.ArrayDataset(rng.uniform(10, 90, (6, 32, 32)).astype(np.float32),
+    ds = data.LabDataset.from_arrays(rng.uniform(10, 90, (6, 32, 32)).astype(np.float32),
                            rng.uniform(-30, 30, (6, 32, 32, 2)).astype(np.float32))
     emb = rng.random((6, 1000)).astype(np.float32)
     split = data.Split(np.arange(3), np.array([3]), np.array([4, 5]))

@@ -32,7 +32,7 @@ def setup(tmp_path_factory):
     rng = np.random.default_rng(0)
     L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
     ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
-    ds = data.ArrayDataset(L, ab)
+    ds = data.LabDataset.from_arrays(L, ab)
     emb = rng.random((12, 1000)).astype(np.float32)
     cfg = config.Config(tiny_profile())
     with pytest.MonkeyPatch.context() as mp:

@@ -16,9 +16,7 @@ from deepcolor.train import RECORD, TrainConfig, find_run, load_runs, train, tra
 @pytest.fixture(scope="module")
 def small(sample_ds):
     """The sample's first 12 images, a split, and zero embeddings (no Inception-ResNet build)."""
-    from deepcolor.config import subset
-
-    ds = subset(sample_ds, 12)
+    ds = sample_ds.subset(12)
     return ds, np.zeros((len(ds), 1000), np.float32), data.split(len(ds))
 
 

@@ -40,7 +40,7 @@ AB_CHUNK = 10_000  # images per ab file, as in the Kaggle set
 
 
 class DatasetFormatError(ValueError):
-    """A file on disk does not have the layout described in :mod:`deepcolor.dataset`."""
+    """A file on disk does not have the layout described in :mod:`deepcolor.lab_dataset`."""
 
 
 class LabDataset:
@@ -113,6 +113,41 @@ class LabDataset:
         L, ab = self.batch([i])
         return L[0], ab[0]
 
+    @classmethod
+    def from_arrays(cls, L, ab, source="arrays") -> "LabDataset":
+        """An in-memory dataset from arrays in Lab units (quantized to the 8-bit encoding).
+
+        L: (N, H, W) in [0, 100]; ab: (N, H, W, 2) in Lab units.  Handy for tests and quick looks.
+        """
+        L, ab = np.asarray(L), np.asarray(ab)
+        if L.ndim != 3 or ab.shape != L.shape + (2,):
+            raise ValueError(f"expected L (N, H, W) and ab (N, H, W, 2), got {L.shape} and {ab.shape}")
+        l8, ab8 = encode_lab8(L, ab)
+        return cls(l8, [ab8], source=source)
+
+    def subset(self, n: int) -> "LabDataset":
+        """The first ``n`` images (all of them for n = 0 or n >= len), still memory-mapped."""
+        if n <= 0 or n >= len(self):
+            return self
+        parts, left = [], n
+        for part in self.ab8_parts:
+            parts.append(part[: min(left, len(part))])
+            left -= len(parts[-1])
+            if left == 0:
+                break
+        return LabDataset(self.l8[:n], parts, root=self.root, source=f"{self.source}[:{n}]", manifest=self.manifest)
+
+    def batches(self, indices=None, batch_size: int = 16):
+        """Read images ``indices`` (default: all) ``batch_size`` at a time, in the order given.
+
+        Yields ``(idx, L, ab)``: idx (n,) int64, L (n, H, W) float32 in [0, 100] and ab (n, H, W, 2)
+        float32 in Lab units.  The one loop over a dataset that never loads it whole.
+        """
+        indices = np.arange(len(self)) if indices is None else np.asarray(indices, np.int64).reshape(-1)
+        for start in range(0, len(indices), batch_size):
+            idx = indices[start:start + batch_size]
+            yield (idx, *self.batch(idx))
+
     def fingerprint(self) -> dict:
         """JSON-serialisable identity of the data: count, source, and every file's size and mtime
         (for in-memory datasets, a SHA-1 of all the L and ab bytes)."""
@@ -128,19 +163,6 @@ class LabDataset:
                 digest.update(np.ascontiguousarray(part).tobytes())
             info["sha1"] = digest.hexdigest()
         return info
-
-
-def ArrayDataset(L, ab, source="arrays") -> LabDataset:
-    """An in-memory dataset from arrays in Lab units (quantized to the 8-bit encoding).
-
-    L: (N, H, W) in [0, 100]; ab: (N, H, W, 2) in Lab units.  Handy for tests and quick looks.
-    """
-    L = np.asarray(L)
-    ab = np.asarray(ab)
-    if L.ndim != 3 or ab.shape != L.shape + (2,):
-        raise ValueError(f"expected L (N, H, W) and ab (N, H, W, 2), got {L.shape} and {ab.shape}")
-    l8, ab8 = encode_lab8(L, ab)
-    return LabDataset(l8, [ab8], source=source)
 
 
 def ab_files(root: Path) -> list[Path]:

@@ -1,0 +1,61 @@
+"""Every environment variable deepcolor reads, and the folders they choose.
+
+Introduced in notebook ``00_start_here``.  No other module reads ``os.environ``:
+
+| variable | what it sets | default |
+|---|---|---|
+| ``DEEPCOLOR_PROFILE`` | the profile of every notebook (:mod:`deepcolor.config`) | ``default`` |
+| ``DEEPCOLOR_HOME`` | where generated data, embeddings and runs are cached | ``$XDG_CACHE_HOME/deepcolor``, i.e. ``~/.cache/deepcolor`` |
+| ``DEEPCOLOR_RUNS`` | where training run folders go | ``<home>/runs`` |
+| ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: kagglehub's cache is searched |
+| ``KAGGLEHUB_CACHE`` | kagglehub's download cache | ``~/.cache/kagglehub`` |
+| ``KERAS_HOME`` | Keras' cache of downloaded weights | ``~/.keras`` |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROFILE_ENV = "DEEPCOLOR_PROFILE"
+HOME_ENV = "DEEPCOLOR_HOME"
+RUNS_ENV = "DEEPCOLOR_RUNS"
+KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
+
+
+def _get(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    return os.environ.get(name) or None
+
+
+def profile() -> str | None:
+    """``$DEEPCOLOR_PROFILE``, or None."""
+    return _get(PROFILE_ENV)
+
+
+def deepcolor_home() -> Path:
+    """Where generated data is cached: ``$DEEPCOLOR_HOME``, else ``$XDG_CACHE_HOME/deepcolor``
+    (default ``~/.cache/deepcolor``)."""
+    if _get(HOME_ENV):
+        return Path(_get(HOME_ENV)).expanduser()
+    return Path(_get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deepcolor"
+
+
+def runs_dir() -> Path:
+    """Where training run folders go: ``$DEEPCOLOR_RUNS``, else ``runs/`` in :func:`deepcolor_home`."""
+    return Path(_get(RUNS_ENV) or deepcolor_home() / "runs").expanduser()
+
+
+def kaggle_dir() -> Path | None:
+    """``$DEEPCOLOR_KAGGLE_DIR``, or None."""
+    return Path(_get(KAGGLE_ENV)).expanduser() if _get(KAGGLE_ENV) else None
+
+
+def kagglehub_cache() -> Path:
+    """kagglehub's download cache: ``$KAGGLEHUB_CACHE``, else ``~/.cache/kagglehub``."""
+    return Path(_get("KAGGLEHUB_CACHE") or Path.home() / ".cache" / "kagglehub").expanduser()
+
+
+def keras_home() -> Path | None:
+    """``$KERAS_HOME``, or None (Keras then uses ``~/.keras``)."""
+    return Path(_get("KERAS_HOME")).expanduser() if _get("KERAS_HOME") else None
