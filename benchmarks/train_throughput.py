@@ -99,7 +99,8 @@ def main(argv=None):
         os.environ["KERAS_BACKEND"] = args.backend  # must precede the first keras import
     import keras
 
-    from deepcolor.models import ARCHITECTURES, flops
+    from deepcolor.models import flops
+    from deepcolor.paper import ARCHITECTURES
 
     archs = args.archs or list(ARCHITECTURES)
     forward = {name: flops(name, args.input_size) for name in archs}  # checks names and size

@@ -1,7 +1,7 @@
-"""The paper's four colorization networks, written as data, and one builder.
+"""The paper's four colorization networks, built from their layer tables.
 
-Each architecture is a layer table in ``TABLES``: three stages (encoder, fusion,
-decoder), each a tuple of rows
+The layer tables are data, in ``deepcolor.paper.TABLES`` (no Keras there): three stages
+(encoder, fusion, decoder), each a tuple of rows
 
 - ``("conv", filters, kernel, stride)``: ``Conv2D``, ``padding="same"``, ReLU
   (tanh for the last conv of the network);
@@ -11,8 +11,8 @@ decoder), each a tuple of rows
 
 ``build_model`` turns a table into a Keras model; ``layer_table``, ``flops`` and
 ``describe`` read the same table, so the numbers shown in the notebooks are the
-numbers of the model that is trained.  Notebook 04 introduces the base model,
-notebooks 05, 06 and 07 the three smaller architectures.
+numbers of the model that is trained.  Notebook 04 introduces the base model, the
+next ones the three smaller architectures (``paper.ARCHITECTURE_NOTEBOOKS``).
 
 Model inputs: ``[L_scaled (N, H, W, 1) float32 in [0, 1], embedding (N, 1000)
 float32]``; output: ``ab_scaled (N, H, W, 2)`` in [-1, 1] (tanh, ab / 128).
@@ -23,42 +23,7 @@ import numbers
 import keras
 from keras import ops
 
-EMBEDDING_SIZE = 1000
-ARCHITECTURES = ("base", "arch1", "arch2", "arch3")
-PAPER_PARAMS = {"base": 6_606_994, "arch1": 3_509_522, "arch2": 1_223_314, "arch3": 249_170}
-
-
-def _conv(filters, kernel=3, stride=1):
-    return ("conv", filters, kernel, stride)
-
-
-_UP = ("up",)
-_FUSE = ("fuse", EMBEDDING_SIZE)
-_DECODER = (_conv(128), _UP, _conv(64), _UP, _conv(32), _conv(16), _conv(2), _UP)
-
-TABLES = {
-    "base": {
-        "encoder": (_conv(64, 3, 2), _conv(128), _conv(128, 3, 2), _conv(256),
-                    _conv(256, 3, 2), _conv(512), _conv(512), _conv(256)),
-        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
-        "decoder": _DECODER,
-    },
-    "arch1": {
-        "encoder": (_conv(64, 3, 2), _conv(128, 3, 2), _conv(256, 3, 2), _conv(512), _conv(256)),
-        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
-        "decoder": _DECODER,
-    },
-    "arch2": {
-        "encoder": (_conv(64, 3, 2), _conv(64, 3, 2), _conv(64, 3, 2), _conv(128), _conv(256)),
-        "fusion": (_FUSE, _conv(256, 1), _conv(256, 1)),
-        "decoder": _DECODER,
-    },
-    "arch3": {
-        "encoder": (_conv(64, 3, 2), _conv(64, 3, 2), _conv(32, 3, 2), _conv(64), _conv(64)),
-        "fusion": (_FUSE, _conv(64, 1), _conv(64)),  # the paper's "1x1-64, 64": second is 3x3
-        "decoder": (_UP, _conv(32), _UP, _conv(32), _conv(16), _conv(2), _UP),
-    },
-}
+from . import paper
 
 
 @keras.saving.register_keras_serializable(package="deepcolor")
@@ -85,11 +50,6 @@ class FuseEmbedding(keras.layers.Layer):
         return (*features[:-1], channels)
 
 
-def _check_name(name):
-    if name not in TABLES:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
-
-
 def _check_size(input_size, allow_none=False):
     if input_size is None and allow_none:
         return None
@@ -104,8 +64,8 @@ def _check_size(input_size, allow_none=False):
 
 def _layers(name):
     """Yield ``(stage, layer_name, row)`` for every layer of ``name``, in order."""
-    _check_name(name)
-    for stage, rows in TABLES[name].items():
+    paper.check_architecture(name)
+    for stage, rows in paper.TABLES[name].items():
         counts = {}
         for row in rows:
             counts[row[0]] = counts.get(row[0], 0) + 1
@@ -115,7 +75,7 @@ def _layers(name):
 def build_model(name, input_size=224, l2=0.0):
     """Build architecture ``name`` as a Keras functional model (notebooks 04-07).
 
-    name: one of ``ARCHITECTURES``.  input_size: side of the square input, a
+    name: one of ``paper.ARCHITECTURES``.  input_size: side of the square input, a
     multiple of 8 (224 in the paper), or None for a model that accepts any
     multiple of 8 at run time.  l2: L2 weight on every conv kernel (0 = none).
 
@@ -123,7 +83,7 @@ def build_model(name, input_size=224, l2=0.0):
     named "L" and "embedding"; output ``(N, S, S, 2)`` ab / 128 in [-1, 1].
     The model is named ``name``; its layers as in ``layer_table(name)``.
     """
-    _check_name(name)
+    paper.check_architecture(name)
     size = _check_size(input_size, allow_none=True)
     if not isinstance(l2, (int, float)) or not l2 >= 0:
         raise ValueError(f"l2 must be a number >= 0 (0 turns it off), got {l2!r}")
@@ -132,7 +92,7 @@ def build_model(name, input_size=224, l2=0.0):
     last_conv = max(i for i, (_, _, row) in enumerate(rows) if row[0] == "conv")
 
     L = keras.Input((size, size, 1), name="L")
-    embedding = keras.Input((EMBEDDING_SIZE,), name="embedding")
+    embedding = keras.Input((paper.EMBEDDING_SIZE,), name="embedding")
     x = L
     for i, (_, layer_name, row) in enumerate(rows):
         if row[0] == "conv":
@@ -186,14 +146,13 @@ def flops(name, input_size=224):
 
     Convolutions only, a multiply-add counted as 2 FLOPs (bias adds, activations,
     upsampling and concatenation are under 0.1% and left out).  Reproduces the
-    design figures: base 15.1 GFLOP at 224, arch1 6.8, arch2 3.0, arch3 1.0.
-    Training costs about 3x the forward pass.  Scales with ``input_size ** 2``.
+    design figures at 224, ``paper.FORWARD_GFLOPS``.  Training costs about 3x the forward pass.  Scales with ``input_size ** 2``.
     """
     return sum(row["flops"] for row in layer_table(name, input_size))
 
 
 def describe(name, input_size=224):
-    """Size and cost of ``name`` beside the paper's parameter count (notebooks 04-07).
+    """Size and cost of ``name`` beside the paper's parameter count, ``paper.PAPER_PARAMS`` (notebooks 04-07).
 
     Returns a dict: name, input_size, params (from the layer table, equal to the
     built model's), paper_params, matches_paper (bool), flops (forward, per image),
@@ -203,5 +162,5 @@ def describe(name, input_size=224):
     params = sum(row["params"] for row in table)
     total = sum(row["flops"] for row in table)
     return {"name": name, "input_size": input_size, "params": params,
-            "paper_params": PAPER_PARAMS[name], "matches_paper": params == PAPER_PARAMS[name],
+            "paper_params": paper.PAPER_PARAMS[name], "matches_paper": params == paper.PAPER_PARAMS[name],
             "flops": total, "gflops": total / 1e9}

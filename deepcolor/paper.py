@@ -1,6 +1,14 @@
-"""The paper's published results (figures 12-20), as data.
+"""The paper's facts, as data: its four networks, its results and its study grid.
 
-Introduced in notebook 08_hyperparameter_study and set beside our own numbers in 09_results.
+Everything the course takes from *DeepColor: Automatic Colorization of Gray scale Images* (the
+full text is in ``shared/paper/deepcolor-paper.md``; the design reference ``DESIGN.md`` transcribes
+it) is written here once, with the section or figure it comes from, and read by the rest of the
+package: ``deepcolor.models`` builds the networks from :data:`TABLES`, ``deepcolor.lessons.architectures`` sets
+:data:`PAPER_LAYERS` and :data:`PAPER_PARAMS` beside our models, ``deepcolor.config`` runs
+:data:`PAPER_GRID`, the command line offers :data:`ARCHITECTURES`.  This module imports no Keras.
+
+Introduced in notebook 04_base_model (the architectures) and 08_hyperparameter_study (the
+results), and set beside our own numbers in 09_results.
 
 The "accuracy" the paper reports is Keras' categorical accuracy on the (H, W, 2) ab output of
 an MSE model: the share of pixels where ``argmax`` over (a, b) of the prediction equals that of
@@ -13,15 +21,101 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
-__all__ = ["PaperResult", "PAPER_RESULTS", "HEADLINE_TEST_ACCURACY", "results_table"]
+__all__ = ["ARCHITECTURES", "EMBEDDING_SIZE", "PAPER_LAYERS", "PAPER_PARAMS", "ARCHITECTURE_FIGURES",
+           "FORWARD_GFLOPS", "ARCHITECTURE_NOTEBOOKS", "STAGES", "CONCAT", "check_architecture", "layer_tokens",
+           "layer_row", "TABLES", "PaperResult", "PAPER_RESULTS", "HEADLINE_TEST_ACCURACY", "StudyRun",
+           "PAPER_GRID", "results_table"]
 
+
+# --- the four networks (section 3.1, figures 4-11) ----------------------------------------------
+
+ARCHITECTURES = ("base", "arch1", "arch2", "arch3")
+"""The paper's networks: the base model (figures 4-5) and its modifications 1, 2 and 3 (figures 6-11)."""
+
+EMBEDDING_SIZE = 1000
+"""Length of the image embedding fused into every network: Inception-ResNet-v2's 1000 ImageNet
+class probabilities (section 3; the ``28x28x1000`` input of figures 4, 6, 8 and 10)."""
+
+PAPER_LAYERS = {
+    "base": "enc 64s2,128,128s2,256,256s2,512,512,256; fuse 1x1-256, 1x1-256; dec 128,up,64,up,32,16,2,up",
+    "arch1": "enc 64s2,128s2,256s2,512,256; fuse 1x1-256, 1x1-256; dec 128,up,64,up,32,16,2,up",
+    "arch2": "enc 64s2,64s2,64s2,128,256; fuse 1x1-256, 1x1-256; dec 128,up,64,up,32,16,2,up",
+    "arch3": "enc 64s2,64s2,32s2,64,64; fuse 1x1-64, 64; dec up,32,up,32,16,2,up",
+}
+"""The layers of each network, read off the Keras summaries of figures 4, 6, 8 and 10 and written
+as in DESIGN.md: a number is a conv with that many filters, kernel 3x3 unless ``1x1-`` is named,
+``s2`` = stride 2, ``up`` = upsampling x2; all ``padding="same"``, ReLU but tanh for the last conv.
+The fusion stage starts by tiling the embedding and concatenating it (``concatenate`` in the
+figures), which the list leaves implicit.  arch3's "1x1-64, 64": the second is 3x3 (figure 10
+gives it 36,928 parameters = 3*3*64*64 + 64)."""
+
+PAPER_PARAMS = {"base": 6_606_994, "arch1": 3_509_522, "arch2": 1_223_314, "arch3": 249_170}
+"""Parameter counts, which the built Keras models equal exactly: "Total params" of figures 6
+(arch1) and 8 (arch2); the sum of the "Param #" column of figures 4 (base) and 10 (arch3)."""
+
+ARCHITECTURE_FIGURES = {"base": 4, "arch1": 6, "arch2": 8, "arch3": 10}
+"""The figure with each network's Keras summary; the next figure is its code snippet (section 3.1)."""
+
+FORWARD_GFLOPS = {"base": 15.1, "arch1": 6.8, "arch2": 3.0, "arch3": 1.0}
+"""Forward cost per 224x224 image in GFLOP (DESIGN.md; the paper gives none): convolutions only,
+a multiply-add counted as 2.  Training costs about 3x.  ``deepcolor.models.flops`` recounts it."""
+
+ARCHITECTURE_NOTEBOOKS = {"base": "04_base_model", "arch1": "05_architecture_1",
+                          "arch2": "06_architecture_2", "arch3": "07_architecture_3"}
+"""The notebook of the course that introduces (and trains) each network."""
+
+STAGES = {"enc": "encoder", "fuse": "fusion", "dec": "decoder"}
+"""The stages of :data:`PAPER_LAYERS` (section 3.1: encoder, fusion layer, decoder), in order."""
+
+CONCAT = "concat embedding"
+"""The token of the fusion step that :data:`PAPER_LAYERS` leaves implicit."""
+
+
+def check_architecture(name):
+    """Raise ValueError naming the valid architectures unless ``name`` is one of :data:`ARCHITECTURES`."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+
+
+def layer_tokens(name):
+    """``PAPER_LAYERS[name]`` split by stage: {"encoder": ["64s2", ...], "fusion": [CONCAT,
+    "1x1-256", ...], "decoder": [...]}, the fusion stage starting with the :data:`CONCAT` step."""
+    check_architecture(name)
+    stages = {}
+    for part in PAPER_LAYERS[name].split(";"):
+        key, _, tokens = part.strip().partition(" ")
+        stages[STAGES[key]] = ([CONCAT] if key == "fuse" else []) + [t.strip() for t in tokens.split(",")]
+    return stages
+
+
+def layer_row(token):
+    """One token of :data:`PAPER_LAYERS` as a row of :data:`TABLES`: ``"64s2"`` -> ``("conv", 64,
+    3, 2)`` (filters, kernel, stride), ``"1x1-256"`` -> ``("conv", 256, 1, 1)``, ``"up"`` ->
+    ``("up",)``, :data:`CONCAT` -> ``("fuse", EMBEDDING_SIZE)``."""
+    if token == "up":
+        return ("up",)
+    if token == CONCAT:
+        return ("fuse", EMBEDDING_SIZE)
+    kernel = 1 if token.startswith("1x1-") else 3
+    filters = token.removeprefix("1x1-")
+    stride = 2 if filters.endswith("s2") else 1
+    return ("conv", int(filters.removesuffix("s2")), kernel, stride)
+
+
+TABLES = {name: {stage: tuple(layer_row(t) for t in tokens) for stage, tokens in layer_tokens(name).items()}
+          for name in ARCHITECTURES}
+""":data:`PAPER_LAYERS` as the layer tables ``deepcolor.models`` builds, one tuple of rows per stage:
+``("conv", filters, kernel, stride)``, ``("up",)`` or ``("fuse", EMBEDDING_SIZE)``."""
+
+
+# --- the results (section 5, figures 12-20) -----------------------------------------------------
 
 @dataclass(frozen=True)
 class PaperResult:
     """One run of the paper's study.
 
     figure: the figure number in the paper (12-20).
-    model: "base", "arch1", "arch2" or "arch3".
+    model: one of :data:`ARCHITECTURES`.
     lr, batch, l2: Adam learning rate, batch size, L2 regularisation factor.
     val, test: the paper's "accuracy" (a fraction in [0, 1]) on validation / test;
         None where the paper gives no number.
@@ -49,9 +143,30 @@ PAPER_RESULTS: tuple[PaperResult, ...] = (
     PaperResult(19, "base", 0.01, 5, 0.01, 0.584938, 0.55964506),
     PaperResult(20, "base", 0.0001, 5, 0.01, 0.57347536, 0.568752, "headline 56.88%"),
 )
+"""Figures 12-20: the settings from each caption, the numbers from the text of section 5 (where
+they disagree, as figure 12's caption (lr 0.01) and its text (0.001), the caption is kept)."""
 
-HEADLINE_TEST_ACCURACY = 0.568752
-"""The paper's headline: test "accuracy" 56.88% of the base model (figure 20)."""
+HEADLINE_TEST_ACCURACY = next(r.test for r in PAPER_RESULTS if r.figure == 20)
+"""The paper's headline: the abstract's "generalization accuracy of 56.8752%", the test "accuracy"
+of the base model in figure 20 (section 5 rounds it to 56.87 %, DESIGN.md to 56.88%)."""
+
+
+# --- the hyperparameter study (section 4.2) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One run of the hyperparameter study: the settings of one of the paper's figures 12 to 20."""
+
+    figure: int
+    arch: str
+    lr: float
+    batch_size: int
+    l2: float
+
+
+PAPER_GRID = tuple(StudyRun(r.figure, r.model, r.lr, r.batch, r.l2) for r in PAPER_RESULTS)
+"""The paper's study, figures 12-20, read from :data:`PAPER_RESULTS` so the two never disagree;
+the grid the profiles run (``deepcolor.config.Profile.study``), each with its own epochs."""
 
 
 def results_table():

@@ -1,11 +1,16 @@
-"""The paper's results table, checked against a transcription of the paper's figures 12-20."""
+"""The paper's facts: the results table, checked against a transcription of figures 12-20, and the
+layer lists, parameter counts and study grid read by the rest of the package."""
 
-import dataclasses
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from deepcolor import paper
+
+REPO = Path(__file__).resolve().parents[1]
 
 # The results table as printed in the design reference (figure | model | lr | batch | l2 | val | test).
 PAPER_MARKDOWN = """
@@ -60,9 +65,51 @@ def test_headline_is_figure_20_and_the_best_test_value():
     assert all(0.4 < v < 0.6 for v in tests.values())  # all close to chance: the point of notebook 09
 
 
-def test_rows_are_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        paper.PAPER_RESULTS[0].test = 0.99
+ABSTRACT = "The proposed model is able to generate generalization accuracy of 56.8752%."
+
+
+def test_results_table_headline_row_is_the_abstracts_accuracy():
+    table = paper.results_table()
+    best = table.loc[table["test"].idxmax()]
+    assert 100 * best["test"] == pytest.approx(float(ABSTRACT.split(" of ")[1].rstrip("%.")), abs=1e-9)
+    assert (best["figure"], best["model"], best["lr"], best["batch"], best["l2"]) == (20, "base", 1e-4, 5, 0.01)
+    assert paper.HEADLINE_TEST_ACCURACY == best["test"]
+
+
+def test_study_grid_runs_the_settings_of_every_figure():
+    grid = {(r.figure, r.arch, r.lr, r.batch_size, r.l2) for r in paper.PAPER_GRID}
+    assert grid == {tuple(row[:5]) for row in _markdown_rows()}
+
+
+def test_layer_lists_read_as_the_paper_writes_them():
+    assert paper.layer_row("64s2") == ("conv", 64, 3, 2)
+    assert paper.layer_row("1x1-256") == ("conv", 256, 1, 1)
+    assert paper.layer_row("16") == ("conv", 16, 3, 1)
+    assert paper.layer_row("up") == ("up",)
+    assert paper.layer_row(paper.CONCAT) == ("fuse", 1000)
+    stages = paper.layer_tokens("arch3")
+    assert list(stages) == ["encoder", "fusion", "decoder"]
+    assert stages["fusion"] == [paper.CONCAT, "1x1-64", "64"]  # the tiling is where fusion begins
+    assert paper.TABLES["arch3"]["fusion"][2] == ("conv", 64, 3, 1)  # the paper's "64" after "1x1-64" is 3x3
+    with pytest.raises(ValueError, match="choose one of base, arch1, arch2, arch3"):
+        paper.layer_tokens("arch4")
+
+
+def test_every_architecture_has_its_facts():
+    for facts in (paper.PAPER_LAYERS, paper.PAPER_PARAMS, paper.ARCHITECTURE_FIGURES, paper.FORWARD_GFLOPS,
+                  paper.ARCHITECTURE_NOTEBOOKS, paper.TABLES):
+        assert tuple(facts) == paper.ARCHITECTURES
+    assert {r.model for r in paper.PAPER_RESULTS} <= set(paper.ARCHITECTURES)
+    for notebook in paper.ARCHITECTURE_NOTEBOOKS.values():  # "run 05_architecture_1" must name a real notebook
+        assert (REPO / "notebooks" / f"{notebook}.ipynb").is_file(), notebook
+
+
+def test_the_paper_module_needs_no_keras():
+    code = ("import sys, deepcolor.paper, deepcolor.cli; deepcolor.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                         cwd=REPO)
+    assert out.stdout.strip() == "[]"  # the command line and the paper's facts load in a blink
 
 
 def test_results_table():
