@@ -1,4 +1,7 @@
-"""deepcolor.train: learning, records, NaN, resume, run tables, several devices."""
+"""deepcolor.train: learning, NaN, resume, reuse, several devices, ``deepcolor train``.
+
+What a run folder holds and how it is read back (records, run tables, find_run, heartbeats) is
+tested in tests/test_runs.py."""
 
 import json
 import os
@@ -10,7 +13,8 @@ import numpy as np
 import pytest
 
 from deepcolor import data
-from deepcolor.train import RECORD, TrainConfig, find_run, load_runs, train, train_or_load
+from deepcolor.runs import RECORD, find_run, load_runs
+from deepcolor.train import TrainConfig, train, train_or_load
 
 
 @pytest.fixture(scope="module")
@@ -45,25 +49,6 @@ def test_learning_lowers_training_loss_clearly(small, tmp_path):
     initial = fresh.evaluate(batches, verbose=0, return_dict=True)["loss"]
     final = result.model.evaluate(batches, verbose=0, return_dict=True)["loss"]
     assert final < 0.6 * initial, (initial, final, losses)
-
-
-def test_record_and_files(small, tmp_path):
-    ds, emb, parts = small
-    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16)
-    result = train(ds, emb, parts.train, parts.val, config, embeddings_mode="none", profile="test",
-                   runs_dir=tmp_path, verbose=0)
-    record = json.loads((result.run_dir / RECORD).read_text())
-    assert record["status"] == "completed"
-    assert record["config"]["arch"] == "arch3" and record["config"]["epochs"] == 2
-    assert record["embedding_mode"] == "none" and record["profile"] == "test"
-    assert record["data"]["n_train"] == len(parts.train) and record["data"]["size"] == len(ds)
-    assert [row["epoch"] for row in record["epochs"]] == [1, 2]
-    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(record["epochs"][0])
-    assert record["wall_time_s"] > 0
-    assert (result.run_dir / "model.keras").is_file() and (result.run_dir / "checkpoint.keras").is_file()
-    table = load_runs(tmp_path)
-    assert len(table) == 1 and table.loc[0, "status"] == "completed"
-    assert table.loc[0, "val_accuracy"] == pytest.approx(record["epochs"][-1]["val_accuracy"])
 
 
 def test_nan_loss_stops_and_is_recorded(small, tmp_path, monkeypatch):
@@ -138,8 +123,8 @@ def test_resume_refuses_a_different_config_and_new_run_refuses_existing(small, t
 def test_train_or_load_reuses_only_an_identical_run(small, tmp_path):
     ds, emb, parts = small
     config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=1, input_size=16)
-    first = train_or_load(ds, emb, parts, config, embeddings_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
-    again = train_or_load(ds, emb, parts, config, embeddings_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
+    first = train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
+    again = train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
     assert again.run_dir == first.run_dir
     for a, b in zip(weights_of(first.model), weights_of(again.model)):
         np.testing.assert_array_equal(a, b)
@@ -228,15 +213,16 @@ def test_a_crash_is_recorded_as_failed(small, tmp_path):
         TrainConfig(arch="resnet")
 
 
-def test_cli_choices_match_the_package():
-    """The CLI spells out the architectures (importing the models would slow every command)."""
-    from deepcolor.cli import build_parser
-    from deepcolor.embeddings import MODES
-    from deepcolor.models import ARCHITECTURES
+@pytest.mark.parametrize("argv, valid", [
+    (["train", "--arch", "nosuch"], ["base", "arch1", "arch2", "arch3"]),
+    (["train", "--embeddings", "imagenett"], ["imagenet", "untrained", "none"]),
+    (["colorize", "a.png", "-o", "out", "--model", "m.keras", "--embeddings", "random"], ["imagenet", "untrained", "none"]),
+])
+def test_cli_refuses_an_unknown_choice_and_names_the_valid_ones(argv, valid, capsys):
+    from deepcolor.cli import main
 
-    sub = build_parser()._subparsers._group_actions[0].choices
-    train_opts = {a.dest: a for a in sub["train"]._actions}
-    assert tuple(train_opts["arch"].choices) == ARCHITECTURES
-    assert tuple(train_opts["embeddings"].choices) == MODES
-    colorize_opts = {a.dest: a for a in sub["colorize"]._actions}
-    assert tuple(colorize_opts["embeddings"].choices) == MODES
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2  # a usage error, before any data is read or any model built
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and all(name in err for name in valid)
