@@ -34,7 +34,7 @@ def main():
     import keras
     from deepcolor import colorize as colorize_module
     from deepcolor.color import rgb_to_lab, split_lab, lab_parts_to_rgb
-    from deepcolor.metrics import predict_ab
+    from deepcolor.predict import predict_ab
     from deepcolor.models import build_model
     from deepcolor.photos import read_photo
 

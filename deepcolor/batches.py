@@ -16,7 +16,7 @@ from .photos import resize_images
 
 def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
     """Resize a batch (N, H, W, C) to (N, size, size, C) with :func:`deepcolor.photos.resize_images`,
-    the same resize that :func:`deepcolor.metrics.predict_ab` applies at prediction time."""
+    the same resize that :func:`deepcolor.predict.predict_ab` applies at prediction time."""
     return resize_images(x, size, size)
 
 

@@ -1,7 +1,8 @@
 """The paper's "accuracy", set beside real colour metrics and two baselines.
 
 Introduced in notebook ``09_results``.  The metrics are plain numpy and scikit-image, so they can
-be checked by hand; only :func:`predict_ab` and :func:`evaluate` run a Keras model.  Shapes: ``L`` is (N, H, W) in [0, 100], ``ab`` is
+be checked by hand; no model runs here (:mod:`deepcolor.evaluation` applies a model to a dataset
+and sums these metrics with :class:`RunningTotals`).  Shapes: ``L`` is (N, H, W) in [0, 100], ``ab`` is
 (N, H, W, 2) in Lab units (a, b in about [-128, 127]), RGB is (N, H, W, 3) float in [0, 1].
 
 Why more than one number: the paper's "accuracy" only asks, per pixel, whether a > b.  A
@@ -13,17 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .color import AB_SCALE, lab_parts_to_rgb, to_model
+from .color import lab_parts_to_rgb
 
 __all__ = [
-    "METRICS", "PSNR_CAP_DB", "ab_mse", "auc", "colourfulness", "constant_baseline_accuracy",
-    "dataset_mean_ab", "evaluate", "evaluate_predictions", "gray_prediction", "mean_ab",
+    "AB_METRICS", "METRICS", "PSNR_CAP_DB", "RunningTotals", "ab_mse", "auc", "colourfulness",
+    "constant_baseline_accuracy", "dataset_mean_ab", "evaluate_predictions", "gray_prediction", "mean_ab",
     "mean_prediction", "paper_accuracy", "psnr", "ssim", "to_rgb",
 ]
 
 METRICS = ("accuracy", "constant_baseline", "ab_mse", "psnr", "ssim", "auc",
            "colourfulness_pred", "colourfulness_true", "colourfulness_gap")
 """The keys of :func:`evaluate_predictions`, in the order tables show them."""
+
+AB_METRICS = ("accuracy", "constant_baseline", "ab_mse", "auc")
+"""The metrics measured on ab alone (no RGB image): what :class:`RunningTotals` sums with ``rgb=False``."""
 
 PSNR_CAP_DB = 100.0
 """PSNR of an exact reproduction (instead of infinity, which one gray photo would spread to the mean)."""
@@ -181,16 +185,27 @@ def colourfulness(rgb) -> float:
 
 # --- all at once, batch by batch -----------------------------------------------------------------
 
-class _Totals:
-    """Sums of the metrics over batches, each weighted by what it averages over."""
+class RunningTotals:
+    """The metrics of one predictor, summed batch by batch (notebooks 08 and 09_results).
 
-    def __init__(self, max_threshold=150):
-        self.max_threshold = max_threshold
+    ``add`` each batch, then ``result()`` gives the numbers :func:`evaluate_predictions` gives on
+    all the batches at once, while only running sums are kept: each metric is weighted by what it
+    averages over (pixels for accuracy, ab_mse and auc; images for psnr, ssim and colourfulness).
+    rgb: also the metrics of the RGB image (psnr, ssim, colourfulness), which need L; with
+    ``rgb=False`` only :data:`AB_METRICS` are summed (the study's accuracies).  max_threshold:
+    as in :func:`auc`.
+    """
+
+    def __init__(self, rgb: bool = True, max_threshold: int = 150):
+        self.rgb, self.max_threshold = rgb, max_threshold
         self.images = self.pixels = self.correct = self.first = 0
         self.sq_err = self.psnr = self.ssim = self.col_pred = self.col_true = 0.0
         self.within = np.zeros(max_threshold + 1, np.int64)
 
-    def add(self, ab_true, ab_pred, rgb_true, rgb_pred, col_true):
+    def add(self, ab_true, ab_pred, L=None, rgb_true=None) -> None:
+        """Add one batch.  ab_true, ab_pred: (n, H, W, 2) in Lab units; L: (n, H, W) in [0, 100],
+        needed with ``rgb=True``; rgb_true: ``to_rgb(L, ab_true)`` (n, H, W, 3) in [0, 1] if
+        already computed (several predictors of one batch share it)."""
         ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
         arg_true = np.argmax(ab_true, -1)
         self.images += len(ab_true)
@@ -199,20 +214,30 @@ class _Totals:
         self.first += int(np.sum(arg_true == 0))
         self.sq_err += float(np.sum((ab_true.astype(np.float64) - ab_pred) ** 2))
         self.within += _within_counts(ab_true, ab_pred, self.max_threshold)
+        if not self.rgb:
+            return
+        if L is None:
+            raise ValueError("the RGB metrics need L: call add(ab_true, ab_pred, L), or use RunningTotals(rgb=False)")
+        rgb_true = to_rgb(L, ab_true) if rgb_true is None else rgb_true
+        rgb_pred = to_rgb(L, ab_pred)
         self.psnr += float(_psnr_each(rgb_true, rgb_pred).sum())
         self.ssim += float(_ssim_each(rgb_true, rgb_pred).sum())
         self.col_pred += float(_colourfulness_each(rgb_pred).sum())
-        self.col_true += float(col_true.sum())
+        self.col_true += float(_colourfulness_each(rgb_true).sum())
 
     def result(self) -> dict:
+        """{metric: float} with the keys of ``METRICS`` (``AB_METRICS`` with ``rgb=False``), in order."""
+        if self.pixels == 0:
+            raise ValueError("no images added: call add() with at least one batch before result()")
         p = self.first / self.pixels
         out = dict(accuracy=self.correct / self.pixels, constant_baseline=max(p, 1 - p),
-                   ab_mse=self.sq_err / (2 * self.pixels), psnr=self.psnr / self.images,
-                   ssim=self.ssim / self.images, auc=float(self.within.mean() / self.pixels),
-                   colourfulness_pred=self.col_pred / self.images,
-                   colourfulness_true=self.col_true / self.images)
-        out["colourfulness_gap"] = out["colourfulness_pred"] - out["colourfulness_true"]
-        return {k: float(out[k]) for k in METRICS}
+                   ab_mse=self.sq_err / (2 * self.pixels), auc=float(self.within.mean() / self.pixels))
+        if self.rgb:
+            out.update(psnr=self.psnr / self.images, ssim=self.ssim / self.images,
+                       colourfulness_pred=self.col_pred / self.images,
+                       colourfulness_true=self.col_true / self.images)
+            out["colourfulness_gap"] = out["colourfulness_pred"] - out["colourfulness_true"]
+        return {k: float(out[k]) for k in (METRICS if self.rgb else AB_METRICS)}
 
 
 def evaluate_predictions(L, ab_true, ab_pred) -> dict:
@@ -222,10 +247,8 @@ def evaluate_predictions(L, ab_true, ab_pred) -> dict:
     the keys of ``METRICS``: accuracy, constant_baseline, ab_mse, psnr, ssim, auc,
     colourfulness_pred, colourfulness_true and colourfulness_gap (pred - true).
     """
-    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
-    rgb_true = to_rgb(L, ab_true)
-    totals = _Totals()
-    totals.add(ab_true, ab_pred, rgb_true, to_rgb(L, ab_pred), _colourfulness_each(rgb_true))
+    totals = RunningTotals()
+    totals.add(ab_true, ab_pred, L)
     return totals.result()
 
 
@@ -245,11 +268,10 @@ def mean_ab(ab_train) -> np.ndarray:
 
 
 def dataset_mean_ab(dataset, indices, batch_size: int = 16) -> np.ndarray:
-    """:func:`mean_ab` of ``dataset`` images ``indices``, read batch by batch: (2,) float32."""
-    indices = np.asarray(indices, np.int64).reshape(-1)
+    """:func:`mean_ab` of ``dataset`` images ``indices`` (a :class:`deepcolor.lab_dataset.LabDataset`),
+    read ``batch_size`` at a time with ``dataset.batches``: (2,) float32 in Lab units."""
     total, count = np.zeros(2, np.float64), 0
-    for start in range(0, len(indices), batch_size):
-        _, ab = dataset.batch(indices[start:start + batch_size])
+    for _, _, ab in dataset.batches(indices, batch_size):
         total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
         count += ab.size // 2
     if count == 0:
@@ -264,86 +286,3 @@ def mean_prediction(mean, shape) -> np.ndarray:
         raise ValueError(f"need mean of shape (2,) and shape (N, H, W, 2), got {mean.shape} and {shape}")
     return np.broadcast_to(mean, tuple(shape)).copy()
 
-
-# --- a model on a dataset ------------------------------------------------------------------------
-
-def _call(model, x, embedding) -> np.ndarray:
-    """One forward pass.  A direct call skips the per-model compile of ``model.predict`` (about a
-    quarter of a second each), which dominates for the small batches read here; objects that are
-    not Keras models only need ``predict``."""
-    import keras
-
-    if isinstance(model, keras.Model):
-        return np.asarray(keras.ops.convert_to_numpy(model([x, embedding], training=False)), np.float32)
-    return np.asarray(model.predict([x, embedding], verbose=0), np.float32)
-
-
-def predict_ab(model, L, embedding):
-    """Predict colour for lightness at any size (notebooks 04 and 10_colorize_your_own).
-
-    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized to the model's
-    input size exactly as training batches are (:func:`deepcolor.photos.resize_images`), and the
-    predicted ab is bilinearly resized back to (H, W).
-    Returns ab (n, H, W, 2) float32 in Lab units.
-    """
-    from .photos import resize_images
-
-    L_scaled, _ = to_model(L)
-    size = L.shape[1:]
-    side = model.inputs[0].shape[1] or size[0]
-    x = L_scaled
-    if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
-        x = resize_images(L_scaled, side, side)
-    del L_scaled  # at full size a photo's copy of L is large: free it before ab is upsampled
-    ab = _call(model, x, np.asarray(embedding, np.float32))
-    if ab.ndim != 4 or ab.shape[-1] != 2:
-        raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab.shape}")
-    if ab.shape[1:3] == size:
-        return ab * np.float32(AB_SCALE)  # ab / 128 -> Lab units
-    ab = resize_images(ab, *size)  # bilinear upsampling of the colour back to the photo's size: a new array,
-    ab *= np.float32(AB_SCALE)  # so it is scaled to Lab units in place (no second full-size copy)
-    return ab
-
-
-def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
-    """The model and both baselines on ``dataset`` images ``indices`` (notebook 09_results).
-
-    model: a Keras model taking ``[L / 100 (n, s, s, 1), embedding (n, 1000)]`` and returning
-    ab / 128 (n, s, s, 2); when s differs from the photos' size the L input is resized to s and
-    the predicted ab is bilinearly resized back, so every metric is measured at the photos' size.
-    dataset: ``len()`` and ``batch(idx) -> (L (n, H, W), ab (n, H, W, 2))`` in Lab units.
-    embeddings: (len(dataset), D) float, row i for image i.  train_indices: the images whose mean
-    ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
-    column says so (that baseline then peeks at the answers).
-    Reads ``batch_size`` images at a time and keeps only running sums.
-    Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
-    baseline"), with the ``METRICS`` columns, ``images`` (how many) and ``note``.
-    """
-    import pandas as pd
-
-    indices = np.asarray(indices, np.int64).reshape(-1)
-    if indices.size == 0:
-        raise ValueError("indices is empty: pass the dataset indices to evaluate (e.g. split.test)")
-    if len(embeddings) != len(dataset):
-        raise ValueError(f"embeddings has {len(embeddings)} rows but the dataset {len(dataset)} images: "
-                         "compute the embeddings of this dataset (one row per image)")
-    note = ""
-    if train_indices is None:
-        train_indices = indices
-        note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
-    mean = dataset_mean_ab(dataset, train_indices, batch_size)
-    names = ("model", "gray baseline", "mean-ab baseline")
-    totals = {name: _Totals() for name in names}
-    for start in range(0, len(indices), batch_size):
-        idx = indices[start:start + batch_size]
-        L, ab = dataset.batch(idx)
-        preds = {"model": predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
-                 "gray baseline": gray_prediction(ab),
-                 "mean-ab baseline": mean_prediction(mean, ab.shape)}
-        rgb_true = to_rgb(L, ab)
-        col_true = _colourfulness_each(rgb_true)
-        for name in names:
-            totals[name].add(ab, preds[name], rgb_true, to_rgb(L, preds[name]), col_true)
-    rows = [{**totals[n].result(), "images": len(indices), "note": note if n == "mean-ab baseline" else ""}
-            for n in names]
-    return pd.DataFrame(rows, index=pd.Index(names, name="predictor"))

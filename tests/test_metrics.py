@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from deepcolor import metrics
-from deepcolor.color import join_lab, lab_to_rgb
 from deepcolor.data import LabDataset
 
 RNG = np.random.default_rng(0)
@@ -110,11 +109,19 @@ def test_colourfulness_by_hand():
     assert metrics.colourfulness(both) == pytest.approx(293.25 / 2)  # mean over images
 
 
-def test_to_rgb_goes_through_deepcolor_color():
-    L, ab = _random_lab(n=2, size=8)
-    np.testing.assert_allclose(metrics.to_rgb(L, ab), lab_to_rgb(join_lab(L, ab)))
-    gray = metrics.to_rgb(L, np.zeros_like(ab))
-    np.testing.assert_allclose(gray[..., 0], gray[..., 2], atol=1e-3)
+# CIE Lab (D65) of sRGB colours, from the sRGB and CIE definitions (e.g. brucelindbloom.com).
+KNOWN_COLOURS = {"red": ((53.2408, 80.0925, 67.2032), (1, 0, 0)),
+                 "green": ((87.7347, -86.1827, 83.1793), (0, 1, 0)),
+                 "blue": ((32.2970, 79.1875, -107.8602), (0, 0, 1)),
+                 "white": ((100, 0, 0), (1, 1, 1)), "black": ((0, 0, 0), (0, 0, 0)),
+                 "gray 0.5": ((53.3889, 0, 0), (0.5, 0.5, 0.5))}
+
+
+def test_to_rgb_of_known_lab_colours():
+    lab = np.array([lab for lab, _ in KNOWN_COLOURS.values()], np.float32).reshape(1, 2, 3, 3)
+    rgb = metrics.to_rgb(lab[..., 0], lab[..., 1:])
+    assert rgb.shape == (1, 2, 3, 3) and rgb.dtype == np.float32
+    np.testing.assert_allclose(rgb.reshape(-1, 3), [rgb for _, rgb in KNOWN_COLOURS.values()], atol=1e-3)
 
 
 # --- all metrics, baselines ----------------------------------------------------------------------
@@ -161,101 +168,43 @@ def test_bad_inputs_say_what_is_wrong():
         metrics.auc(ab, np.full_like(ab, np.nan))
 
 
-# --- evaluate a model on a dataset ---------------------------------------------------------------
+# --- batch by batch -----------------------------------------------------------------------------
 
-class _Input:
-    def __init__(self, side):
-        self.shape = (None, side, side, 1)
-
-
-class OracleModel:
-    """Predicts the true ab of image i (read from the dataset); embeddings carry i in column 0."""
-
-    def __init__(self, dataset, side):
-        self.dataset, self.inputs, self.seen = dataset, [_Input(side)], []
-
-    def predict(self, inputs, verbose=0):
-        x, emb = inputs
-        self.seen.append(x.shape)
-        _, ab = self.dataset.batch(emb[:, 0].astype(int))
-        return ab / 128.0
+def test_running_totals_add_up_to_all_at_once():
+    L, ab = _random_lab(n=5, size=16, seed=2)
+    ab_pred = ab * 0.7 - 3
+    totals = metrics.RunningTotals()
+    for part in (slice(0, 2), slice(2, 4), slice(4, 5)):              # batches of 2, 2, 1
+        totals.add(ab[part], ab_pred[part], L[part])
+    result = totals.result()
+    assert tuple(result) == metrics.METRICS
+    for key, value in metrics.evaluate_predictions(L, ab, ab_pred).items():
+        assert result[key] == pytest.approx(value), key
+    shared = metrics.RunningTotals()
+    shared.add(ab, ab_pred, L, rgb_true=metrics.to_rgb(L, ab))       # a precomputed truth gives the same
+    assert shared.result() == pytest.approx(result)
 
 
-class ConstantModel:
-    """Outputs the same ab / 128 at every pixel, at its own input size."""
+def test_running_totals_of_ab_alone():
+    L, ab = _random_lab(n=3, size=8, seed=3)
+    totals = metrics.RunningTotals(rgb=False)
+    totals.add(ab[:2], metrics.gray_prediction(ab[:2]))
+    totals.add(ab[2:], metrics.gray_prediction(ab[2:]))
+    result = totals.result()
+    assert tuple(result) == metrics.AB_METRICS
+    assert result["accuracy"] == pytest.approx(metrics.paper_accuracy(ab, metrics.gray_prediction(ab)))
+    assert result["constant_baseline"] == pytest.approx(metrics.constant_baseline_accuracy(ab))
+    assert result["auc"] == pytest.approx(metrics.auc(ab, metrics.gray_prediction(ab)))
+    with pytest.raises(ValueError, match="need L"):
+        metrics.RunningTotals().add(ab, ab)
+    with pytest.raises(ValueError, match="no images"):
+        metrics.RunningTotals().result()
 
-    def __init__(self, side, ab_scaled):
-        self.inputs, self.ab_scaled, self.seen = [_Input(side)], np.float32(ab_scaled), []
 
-    def predict(self, inputs, verbose=0):
-        x, _ = inputs
-        self.seen.append((x.shape, float(x.min()), float(x.max())))
-        return np.broadcast_to(self.ab_scaled, x.shape[:3] + (2,)).copy()
-
-
-def _dataset(n=7, size=32):
-    L, ab = _random_lab(n=n, size=size, seed=1)
+def test_dataset_mean_ab_reads_batch_by_batch():
+    L, ab = _random_lab(n=5, size=8, seed=4)
     ds = LabDataset.from_arrays(L, ab)
-    emb = np.zeros((n, 1000), np.float32)
-    emb[:, 0] = np.arange(n)
-    return ds, emb
-
-
-def test_evaluate_perfect_model_and_baselines():
-    ds, emb = _dataset()
-    test_idx, train_idx = np.array([5, 0, 3, 6, 1]), np.array([2, 4])
-    table = metrics.evaluate(OracleModel(ds, 32), ds, test_idx, emb, train_indices=train_idx, batch_size=2)
-    assert list(table.index) == ["model", "gray baseline", "mean-ab baseline"]
-    assert set(metrics.METRICS) <= set(table.columns) and (table["images"] == 5).all()
-    model = table.loc["model"]
-    assert (model["accuracy"], model["ab_mse"], model["auc"]) == (1.0, 0.0, 1.0)
-    assert model["psnr"] == metrics.PSNR_CAP_DB and model["ssim"] == pytest.approx(1.0)
-
-    L, ab = ds.batch(test_idx)
-    gray = table.loc["gray baseline"]
-    assert gray["colourfulness_pred"] == pytest.approx(0.0, abs=0.05)
-    for key, value in metrics.evaluate_predictions(L, ab, np.zeros_like(ab)).items():
-        assert gray[key] == pytest.approx(value), key        # batches of 2, 2, 1 add up exactly
-    mean = metrics.mean_ab(ds.batch(train_idx)[1])
-    np.testing.assert_allclose(metrics.dataset_mean_ab(ds, train_idx, batch_size=1), mean, rtol=1e-5)
-    expected = metrics.evaluate_predictions(L, ab, metrics.mean_prediction(mean, ab.shape))
-    assert table.loc["mean-ab baseline", "ab_mse"] == pytest.approx(expected["ab_mse"])
-    assert table.loc["mean-ab baseline", "note"] == ""
-
-
-def test_evaluate_without_train_indices_says_so():
-    ds, emb = _dataset(n=3)
-    table = metrics.evaluate(OracleModel(ds, 32), ds, [0, 1, 2], emb)
-    assert "train_indices" in table.loc["mean-ab baseline", "note"]
-    assert table.loc["model", "note"] == ""
-
-
-def test_evaluate_resizes_for_a_smaller_model():
-    ds, emb = _dataset(n=3)
-    model = ConstantModel(16, [0.25, -0.125])
-    table = metrics.evaluate(model, ds, [0, 1, 2], emb, train_indices=[0], batch_size=2)
-    assert [shape for shape, _, _ in model.seen] == [(2, 16, 16, 1), (1, 16, 16, 1)]
-    assert all(0.0 <= lo and hi <= 1.0 for _, lo, hi in model.seen)   # L / 100
-    L, ab = ds.batch([0, 1, 2])
-    expected = metrics.evaluate_predictions(L, ab, np.broadcast_to(np.float32([32, -16]), ab.shape))
-    for key, value in expected.items():
-        assert table.loc["model", key] == pytest.approx(value, rel=1e-5), key
-
-
-def test_evaluate_a_real_keras_model():
-    keras = pytest.importorskip("keras")
-    ds, emb = _dataset(n=3)
-    L_in, e_in = keras.Input((16, 16, 1)), keras.Input((1000,))
-    out = keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(L_in)
-    model = keras.Model([L_in, e_in], out)
-    table = metrics.evaluate(model, ds, [0, 1, 2], emb, train_indices=[0, 1])
-    assert np.isfinite(table[list(metrics.METRICS)].to_numpy()).all()
-    assert 0.0 <= table.loc["model", "accuracy"] <= 1.0
-
-
-def test_evaluate_rejects_bad_arguments():
-    ds, emb = _dataset(n=3)
-    with pytest.raises(ValueError, match="embeddings"):
-        metrics.evaluate(OracleModel(ds, 32), ds, [0], emb[:2])
-    with pytest.raises(ValueError, match="empty"):
-        metrics.evaluate(OracleModel(ds, 32), ds, [], emb)
+    _, ab8 = ds.batch([1, 3, 4])                                      # the 8-bit values the dataset holds
+    np.testing.assert_allclose(metrics.dataset_mean_ab(ds, [1, 3, 4], batch_size=2), metrics.mean_ab(ab8), rtol=1e-5)
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.dataset_mean_ab(ds, [])

@@ -1,0 +1,169 @@
+"""Trained colorizers measured on a dataset, and the tables of their results.
+
+Introduced in notebook ``04_base_model`` (:func:`evaluate`); the study's accuracies serve notebook
+``08_hyperparameter_study`` and the table of every architecture notebooks 05-07 and ``09_results``.
+
+This module applies a model to a dataset (:func:`deepcolor.predict.predict_ab`, at the photos'
+size) and tabulates; the metrics themselves, their running totals and the gray and mean-ab
+baselines are :mod:`deepcolor.metrics`.  Datasets are read ``batch_size`` images at a time with
+``dataset.batches`` (:class:`deepcolor.lab_dataset.LabDataset`), so none is ever loaded whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import (METRICS, RunningTotals, dataset_mean_ab, gray_prediction, mean_prediction,
+                      to_rgb)
+from .predict import predict_ab
+
+__all__ = ["BASELINES", "architecture_results", "evaluate", "results_side_by_side", "study_accuracies"]
+
+BASELINES = ("gray baseline", "mean-ab baseline")
+"""The rows of the two predictors that need no network, below the models in every table here."""
+
+
+def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
+    """The model and both baselines on ``dataset`` images ``indices`` (notebooks 04-09).
+
+    model: a Keras model taking ``[L / 100 (n, s, s, 1), embedding (n, 1000)]`` and returning
+    ab / 128 (n, s, s, 2); when s differs from the photos' size the L input is resized to s and
+    the predicted ab is bilinearly resized back, so every metric is measured at the photos' size.
+    dataset: a :class:`deepcolor.lab_dataset.LabDataset` (``len()`` and ``batches(indices,
+    batch_size)`` yielding ``(idx, L (n, H, W), ab (n, H, W, 2))`` in Lab units).
+    embeddings: (len(dataset), D) float, row i for image i.  train_indices: the images whose mean
+    ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
+    column says so (that baseline then peeks at the answers).
+    Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`).
+    Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
+    baseline"), with the ``METRICS`` columns, ``images`` (how many) and ``note``.
+    """
+    import pandas as pd
+
+    indices = np.asarray(indices, np.int64).reshape(-1)
+    if indices.size == 0:
+        raise ValueError("indices is empty: pass the dataset indices to evaluate (e.g. split.test)")
+    if len(embeddings) != len(dataset):
+        raise ValueError(f"embeddings has {len(embeddings)} rows but the dataset {len(dataset)} images: "
+                         "compute the embeddings of this dataset (one row per image)")
+    note = ""
+    if train_indices is None:
+        train_indices = indices
+        note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
+    mean = dataset_mean_ab(dataset, train_indices, batch_size)
+    names = ("model", *BASELINES)
+    totals = {name: RunningTotals() for name in names}
+    for idx, L, ab in dataset.batches(indices, batch_size):
+        preds = {"model": predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
+                 "gray baseline": gray_prediction(ab),
+                 "mean-ab baseline": mean_prediction(mean, ab.shape)}
+        rgb_true = to_rgb(L, ab)  # the truth's RGB, shared by the three predictors
+        for name in names:
+            totals[name].add(ab, preds[name], L, rgb_true)
+    rows = [{**totals[n].result(), "images": len(indices), "note": note if n == "mean-ab baseline" else ""}
+            for n in names]
+    return pd.DataFrame(rows, index=pd.Index(names, name="predictor"))
+
+
+def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) -> dict:
+    """``{"val": [accuracy, constant], "test": [...]}`` of one run of the study (notebook 08).
+
+    accuracy: the paper accuracy of ``model`` in [0, 1] (NaN when ``model`` is None: a run that
+    did not complete); constant: the constant-predictor accuracy max(p, 1 - p) in [0.5, 1], p the
+    share of pixels with a >= b.  split: (train, val, test) index arrays; embeddings:
+    (len(dataset), 1000).  Measured at the photos' size like :func:`evaluate`, with running totals.
+    """
+    out = {}
+    for part, indices in (("val", split[1]), ("test", split[2])):
+        if not len(indices):
+            raise ValueError(f"the split's {part} part is empty: use deepcolor.data.split on at least 3 images")
+        totals = RunningTotals(rgb=False)
+        for idx, L, ab in dataset.batches(indices, batch_size):
+            # without a model the gray prediction stands in: constant_baseline depends on the truth only
+            pred = gray_prediction(ab) if model is None else predict_ab(model, L, np.asarray(embeddings[idx], np.float32))
+            totals.add(ab, pred)
+        result = totals.result()
+        out[part] = [result["accuracy"] if model is not None else float("nan"), result["constant_baseline"]]
+    return out
+
+
+def results_side_by_side(evaluations):
+    """One table from several :func:`evaluate` tables (notebooks 05-07, 09).
+
+    evaluations: dict architecture name -> DataFrame from :func:`evaluate` (rows "model",
+    "gray baseline", "mean-ab baseline").  Returns a DataFrame with one row per architecture (its
+    "model" row) followed by the baselines of the first table (all tables must share test images).
+    """
+    import pandas as pd
+
+    if not evaluations:
+        raise ValueError("pass at least one evaluate() table")
+    tables = list(evaluations.items())
+    rows = [t.loc[["model"]].rename(index={"model": name}) for name, t in tables]
+    baselines = tables[0][1].drop(index="model")
+    return pd.concat(rows + [baselines])
+
+
+def _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir):
+    """The run of ``arch`` under ``cfg``'s profile: trained or reused (``train_missing``), else the
+    finished one if there is one, else None."""
+    from .runs import find_run
+    from .train import load_finished
+
+    if train_missing:
+        return cfg.train_or_load(arch, dataset, embeddings, split, verbose=verbose, runs_dir=runs_dir)
+    found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir)
+    return None if found is None else load_finished(found)
+
+
+def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None, train_missing=False,
+                         verbose=2, runs_dir=None):
+    """Test-set results of each architecture, one row each, then the gray and mean-ab baselines
+    (notebooks 05-07 with ``train_missing=False``, 09 with ``train_missing=True``).
+
+    cfg: a ``config.Config``; dataset, embeddings, split: as for ``cfg.train_or_load``.
+    archs: architecture names (default: all of ``paper.ARCHITECTURES``).  For each, the run
+    with the profile's settings is reused if one finished; otherwise it is trained with
+    ``train_missing`` (``verbose`` as in ``fit``), and without it the row stays empty and its
+    ``note`` names the notebook that trains it.  runs_dir: where the run folders are (default
+    :func:`deepcolor.runs.default_runs_dir`).  Completed runs are measured on ``split.test``
+    with :func:`evaluate` (mean-ab baseline from ``split.train``); a run that did not complete
+    (e.g. NaN loss) gets an empty row whose note gives its status.  known: optional
+    {name: :func:`evaluate` table} already computed (e.g. the notebook's own model), used as they are.
+    Returns a DataFrame indexed by predictor (``archs``, then ``known``, then the baselines of the
+    first table measured) with the ``METRICS`` columns (NaN in an empty row), ``images``, ``note``,
+    ``run`` (the run folder's name; empty for ``known`` and missing runs), ``profile`` and
+    ``embedding_mode`` (``cfg``'s: under smoke or the untrained embedder, not results).
+    Raises RuntimeError with ``train_missing`` when no run completed and nothing is ``known``.
+    """
+    import pandas as pd
+
+    from .paper import ARCHITECTURE_NOTEBOOKS, ARCHITECTURES
+
+    archs = tuple(ARCHITECTURES if archs is None else archs)
+    if not archs and not known:
+        raise ValueError("nothing to tabulate: pass at least one architecture or known table")
+    train, _, test = split
+    tables, notes, folders = {}, {}, {}
+    for arch in archs:
+        run = _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir)
+        if run is None:
+            notes[arch] = f"not trained under profile {cfg.name!r} yet: run {ARCHITECTURE_NOTEBOOKS.get(arch, 'its notebook')}"
+            continue
+        folders[arch] = run.run_dir.name
+        if run.status == "completed":
+            tables[arch] = evaluate(run.model, dataset, test, embeddings, train_indices=train)
+        else:
+            notes[arch] = f"run {run.status}: not evaluated"
+    tables.update(known or {})
+    if train_missing and not tables:
+        raise RuntimeError(f"no architecture trained to completion under profile {cfg.name}: "
+                           "check the runs' status (deepcolor.runs.load_runs()) and their learning rates")
+    unmeasured = pd.DataFrame([{**dict.fromkeys(METRICS, np.nan), "images": np.nan, "note": note} for note in notes.values()],
+                              index=pd.Index(list(notes), name="predictor"), columns=[*METRICS, "images", "note"])
+    table = pd.concat(([results_side_by_side(tables)] if tables else []) + ([unmeasured] if notes else []))
+    table["run"] = [folders.get(name, "") for name in table.index]
+    order = list(dict.fromkeys([*archs, *(known or {})]))
+    table = table.reindex(order + [name for name in table.index if name not in order])
+    table["profile"], table["embedding_mode"] = cfg.name, cfg.embedding_mode
+    return table

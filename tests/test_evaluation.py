@@ -1,0 +1,254 @@
+"""Tests of deepcolor.evaluation: a model and the baselines on a dataset, the study's accuracies,
+and the table of every architecture.
+
+Fake models (an oracle, a constant) make the expected numbers known; the tables of trained runs
+use tiny models (input 16, one epoch, 12 random 32x32 images) trained once in a private runs folder.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deepcolor import config, evaluation, metrics
+from deepcolor.data import LabDataset
+
+
+def _random_lab(n=4, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    L = rng.uniform(20, 90, (n, size, size)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (n, size, size, 2)).astype(np.float32)
+    return L, ab
+
+
+# --- evaluate a model on a dataset ---------------------------------------------------------------
+
+class _Input:
+    def __init__(self, side):
+        self.shape = (None, side, side, 1)
+
+
+class OracleModel:
+    """Predicts the true ab of image i (read from the dataset); embeddings carry i in column 0."""
+
+    def __init__(self, dataset, side):
+        self.dataset, self.inputs, self.seen = dataset, [_Input(side)], []
+
+    def predict(self, inputs, verbose=0):
+        x, emb = inputs
+        self.seen.append(x.shape)
+        _, ab = self.dataset.batch(emb[:, 0].astype(int))
+        return ab / 128.0
+
+
+class ConstantModel:
+    """Outputs the same ab / 128 at every pixel, at its own input size."""
+
+    def __init__(self, side, ab_scaled):
+        self.inputs, self.ab_scaled, self.seen = [_Input(side)], np.float32(ab_scaled), []
+
+    def predict(self, inputs, verbose=0):
+        x, _ = inputs
+        self.seen.append((x.shape, float(x.min()), float(x.max())))
+        return np.broadcast_to(self.ab_scaled, x.shape[:3] + (2,)).copy()
+
+
+def _dataset(n=7, size=32):
+    L, ab = _random_lab(n=n, size=size, seed=1)
+    ds = LabDataset.from_arrays(L, ab)
+    emb = np.zeros((n, 1000), np.float32)
+    emb[:, 0] = np.arange(n)
+    return ds, emb
+
+
+def test_evaluate_perfect_model_and_baselines():
+    ds, emb = _dataset()
+    test_idx, train_idx = np.array([5, 0, 3, 6, 1]), np.array([2, 4])
+    table = evaluation.evaluate(OracleModel(ds, 32), ds, test_idx, emb, train_indices=train_idx, batch_size=2)
+    assert list(table.index) == ["model", "gray baseline", "mean-ab baseline"]
+    assert set(metrics.METRICS) <= set(table.columns) and (table["images"] == 5).all()
+    model = table.loc["model"]
+    assert (model["accuracy"], model["ab_mse"], model["auc"]) == (1.0, 0.0, 1.0)
+    assert model["psnr"] == metrics.PSNR_CAP_DB and model["ssim"] == pytest.approx(1.0)
+
+    L, ab = ds.batch(test_idx)
+    gray = table.loc["gray baseline"]
+    assert gray["colourfulness_pred"] == pytest.approx(0.0, abs=0.05)
+    for key, value in metrics.evaluate_predictions(L, ab, np.zeros_like(ab)).items():
+        assert gray[key] == pytest.approx(value), key        # batches of 2, 2, 1 add up exactly
+    mean = metrics.mean_ab(ds.batch(train_idx)[1])
+    np.testing.assert_allclose(metrics.dataset_mean_ab(ds, train_idx, batch_size=1), mean, rtol=1e-5)
+    expected = metrics.evaluate_predictions(L, ab, metrics.mean_prediction(mean, ab.shape))
+    assert table.loc["mean-ab baseline", "ab_mse"] == pytest.approx(expected["ab_mse"])
+    assert table.loc["mean-ab baseline", "note"] == ""
+
+
+def test_evaluate_without_train_indices_says_so():
+    ds, emb = _dataset(n=3)
+    table = evaluation.evaluate(OracleModel(ds, 32), ds, [0, 1, 2], emb)
+    assert "train_indices" in table.loc["mean-ab baseline", "note"]
+    assert table.loc["model", "note"] == ""
+
+
+def test_evaluate_resizes_for_a_smaller_model():
+    ds, emb = _dataset(n=3)
+    model = ConstantModel(16, [0.25, -0.125])
+    table = evaluation.evaluate(model, ds, [0, 1, 2], emb, train_indices=[0], batch_size=2)
+    assert [shape for shape, _, _ in model.seen] == [(2, 16, 16, 1), (1, 16, 16, 1)]
+    assert all(0.0 <= lo and hi <= 1.0 for _, lo, hi in model.seen)   # L / 100
+    L, ab = ds.batch([0, 1, 2])
+    expected = metrics.evaluate_predictions(L, ab, np.broadcast_to(np.float32([32, -16]), ab.shape))
+    for key, value in expected.items():
+        assert table.loc["model", key] == pytest.approx(value, rel=1e-5), key
+
+
+def test_evaluate_a_real_keras_model():
+    keras = pytest.importorskip("keras")
+    ds, emb = _dataset(n=3)
+    L_in, e_in = keras.Input((16, 16, 1)), keras.Input((1000,))
+    out = keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(L_in)
+    model = keras.Model([L_in, e_in], out)
+    table = evaluation.evaluate(model, ds, [0, 1, 2], emb, train_indices=[0, 1])
+    assert np.isfinite(table[list(metrics.METRICS)].to_numpy()).all()
+    assert 0.0 <= table.loc["model", "accuracy"] <= 1.0
+
+
+def test_evaluate_rejects_bad_arguments():
+    ds, emb = _dataset(n=3)
+    with pytest.raises(ValueError, match="embeddings"):
+        evaluation.evaluate(OracleModel(ds, 32), ds, [0], emb[:2])
+    with pytest.raises(ValueError, match="empty"):
+        evaluation.evaluate(OracleModel(ds, 32), ds, [], emb)
+
+
+# --- the study's accuracies ----------------------------------------------------------------------
+
+def test_study_accuracies_of_a_perfect_model_and_of_none():
+    ds, emb = _dataset()
+    split = (np.array([0, 1]), np.array([2, 3, 4]), np.array([5, 6]))
+    accs = evaluation.study_accuracies(OracleModel(ds, 32), ds, split, emb, batch_size=2)
+    assert set(accs) == {"val", "test"}
+    for part, idx in (("val", split[1]), ("test", split[2])):
+        _, ab = ds.batch(idx)
+        assert accs[part][0] == 1.0
+        assert accs[part][1] == pytest.approx(metrics.constant_baseline_accuracy(ab))
+    none = evaluation.study_accuracies(None, ds, split, emb)
+    assert np.isnan(none["val"][0]) and none["test"][1] == pytest.approx(accs["test"][1])
+    with pytest.raises(ValueError, match="empty"):
+        evaluation.study_accuracies(None, ds, (split[0], split[1], np.array([], np.int64)), emb)
+
+
+# --- the table of every architecture -------------------------------------------------------------
+
+def _evaluation(accuracy):
+    return pd.DataFrame({"accuracy": [accuracy, 0.5, 0.52], "ab_mse": [100.0, 200.0, 150.0],
+                         "images": [6, 6, 6], "note": ["", "", ""]},
+                        index=pd.Index(["model", "gray baseline", "mean-ab baseline"], name="predictor"))
+
+
+def test_results_side_by_side():
+    df = evaluation.results_side_by_side({"base": _evaluation(0.6), "arch1": _evaluation(0.55)})
+    assert list(df.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
+    assert df.loc["arch1", "accuracy"] == 0.55
+    with pytest.raises(ValueError):
+        evaluation.results_side_by_side({})
+
+
+def test_architecture_results_without_training_uses_finished_runs_only(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from deepcolor import data, models, runs, train
+
+    rng = np.random.default_rng(1)
+    ds = data.LabDataset.from_arrays(rng.uniform(10, 90, (6, 32, 32)).astype(np.float32),
+                           rng.uniform(-30, 30, (6, 32, 32, 2)).astype(np.float32))
+    emb = rng.random((6, 1000)).astype(np.float32)
+    split = data.Split(np.arange(3), np.array([3]), np.array([4, 5]))
+    model = models.build_model("arch3", 32)
+    loaded = []
+
+    class FakeConfig:
+        name, embedding_mode = "smoke", "untrained"
+
+        def train_config(self, arch):
+            return arch
+
+        def train_or_load(self, arch, *args, **kwargs):
+            raise AssertionError(f"architecture_results must never train without train_missing ({arch})")
+
+    def load_finished(run_dir):
+        loaded.append(run_dir.name)
+        return SimpleNamespace(model=model, run_dir=run_dir, status="completed")
+
+    monkeypatch.setattr(runs, "find_run", lambda arch, *a: tmp_path / f"run-{arch}" if arch == "arch3" else None)
+    monkeypatch.setattr(train, "load_finished", load_finished)
+    own = evaluation.evaluate(model, ds, split.test, emb, train_indices=split.train)
+    table = evaluation.architecture_results(FakeConfig(), ds, emb, split, ["base", "arch3"], known={"arch2": own})
+    assert loaded == ["run-arch3"]  # base has no finished run: nothing is loaded or trained for it
+    assert list(table.index) == ["base", "arch3", "arch2", "gray baseline", "mean-ab baseline"]
+    assert "04_base_model" in table.loc["base", "note"] and np.isnan(table.loc["base", "accuracy"])
+    assert table.loc["arch3", "run"] == "run-arch3"
+    assert table.loc["arch3", "ab_mse"] == pytest.approx(own.loc["model", "ab_mse"])
+    assert table.loc["gray baseline", "ab_mse"] == pytest.approx(own.loc["gray baseline", "ab_mse"])
+    assert set(table["profile"]) == {"smoke"} and set(table["embedding_mode"]) == {"untrained"}
+
+
+def tiny_profile(**changes):
+    base = dict(input_size=16, lr=0.01, batch_size=5, l2=0.01, epochs=1)
+    return replace(config.PROFILES["smoke"], **{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(cfg, ds, emb, split, runs_dir): arch2 trained once at the tiny profile's settings."""
+    runs_dir = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(0)
+    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
+    ds = LabDataset.from_arrays(L, ab)
+    emb = rng.random((12, 1000)).astype(np.float32)
+    cfg = config.Config(tiny_profile())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))
+        split = cfg.split(ds)
+        assert cfg.train_or_load("arch2", ds, emb, split, verbose=0).status == "completed"
+    return cfg, ds, emb, split, runs_dir
+
+
+@pytest.fixture
+def runs_env(trained, monkeypatch):
+    monkeypatch.setenv("DEEPCOLOR_RUNS", str(trained[4]))
+    return trained
+
+
+def test_architecture_results_one_row_per_arch_and_baselines_once(runs_env):
+    cfg, ds, emb, split, runs_dir = runs_env
+    before = len(list(runs_dir.iterdir()))
+    df = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch2",), train_missing=True)
+    assert len(list(runs_dir.iterdir())) == before  # arch2 at the profile's settings = the fixture's run
+    assert list(df.index) == ["arch2", "gray baseline", "mean-ab baseline"]
+    for col in metrics.METRICS + ("profile", "embedding_mode"):
+        assert col in df.columns, col
+    _, ab = ds.batch(split.test)
+    assert df.loc["gray baseline", "ab_mse"] == pytest.approx(metrics.ab_mse(ab, metrics.gray_prediction(ab)), rel=1e-6)
+    assert (df["constant_baseline"] == df.loc["arch2", "constant_baseline"]).all()
+    found = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch2",))  # the same run, found
+    assert found.equals(df)
+
+
+def test_architecture_results_marks_a_diverged_arch(runs_env, monkeypatch):
+    cfg, ds, emb, split, *_ = runs_env
+    real = config.Config.train_or_load
+
+    def arch3_diverges(self, arch, *args, **kwargs):  # every arch gets the trained arch2 run
+        result = real(self, "arch2", *args, **kwargs)
+        return replace(result, record={**result.record, "status": "nan"}) if arch == "arch3" else result
+
+    monkeypatch.setattr(config.Config, "train_or_load", arch3_diverges)
+    df = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch3", "arch2"), train_missing=True)
+    assert list(df.index) == ["arch3", "arch2", "gray baseline", "mean-ab baseline"]  # baselines from arch2
+    assert df.loc["arch3", list(metrics.METRICS)].isna().all() and "nan" in df.loc["arch3", "note"]
+    assert df.loc["arch2", list(metrics.METRICS)].notna().all()
+    with pytest.raises(RuntimeError, match="no architecture trained to completion"):
+        evaluation.architecture_results(cfg, ds, emb, split, archs=("arch3",), train_missing=True)
