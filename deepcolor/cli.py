@@ -32,32 +32,16 @@ def _say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
-def _progress(desc: str):
-    from tqdm.auto import tqdm
-
-    bar = None
-
-    def update(done: int, total: int):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="img")
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
-
-
 def cmd_data(args) -> int:
     from . import data
+    from .progress import bar
 
     if args.source == "sample":
-        ds = data.sample(n=args.n, seed=args.seed, progress=_progress("sample"))
+        ds = data.sample(n=args.n, seed=args.seed, progress=bar("sample"))
     elif args.source == "kaggle":
         ds = data.load_kaggle(args.from_folder) if args.from_folder else data.download_kaggle()
     else:
-        result = data.from_folder(args.src, args.dst, overwrite=args.force, progress=_progress("photos"),
+        result = data.from_folder(args.src, args.dst, overwrite=args.force, progress=bar("photos"),
                                   report=_say)
         ds = result.dataset
         print(f"converted {len(result.used)} photos, skipped {len(result.skipped)}")
@@ -75,7 +59,8 @@ def _load_data(spec: str, n: int):
 def cmd_train(args) -> int:
     from .data import split
     from .embedding_cache import dataset_embeddings
-    from .train import TrainConfig, check_resume, train
+    from .runs import check_resume
+    from .train import TrainConfig, train
 
     config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                          l2=args.l2, seed=args.seed, input_size=args.input_size)
@@ -84,7 +69,7 @@ def cmd_train(args) -> int:
         check_resume(args.resume, config, ds, args.embeddings)  # before minutes of embeddings
     emb = dataset_embeddings(ds, args.embeddings)
     parts = split(len(ds), seed=args.seed)
-    result = train(ds, emb, parts.train, parts.val, config, embeddings_mode=args.embeddings, profile="cli",
+    result = train(ds, emb, parts.train, parts.val, config, embedding_mode=args.embeddings, profile="cli",
                    runs_dir=args.runs_dir, run_dir=args.resume, resume=bool(args.resume))
     print(f"run {result.status}: {result.run_dir}")
     if result.status == "interrupted":
@@ -116,6 +101,8 @@ def cmd_colorize(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
+    from .paper import ARCHITECTURES
 
     parser = argparse.ArgumentParser(prog="deepcolor", description="Automatic colorization course tools.")
     parser.add_argument("--version", action="version", version=f"deepcolor {__version__}")
@@ -138,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_data.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", parents=[debug], help="train one of the paper's models and record the run")
-    p.add_argument("--arch", default="base", choices=["base", "arch1", "arch2", "arch3"])
+    p.add_argument("--arch", default="base", choices=ARCHITECTURES)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (paper: 0.1 to 1e-5)")
     p.add_argument("--batch-size", type=int, default=5, help="paper: 5 or 50")
     p.add_argument("--epochs", type=int, default=1)
@@ -147,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", type=int, default=224, help="a multiple of 8 (paper: 224)")
     p.add_argument("--data", default="sample", help="'sample' or a folder in the Kaggle layout")
     p.add_argument("-n", type=int, default=0, help="use the first n images (0 = all; sample: 48)")
-    p.add_argument("--embeddings", default="imagenet", choices=["imagenet", "untrained", "none"])
+    p.add_argument("--embeddings", default="imagenet", choices=MODES)
     p.add_argument("--runs-dir", help="where run folders go (default $DEEPCOLOR_RUNS or the cache)")
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue an interrupted run (with the same options, --data, -n and --embeddings)")
@@ -157,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...; gray or colour) or folders of photos")
     p.add_argument("-o", "--outdir", required=True, help="folder for <name>_colorized.png")
     p.add_argument("--model", required=True, help="model.keras from a run folder")
-    p.add_argument("--embeddings", choices=["imagenet", "untrained", "none"],
+    p.add_argument("--embeddings", choices=MODES,
                    help="embedding mode (default: the one recorded in the run folder)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_colorize)

@@ -108,7 +108,7 @@ def decode_lab8(L8: np.ndarray, ab8: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return L, ab
 
 
-def to_model(L: np.ndarray, ab: np.ndarray | None = None):
+def to_network_scale(L: np.ndarray, ab: np.ndarray | None = None):
     """Lab units -> the network's scaling.
 
     L: (N, H, W) in [0, 100] -> (N, H, W, 1) float32 in [0, 1].
@@ -121,8 +121,8 @@ def to_model(L: np.ndarray, ab: np.ndarray | None = None):
     return L_scaled, np.asarray(ab, dtype=np.float32) / np.float32(AB_SCALE)
 
 
-def from_model(L_scaled: np.ndarray, ab_scaled: np.ndarray):
-    """The network's scaling -> Lab units (inverse of :func:`to_model`).
+def from_network_scale(L_scaled: np.ndarray, ab_scaled: np.ndarray):
+    """The network's scaling -> Lab units (inverse of :func:`to_network_scale`).
 
     L_scaled: (N, H, W, 1) or (N, H, W) in [0, 1]; ab_scaled: (N, H, W, 2) in [-1, 1].
     Returns ``(L, ab)``: (N, H, W) in [0, 100] and (N, H, W, 2) in Lab units, float32.

@@ -17,7 +17,6 @@ size, as float32 (12 bytes a pixel); the conversions between RGB and Lab run ban
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -64,14 +63,12 @@ def load_colorizer(path):
 
 
 def embedding_mode_of(model_path) -> str | None:
-    """The embedding mode recorded in the run folder next to ``model_path`` (run.json), if any."""
+    """The embedding mode recorded in the run folder next to ``model_path`` (its run record), if any."""
     from .embeddings import MODES
+    from .runs import recorded_embedding_mode
 
-    record = Path(model_path).with_name("run.json")
-    if record.is_file():
-        mode = json.loads(record.read_text()).get("embedding_mode")
-        return mode if mode in MODES else None  # e.g. "unknown" when train() was not told
-    return None
+    mode = recorded_embedding_mode(model_path)
+    return mode if mode in MODES else None  # e.g. "unknown" when train() was not told
 
 
 def in_bands(fn: Callable, out: np.ndarray, *arrays: np.ndarray, band_pixels: int = BAND_PIXELS) -> np.ndarray:
@@ -137,7 +134,7 @@ class Colorizer:
     """A trained model plus the embedder it was trained with.
 
     model: a Keras model or a path to ``.keras``; embedding_mode: "imagenet", "untrained" or
-    "none" (default: what the run folder's run.json records, else "untrained").
+    "none" (default: what the run folder's run record says, else "untrained").
     """
 
     def __init__(self, model, embedding_mode: str | None = None):
@@ -155,9 +152,9 @@ class Colorizer:
         """Colour for one photo's lightness (notebook ``10_colorize_your_own``).  L: (H, W) float32
         in [0, 100].  Returns ab (H, W, 2) float32 in Lab units, about [-128, 127]: predicted at
         the model's input size and bilinearly upsampled to (H, W)."""
-        from .metrics import predict_ab
+        from .predict import predict_ab
 
-        embedding = self.embedder.embed(L[None], progress=False)
+        embedding = self.embedder.embed(L[None])
         return predict_ab(self.model, L[None], embedding)[0]
 
     def colorize_array(self, rgb: np.ndarray) -> np.ndarray:

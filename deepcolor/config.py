@@ -16,25 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .paper import PAPER_RESULTS
-
 from . import settings
+from .paper import PAPER_GRID
 from .settings import KAGGLE_ENV, PROFILE_ENV
-
-
-@dataclass(frozen=True)
-class StudyRun:
-    """One run of the hyperparameter study (the paper's figures 12 to 20)."""
-
-    figure: int
-    arch: str
-    lr: float
-    batch_size: int
-    l2: float
-
-
-# figures 12-20, read from deepcolor.paper so the grid and the paper's numbers never disagree
-PAPER_GRID = tuple(StudyRun(r.figure, r.model, r.lr, r.batch, r.l2) for r in PAPER_RESULTS)
 
 
 @dataclass(frozen=True)
@@ -50,7 +34,7 @@ class Profile:
     lr: float
     l2: float
     embedding_mode: str  # "imagenet", "untrained" or "none"
-    study: tuple = PAPER_GRID
+    study: tuple = PAPER_GRID  # paper.StudyRun runs: the paper's figures 12-20
     study_epochs: int = 1
     seed: int = 0
     note: str = ""
@@ -118,10 +102,13 @@ class Config:
 
         return split(len(dataset), seed=self.profile.seed)
 
-    def embeddings(self, dataset, progress: bool = True):
-        """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset."""
+    def embeddings(self, dataset, progress=None):
+        """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset.
+        progress: ``progress(done, total)``; by default a bar (:func:`deepcolor.progress.bar`)."""
         from .embedding_cache import dataset_embeddings
+        from .progress import bar
 
+        progress = progress or bar(f"embeddings ({self.profile.embedding_mode})")
         return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress)
 
     def train_config(self, arch: str, **overrides):
@@ -134,12 +121,14 @@ class Config:
         return TrainConfig(**{**values, **overrides})
 
 
-    def train_or_load(self, arch: str, dataset, embeddings, split, verbose="auto", **overrides):
-        """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-10)."""
+    def train_or_load(self, arch: str, dataset, embeddings, split, verbose="auto", runs_dir=None, **overrides):
+        """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-10).
+        Run folders go under ``runs_dir`` (default :func:`deepcolor.runs.default_runs_dir`)."""
         from .train import train_or_load
 
         return train_or_load(dataset, embeddings, split, self.train_config(arch, **overrides),
-                             embeddings_mode=self.embedding_mode, profile=self.name, verbose=verbose)
+                             embedding_mode=self.embedding_mode, profile=self.name, runs_dir=runs_dir,
+                             verbose=verbose)
 
 
 def profile_name(name: str | None = None) -> str:
@@ -174,7 +163,7 @@ def load(name: str | None = None, download: bool = False) -> Config:
             config.fallbacks.append(why)
     weights_missing = False
     if profile.embedding_mode == "imagenet":
-        from .embeddings import weights_available
+        from .weights import weights_available
 
         weights_missing = not weights_available()
         if weights_missing:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import EMBEDDING_DIM, INPUT_SIZE, Embedder, check_mode
-from .files import fsync_dir, fsync_file, write_json
+from .files import atomic_write, write_json
 
 CACHE_FORMAT = 2  # bump when preprocessing or the sidecar changes, so that old caches are rebuilt
 
@@ -87,29 +85,23 @@ def _load_cache(path: Path, expected: dict):
     return arr
 
 
-def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress: bool) -> None:
-    """Write the embeddings to a temp file, then move it and the sidecar into place atomically."""
-    n = len(dataset)
+def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress) -> None:
+    """Write the embeddings with :func:`deepcolor.files.atomic_write`, then the sidecar (last:
+    until it is there the cache is not valid)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _sidecar(path).unlink(missing_ok=True)  # from here on the old cache is invalid
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npy.tmp")
-    os.close(fd)
-    try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, EMBEDDING_DIM))
+
+    def write(tmp: Path) -> None:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(dataset), EMBEDDING_DIM))
         _fill(out, dataset, embedder, progress)
         out.flush()
-        meta = dict(meta, sha256=checksum(out))
-        del out
-        fsync_file(tmp)
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    write_json(_sidecar(path), meta)  # written last: until then the cache is not valid
+        meta["sha256"] = checksum(out)
+
+    atomic_write(path, write)
+    write_json(_sidecar(path), meta)
 
 
-def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
+def _fill(out, dataset, embedder: Embedder, progress) -> None:
     def read(start, stop):
         return dataset.batch(np.arange(start, stop))[0]
 
@@ -117,7 +109,7 @@ def _fill(out, dataset, embedder: Embedder, progress: bool) -> None:
 
 
 def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, cache_dir=None,
-                       progress: bool = True, embedder: Embedder | None = None,
+                       progress=None, embedder: Embedder | None = None,
                        rebuild: bool = False) -> np.ndarray:
     """Embeddings of every image of a dataset, computed once and cached on disk (notebook 03).
 

@@ -22,29 +22,17 @@ Keras is imported inside the functions that need it, so importing this module is
 from __future__ import annotations
 
 import json
-import os
-import urllib.parse
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import network, settings
+from .weights import (CLASS_INDEX_FILE, CLASS_INDEX_MD5, CLASS_INDEX_URL, WEIGHTS_FILE, WEIGHTS_MD5, WEIGHTS_URL,
+                      WeightsUnavailableError, fetch, keras_models_dir, unavailable_message)
 
 MODES = ("imagenet", "untrained", "none")
 EMBEDDING_DIM = 1000
 INPUT_SIZE = 299
-
-# The files Keras' own InceptionResNetV2(weights="imagenet") and decode_predictions download,
-# with the URLs and MD5 hashes Keras uses for them.
-WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
-WEIGHTS_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/" + WEIGHTS_FILE
-)
-WEIGHTS_MD5 = "e693bd0210a403b3192acc6073ad2e96"
-CLASS_INDEX_FILE = "imagenet_class_index.json"
-CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/" + CLASS_INDEX_FILE
-CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
 
 _DESCRIPTIONS = {
     "imagenet": "imagenet: Inception-ResNet-v2 with ImageNet weights (the paper's embedding)",
@@ -54,10 +42,6 @@ _DESCRIPTIONS = {
     ),
     "none": "none: zero embedding, the fusion layer gets no information (ablation: does fusion help?)",
 }
-
-
-class WeightsUnavailableError(RuntimeError):
-    """The ImageNet weights (or class names) are not cached and cannot be downloaded."""
 
 
 # ----------------------------------------------------------------------------- modes
@@ -137,72 +121,7 @@ def preprocess(L, size: int = INPUT_SIZE) -> np.ndarray:
     return np.asarray(preprocess_input(x, data_format="channels_last"), np.float32)
 
 
-# ----------------------------------------------------------------------------- weights
-
-
-def keras_models_dir(keras_home=None) -> Path:
-    """The folder where Keras caches downloaded weights: ``<keras_home>/models`` (notebook 03).
-
-    keras_home: a folder; by default ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when the
-    home folder is not writable), the same rule Keras follows.
-    """
-    if keras_home is None:
-        keras_home = settings.keras_home()
-    if keras_home is None:
-        base = os.path.expanduser("~")
-        keras_home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
-    home = Path(os.path.expanduser(str(keras_home)))
-    if home.exists() and not os.access(home, os.W_OK):
-        home = Path("/tmp/.keras")  # what keras.utils.get_file falls back to
-    return home / "models"
-
-
-def imagenet_weights_path(keras_home=None) -> Path:
-    """Where the ImageNet weights file lives (or will live) in Keras' cache (notebook 03)."""
-    return keras_models_dir(keras_home) / WEIGHTS_FILE
-
-
-def weights_available(keras_home=None) -> bool:
-    """True if the ImageNet weights are cached or their download host answers (notebook 03).
-
-    Takes at most a few seconds; use it to fall back to ``mode="untrained"`` offline.
-    """
-    return imagenet_weights_path(keras_home).is_file() or network.reachable(WEIGHTS_URL)
-
-
-def _unavailable_message(fname: str, url: str, folder: Path, reason: str, what: str) -> str:
-    return (
-        f"{what} not available: {reason}.\n"
-        f"Keras looks for the file\n    {fname}\nin its cache folder\n    {folder}\n"
-        f"and downloads it from\n    {url}\nwhen it is missing.\n"
-        f"To use it without internet here: download that URL on a machine that has internet and "
-        f"copy the file into the folder above (or set the KERAS_HOME environment variable to a "
-        f"folder whose models/ subfolder holds it).\n"
-        f"To go on offline without it: use mode=\"untrained\" (random weights: label the results "
-        f"as untrained) or mode=\"none\" (zero embedding, the no-fusion ablation)."
-    )
-
-
-def _fetch(fname: str, url: str, md5: str, keras_home, what: str) -> Path:
-    """Path of a Keras-cached download, fetching it if needed; WeightsUnavailableError if that fails."""
-    import keras
-
-    folder = keras_models_dir(keras_home)
-    if not (folder / fname).is_file() and not network.reachable(url):
-        host = urllib.parse.urlsplit(url).hostname
-        raise WeightsUnavailableError(
-            _unavailable_message(fname, url, folder, f"the file is not cached and {host} cannot be reached "
-                                 "(no internet?)", what)
-        )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = keras.utils.get_file(fname, url, cache_subdir="models", file_hash=md5,
-                                    cache_dir=str(folder.parent))
-    except Exception as err:  # noqa: BLE001 - get_file raises bare Exception on fetch failures
-        raise WeightsUnavailableError(
-            _unavailable_message(fname, url, folder, f"the download failed ({err})", what)
-        ) from err
-    return Path(path)
+# ----------------------------------------------------------------------------- untrained weights
 
 
 def _seed_weights(model, seed: int) -> None:
@@ -279,29 +198,29 @@ class Embedder:
         else:
             path = self.weights_path
             if path is None:
-                path = _fetch(WEIGHTS_FILE, WEIGHTS_URL, WEIGHTS_MD5, self.keras_home, "The ImageNet weights of Inception-ResNet-v2 are")
+                path = fetch(WEIGHTS_FILE, WEIGHTS_URL, WEIGHTS_MD5, self.keras_home, "The ImageNet weights of Inception-ResNet-v2 are")
             elif not path.is_file():
                 raise WeightsUnavailableError(
-                    _unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
+                    unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
                                          f"weights_path {path} does not exist", "The ImageNet weights are")
                 )
             try:
                 model = InceptionResNetV2(include_top=True, weights=str(path))
             except Exception as err:  # noqa: BLE001 - any failure to read the file means the same
                 raise WeightsUnavailableError(
-                    _unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
+                    unavailable_message(WEIGHTS_FILE, WEIGHTS_URL, path.parent,
                                          f"{path} could not be loaded ({err}); delete it and retry",
                                          "The ImageNet weights are")
                 ) from err
         self._model = model
         return model
 
-    def embed(self, L, progress: bool = True) -> np.ndarray:
+    def embed(self, L, progress=None) -> np.ndarray:
         """Embeddings of gray images.
 
         L: (N, H, W) float in [0, 100] (Lab lightness, any H and W).  Returns (N, 1000) float32:
         softmax rows that sum to 1 (``"imagenet"``, ``"untrained"``) or zeros (``"none"``).
-        progress: show a progress bar over the images.
+        progress: None, or ``progress(done, total)`` after each batch (e.g. ``deepcolor.progress.bar("embeddings")``).
         """
         L = _check_L(L)
         out = np.zeros((len(L), EMBEDDING_DIM), np.float32)
@@ -310,18 +229,18 @@ class Embedder:
         self.embed_into(out, lambda start, stop: L[start:stop], progress)
         return out
 
-    def embed_into(self, out, read, progress: bool) -> None:
-        """Fill ``out`` (N, 1000) batch by batch; ``read(start, stop)`` returns L for those rows."""
+    def embed_into(self, out, read, progress=None) -> None:
+        """Fill ``out`` (N, 1000) batch by batch; ``read(start, stop)`` returns L (n, H, W) in
+        [0, 100] for those rows.  progress: None or ``progress(done, total)`` (:mod:`deepcolor.progress`)."""
         import keras
-        from tqdm.auto import tqdm
 
         model = self.build()
-        with tqdm(total=len(out), unit="img", desc=f"embeddings ({self.mode})", disable=not progress) as bar:
-            for start in range(0, len(out), self.batch_size):
-                stop = min(start + self.batch_size, len(out))
-                y = model.predict_on_batch(preprocess(read(start, stop)))
-                out[start:stop] = keras.ops.convert_to_numpy(y)
-                bar.update(stop - start)
+        for start in range(0, len(out), self.batch_size):
+            stop = min(start + self.batch_size, len(out))
+            y = model.predict_on_batch(preprocess(read(start, stop)))
+            out[start:stop] = keras.ops.convert_to_numpy(y)
+            if progress:
+                progress(stop, len(out))
 
 
 # ----------------------------------------------------------------------------- labels
@@ -351,7 +270,7 @@ def _class_index(keras_home=None) -> dict:
     """ImageNet class index {"0": [wnid, name], ...} from Keras' cache (downloaded once)."""
     key = str(keras_models_dir(keras_home))
     if key not in _CLASS_INDEX:
-        path = _fetch(CLASS_INDEX_FILE, CLASS_INDEX_URL, CLASS_INDEX_MD5, keras_home, "The ImageNet class names are")
+        path = fetch(CLASS_INDEX_FILE, CLASS_INDEX_URL, CLASS_INDEX_MD5, keras_home, "The ImageNet class names are")
         _CLASS_INDEX[key] = json.loads(Path(path).read_text())
     return _CLASS_INDEX[key]
 
@@ -381,5 +300,5 @@ def top_labels(image, k: int = 5, embedder: Embedder | None = None) -> list[tupl
             f"{describe_mode(embedder.mode)}. Use Embedder('imagenet')."
         )
     L = _image_to_L(image)
-    probs = embedder.embed(L[None], progress=False)[0]
+    probs = embedder.embed(L[None])[0]
     return _decode(probs, _class_index(embedder.keras_home), int(k))

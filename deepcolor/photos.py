@@ -181,7 +181,7 @@ def resize_images(x: np.ndarray, height: int, width: int) -> np.ndarray:
 
     An exact integer downscale (224 -> 112, 56, 32, 28, ...) averages each block of pixels, which
     is fast and alias-free; other sizes use :func:`resize_float` (anti-aliased bilinear).
-    Training batches (:mod:`deepcolor.batches`) and predictions (:func:`deepcolor.metrics.predict_ab`)
+    Training batches (:mod:`deepcolor.batches`) and predictions (:func:`deepcolor.predict.predict_ab`)
     both go through here, so a model sees at prediction time the input it was trained on.
     """
     n, h, w, c = x.shape

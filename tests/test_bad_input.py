@@ -266,10 +266,10 @@ def test_any_failure_on_one_photo_is_a_skip(tmp_path, monkeypatch):
 
 
 def test_an_upload_named_like_a_path_stays_in_the_uploads_folder(tmp_path):
-    from deepcolor import study
+    from deepcolor.lessons import colorize_your_own
 
     for name in ("..", "../../outside.png", ""):
-        path = study.photo_from_upload(({"name": name, "content": b"photo bytes"},), tmp_path / "up")
+        path = colorize_your_own.photo_from_upload(({"name": name, "content": b"photo bytes"},), tmp_path / "up")
         assert path.parent == tmp_path / "up" and path.read_bytes() == b"photo bytes"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["up"]
 
@@ -333,7 +333,8 @@ def test_nan_validation_loss_is_status_nan_and_strict_json(tmp_path, small_run_i
     """The validation data reads as NaN (a damaged file): the training loss is fine, the validation
     loss is NaN.  Such a run is not "completed", and its record stays standard JSON."""
     from deepcolor.batches import ColorBatches
-    from deepcolor.train import TrainConfig, history_of, load_runs, train
+    from deepcolor.runs import history_of, load_runs
+    from deepcolor.train import TrainConfig, train
 
     real = ColorBatches.__getitem__
 
@@ -387,7 +388,7 @@ def test_runs_folder_read_only_is_one_line(tmp_path, read_only, capsys):
 
 
 def test_a_damaged_run_record_or_checkpoint_is_named(tmp_path, capsys):
-    from deepcolor.train import load_runs
+    from deepcolor.runs import load_runs
 
     runs = tmp_path / "runs"
     assert cli.main(TRAIN + ["--runs-dir", str(runs)]) == 0
@@ -432,7 +433,7 @@ def _wait_for_an_epoch(runs: Path, proc: subprocess.Popen, timeout: float = 120.
 def test_killed_runs_are_recognisably_dead(tmp_path):
     """SIGTERM is recorded as "interrupted" by the run itself; after kill -9 (nothing can be
     recorded) load_runs reports the run as interrupted, with when it was last alive."""
-    from deepcolor.train import load_run, load_runs
+    from deepcolor.runs import load_run, load_runs
 
     terminated, killed = _start_training(tmp_path / "a", 500), _start_training(tmp_path / "b", 500)
     try:
@@ -501,7 +502,7 @@ def _cached(tmp_path):
     from deepcolor import embedding_cache
 
     ds, embedder = _Images(tmp_path), _CountingEmbedder()
-    first = np.array(embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False))
+    first = np.array(embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None))
     return ds, embedder, first, embedding_cache.cache_path(ds, "untrained")
 
 
@@ -513,7 +514,7 @@ def test_an_embedding_cache_with_a_garbage_header_is_rebuilt(tmp_path):
     raw[10:60] = b"{'descr': '<f4', 'fortran_order': Fal\x00\x01 (((((("  # the .npy header, mangled
     path.write_bytes(bytes(raw))
     with pytest.warns(UserWarning, match="is damaged"):
-        again = embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+        again = embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     np.testing.assert_array_equal(again, first)
     assert embedder.images == 2 * len(ds)  # computed again, not used
 
@@ -526,7 +527,7 @@ def test_an_embedding_cache_overwritten_in_place_is_never_used(tmp_path):
     raw[-4000:] = np.full(1000, np.nan, np.float32).tobytes()  # the last row turned to NaN, same size
     path.write_bytes(bytes(raw))
     with pytest.warns(UserWarning, match="checksum"):
-        again = embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+        again = embedding_cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     assert np.isfinite(again).all()
     np.testing.assert_array_equal(again, first)
 

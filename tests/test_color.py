@@ -118,7 +118,7 @@ def test_decode_then_encode_is_exact_on_every_code():
 def test_to_model_and_from_model_are_inverse_with_the_documented_ranges(photos):
     lab = np.stack([color.rgb_to_lab(photos[0][:64, :64]), color.rgb_to_lab(photos[1][:64, :64])])
     L, ab = lab[..., 0], lab[..., 1:]
-    L_s, ab_s = color.to_model(L, ab)
+    L_s, ab_s = color.to_network_scale(L, ab)
     assert L_s.shape == (2, 64, 64, 1) and ab_s.shape == (2, 64, 64, 2)
     assert L_s.dtype == np.float32 and ab_s.dtype == np.float32
     assert 0 <= L_s.min() and L_s.max() <= 1
@@ -126,13 +126,13 @@ def test_to_model_and_from_model_are_inverse_with_the_documented_ranges(photos):
     np.testing.assert_allclose(L_s[..., 0], L / 100, rtol=1e-6)
     np.testing.assert_allclose(ab_s, ab / 128, rtol=1e-6)
 
-    L2, ab2 = color.from_model(L_s, ab_s)
+    L2, ab2 = color.from_network_scale(L_s, ab_s)
     assert L2.shape == L.shape and ab2.shape == ab.shape
     np.testing.assert_allclose(L2, L, atol=1e-4)
     np.testing.assert_allclose(ab2, ab, atol=1e-4)
-    # L without its channel axis is accepted too; ab may be left out of to_model
-    np.testing.assert_allclose(color.from_model(L_s[..., 0], ab_s)[0], L, atol=1e-4)
-    L_only, none = color.to_model(L)
+    # L without its channel axis is accepted too; ab may be left out of to_network_scale
+    np.testing.assert_allclose(color.from_network_scale(L_s[..., 0], ab_s)[0], L, atol=1e-4)
+    L_only, none = color.to_network_scale(L)
     assert none is None and L_only.shape == (2, 64, 64, 1)
 
 

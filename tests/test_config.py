@@ -9,11 +9,11 @@ from deepcolor import config
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No Kaggle copy anywhere, no ImageNet weights, no network."""
-    import deepcolor.embeddings as embeddings
+    import deepcolor.weights as weights
 
     monkeypatch.delenv(config.KAGGLE_ENV, raising=False)
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub"))
-    monkeypatch.setattr(embeddings, "weights_available", lambda *a, **k: False)
+    monkeypatch.setattr(weights, "weights_available", lambda *a, **k: False)
 
 
 def test_profile_comes_from_the_environment(monkeypatch, offline):

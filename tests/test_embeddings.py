@@ -11,7 +11,7 @@ import skimage.data
 import skimage.transform
 
 from deepcolor import embeddings as emb
-from deepcolor import network
+from deepcolor import network, weights
 from deepcolor import embedding_cache as cache
 
 from deepcolor.data import LabDataset
@@ -158,13 +158,13 @@ def test_preprocess_rejects_bad_input(bad, match):
 
 def test_none_mode_is_zeros_without_a_model(small_L):
     embedder = emb.Embedder("none")
-    out = embedder.embed(small_L, progress=False)
+    out = embedder.embed(small_L, progress=None)
     assert out.shape == (3, 1000) and out.dtype == np.float32 and not out.any()
     assert embedder.model is None and embedder._model is None
 
 
 def test_untrained_embeddings_are_softmax_rows(untrained, small_L):
-    out = untrained.embed(small_L, progress=False)
+    out = untrained.embed(small_L, progress=None)
     assert out.shape == (3, 1000) and out.dtype == np.float32
     assert np.isfinite(out).all() and (out >= 0).all()
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-4)
@@ -173,14 +173,14 @@ def test_untrained_embeddings_are_softmax_rows(untrained, small_L):
 
 
 def test_untrained_weights_depend_on_the_seed_alone(untrained, small_L):
-    built = untrained.embed(small_L, progress=False)  # as built with seed=0
+    built = untrained.embed(small_L, progress=None)  # as built with seed=0
     try:
         emb._seed_weights(untrained.model, 0)
-        first = untrained.embed(small_L, progress=False)
+        first = untrained.embed(small_L, progress=None)
         emb._seed_weights(untrained.model, 1)
-        other = untrained.embed(small_L, progress=False)
+        other = untrained.embed(small_L, progress=None)
         emb._seed_weights(untrained.model, 0)
-        again = untrained.embed(small_L, progress=False)
+        again = untrained.embed(small_L, progress=None)
     finally:
         emb._seed_weights(untrained.model, untrained.seed)
     # build() drew every random weight from the seed: same seed, same weights, in any run
@@ -196,10 +196,10 @@ def test_imagenet_fails_fast_offline(tmp_path, monkeypatch, small_L):
     attempts = offline(monkeypatch)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     embedder = emb.Embedder("imagenet")  # lazy: constructing is fine offline
-    with pytest.raises(emb.WeightsUnavailableError) as info:
-        embedder.embed(small_L, progress=False)
+    with pytest.raises(weights.WeightsUnavailableError) as info:
+        embedder.embed(small_L, progress=None)
     message = str(info.value)
-    assert emb.WEIGHTS_FILE in message
+    assert weights.WEIGHTS_FILE in message
     assert str(tmp_path / "models") in message
     assert 'mode="untrained"' in message and 'mode="none"' in message
     assert "cannot be reached" in message
@@ -216,21 +216,21 @@ def test_imagenet_wraps_a_failed_download(tmp_path, monkeypatch):
         raise Exception("URL fetch failure on https://storage.googleapis.com: 403 -- Forbidden")
 
     monkeypatch.setattr(keras.utils, "get_file", failing_get_file)
-    with pytest.raises(emb.WeightsUnavailableError, match="download failed.*403"):
+    with pytest.raises(weights.WeightsUnavailableError, match="download failed.*403"):
         emb.Embedder("imagenet", keras_home=tmp_path).build()
 
 
 def test_weights_location_and_availability(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "env"))
-    assert emb.imagenet_weights_path() == tmp_path / "env" / "models" / emb.WEIGHTS_FILE
-    explicit = emb.imagenet_weights_path(tmp_path / "mine")
-    assert explicit == tmp_path / "mine" / "models" / emb.WEIGHTS_FILE
+    assert weights.imagenet_weights_path() == tmp_path / "env" / "models" / weights.WEIGHTS_FILE
+    explicit = weights.imagenet_weights_path(tmp_path / "mine")
+    assert explicit == tmp_path / "mine" / "models" / weights.WEIGHTS_FILE
     monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
-    assert not emb.weights_available(tmp_path / "mine")
+    assert not weights.weights_available(tmp_path / "mine")
     explicit.parent.mkdir(parents=True)
     explicit.write_bytes(b"placeholder")
-    assert emb.weights_available(tmp_path / "mine")
-    with pytest.raises(emb.WeightsUnavailableError, match="does not exist"):
+    assert weights.weights_available(tmp_path / "mine")
+    with pytest.raises(weights.WeightsUnavailableError, match="does not exist"):
         emb.Embedder("imagenet", weights_path=tmp_path / "missing.h5").build()
 
 
@@ -244,10 +244,10 @@ def test_host_probe_reports_a_closed_port_as_unreachable():
 def test_dataset_embeddings_match_embed_and_are_cached(untrained, small_L, tmp_path):
     ds = LabDataset.from_arrays(small_L, np.zeros(small_L.shape + (2,), np.float32))
     assert ds.root is None
-    assert cache.dataset_embeddings(ds, "untrained", embedder=untrained, progress=False,
+    assert cache.dataset_embeddings(ds, "untrained", embedder=untrained, progress=None,
                                   cache_dir=None).shape == (3, 1000)
-    out = cache.dataset_embeddings(ds, "untrained", embedder=untrained, cache_dir=tmp_path, progress=False)
-    np.testing.assert_allclose(out, untrained.embed(ds.batch([0, 1, 2])[0], progress=False), atol=1e-6)
+    out = cache.dataset_embeddings(ds, "untrained", embedder=untrained, cache_dir=tmp_path, progress=None)
+    np.testing.assert_allclose(out, untrained.embed(ds.batch([0, 1, 2])[0], progress=None), atol=1e-6)
     path = cache.cache_path(ds, "untrained", tmp_path)
     assert path.parent == tmp_path and path.is_file()
     meta = json.loads(path.with_suffix(".json").read_text())
@@ -259,37 +259,37 @@ def test_dataset_embeddings_match_embed_and_are_cached(untrained, small_L, tmp_p
 def test_cache_next_to_dataset_is_reused_and_rebuilt_on_mismatch(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
     embedder = fake_embedder(batch_size=2)
-    first = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    first = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     assert ds.reads == [2, 1], "read in batches of batch_size, never whole"
     path = cache.cache_path(ds, "untrained")
     assert path.parent == tmp_path / "embeddings" and path.name.startswith("untrained-")
     assert path.is_file() and path.with_suffix(".json").is_file()
     np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
 
-    again = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    again = cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     assert embedder._model.images == 3, "a valid cache was recomputed"
     np.testing.assert_array_equal(again, first)
 
     ds.tag = "other data"  # same root, different fingerprint: never reuse
-    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     assert embedder._model.images == 6
 
     reseeded = fake_embedder(batch_size=2)
     reseeded.seed = 7  # untrained weights differ: the cache of seed 0 does not apply
-    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=None)
     assert reseeded._model.images == 3
 
     sidecar = cache.cache_path(ds, "untrained").with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     sidecar.write_text(json.dumps(dict(meta, shape=[4, 1000])))
-    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=reseeded, progress=None)
     assert reseeded._model.images == 6, "a sidecar with the wrong shape was trusted"
 
 
 def test_interrupted_run_leaves_no_valid_looking_cache(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
     embedder = fake_embedder(batch_size=2)
-    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
 
     def broken_batch(indices):
         if len(indices) == 1:  # the second batch
@@ -298,19 +298,19 @@ def test_interrupted_run_leaves_no_valid_looking_cache(small_L, tmp_path):
 
     ds.batch = broken_batch
     with pytest.raises(KeyboardInterrupt):
-        cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False, rebuild=True)
+        cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None, rebuild=True)
     folder = tmp_path / "embeddings"
     assert not cache.cache_path(ds, "untrained").with_suffix(".json").exists(), (
         "old sidecar still vouches for a half-written run")
     assert not list(folder.glob("*.tmp")), "temp files left behind"
     del ds.batch
-    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(ds, "untrained", embedder=embedder, progress=None)
     assert embedder._model.images == 3 + 2 + 3
 
 
 def test_dataset_embeddings_none_mode_and_mode_mismatch(small_L, tmp_path):
     ds = StandIn(small_L, root=tmp_path)
-    out = cache.dataset_embeddings(ds, "none", progress=False)
+    out = cache.dataset_embeddings(ds, "none", progress=None)
     assert out.shape == (3, 1000) and not out.any()
     assert ds.reads == [] and not (tmp_path / "embeddings").exists()
     with pytest.raises(ValueError, match="mode"):
@@ -320,7 +320,7 @@ def test_dataset_embeddings_none_mode_and_mode_mismatch(small_L, tmp_path):
 def test_dataset_embeddings_offline_imagenet_writes_nothing(small_L, tmp_path, monkeypatch):
     attempts = offline(monkeypatch)
     ds = StandIn(small_L, root=tmp_path / "data")
-    with pytest.raises(emb.WeightsUnavailableError):
+    with pytest.raises(weights.WeightsUnavailableError):
         cache.dataset_embeddings(ds, "imagenet", embedder=emb.Embedder("imagenet", keras_home=tmp_path / "k"))
     assert ds.reads == [] and not (tmp_path / "data").exists() and attempts == []
 
@@ -352,7 +352,7 @@ def test_top_labels_ranks_classes(monkeypatch):
 
 def test_class_names_offline_error(tmp_path, monkeypatch):
     attempts = offline(monkeypatch)
-    with pytest.raises(emb.WeightsUnavailableError, match=emb.CLASS_INDEX_FILE) as info:
+    with pytest.raises(weights.WeightsUnavailableError, match=weights.CLASS_INDEX_FILE) as info:
         emb._class_index(tmp_path / "nothing-here")
     assert "cannot be reached" in str(info.value) and attempts == []
 
@@ -362,10 +362,10 @@ def test_a_subset_and_the_whole_set_keep_separate_caches(small_L, tmp_path):
     whole = StandIn(small_L, root=tmp_path, tag="kaggle")
     part = StandIn(small_L[:2], root=tmp_path, tag="kaggle[:2]")
     embedder = fake_embedder(batch_size=2)
-    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
-    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=None)
+    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=None)
     assert embedder._model.images == 3 + 2
-    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=False)
-    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=False)
+    cache.dataset_embeddings(whole, "untrained", embedder=embedder, progress=None)
+    cache.dataset_embeddings(part, "untrained", embedder=embedder, progress=None)
     assert embedder._model.images == 3 + 2, "one cache replaced the other"
     assert cache.cache_path(whole, "untrained") != cache.cache_path(part, "untrained")
