@@ -6,20 +6,28 @@ effects: Keras and TensorFlow are only imported by the submodules that need them
 
 Submodules, in the order the course introduces them:
 
+- ``deepcolor.settings``        every environment variable, and the folders they choose (notebook 00)
 - ``deepcolor.config``          profiles (smoke, default, full) and the environment (notebook 00)
 - ``deepcolor.color``           sRGB <-> CIE Lab, the 8-bit Lab encoding, model scaling (notebook 01)
-- ``deepcolor.data``            datasets: Kaggle, your own photos, the built-in sample, splits (notebook 02),
-  built on ``deepcolor.lab_dataset`` (the on-disk layout), ``deepcolor.photos`` and ``deepcolor.sample``
-- ``deepcolor.embeddings``      Inception-ResNet-v2 embeddings (notebook 03), cached per dataset by
-  ``deepcolor.embedding_cache``
-- ``deepcolor.models``          the paper's four architectures (notebooks 04-07)
+- ``deepcolor.data``            where datasets come from: Kaggle, your own photos, the built-in sample,
+  the split (notebook 02); built on ``deepcolor.lab_dataset`` (the dataset type and its on-disk
+  layout), ``deepcolor.photos`` (reading photo files) and ``deepcolor.sample``
+- ``deepcolor.embeddings``      Inception-ResNet-v2 embeddings (notebook 03), with ``deepcolor.weights``
+  (the ImageNet weights) and ``deepcolor.embedding_cache`` (computed once per dataset)
+- ``deepcolor.paper``           the paper's facts, no Keras: architectures, parameter counts, results,
+  study grid (notebooks 04-09)
+- ``deepcolor.models``          the paper's four architectures in Keras (notebooks 04-07)
 - ``deepcolor.batches``         the Keras batch source for ``model.fit`` (notebook 04)
-- ``deepcolor.train``           training runs and their records (notebooks 04-08)
-- ``deepcolor.metrics``         the paper's accuracy and real colour metrics (notebooks 04-09)
-- ``deepcolor.paper``           the paper's results table (notebook 08)
-- ``deepcolor.study``           the hyperparameter study and final evaluation (notebooks 08-10)
+- ``deepcolor.train``           training: fit, checkpoint, resume, reuse a finished run (notebooks 04-08)
+- ``deepcolor.runs``            run folders: their layout, records, run tables, finding a run (notebooks 04-10)
+- ``deepcolor.predict``         a trained colorizer applied to lightness at any size (notebook 04)
+- ``deepcolor.metrics``         the paper's accuracy, real colour metrics and the baselines (notebooks 04-09)
+- ``deepcolor.evaluation``      models measured on a dataset, and the table of every architecture (notebooks 04-09)
 - ``deepcolor.colorize``        colorize your own photos (notebook 10; ``deepcolor colorize``)
-- ``deepcolor.explore``, ``deepcolor.plots``  the pictures and tables the notebooks show
+- ``deepcolor.lessons``         what each notebook shows, one module per notebook, named after it
+
+Plumbing: ``deepcolor.files`` (atomic writes, strict JSON), ``deepcolor.network`` (is a host
+reachable), ``deepcolor.progress`` (progress bars), ``deepcolor.cli`` (the ``deepcolor`` command).
 """
 
 __version__ = "0.1.0"

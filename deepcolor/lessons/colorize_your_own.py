@@ -1,0 +1,84 @@
+"""What notebook ``10_colorize_your_own`` does around the colorizer: save the photo you upload,
+show it before and after, and print the command line that colorizes a whole folder.
+
+The colorizing itself is :mod:`deepcolor.colorize` (``Colorizer``, ``deepcolor colorize``).
+Images are RGB: (H, W, 3) uint8, or float in [0, 1].
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from ..files import write_bytes
+
+__all__ = ["photo_from_upload", "show_before_after", "colorize_command"]
+
+
+def photo_from_upload(value, folder=None) -> Path:
+    """Save an ``ipywidgets.FileUpload`` value (a tuple of {"name", "content"} dicts) to ``folder``
+    (default ``<deepcolor home>/uploads``) and return the first photo's path (notebook 10).
+
+    With nothing uploaded (an empty value, as under nbval) it saves and returns scikit-image's
+    ``coffee`` photo (600x400, CC0) instead, so the notebook always has a photo to colorize.
+    """
+    from ..settings import deepcolor_home
+
+    folder = Path(folder or deepcolor_home() / "uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    files = list(value or ())
+    if files:
+        item = files[0]
+        if not isinstance(item, dict) or "content" not in item:
+            raise ValueError("expected FileUpload.value: a tuple of dicts with 'name' and 'content' (ipywidgets 8)")
+        name = Path(str(item.get("name") or "")).name  # never a path: "../x" is saved as "x"
+        path = folder / (name if name not in ("", ".", "..") else "upload")
+        write_bytes(path, bytes(item["content"]))  # atomic; a link there is replaced, not followed
+        return path
+    path = folder / "coffee.png"
+    if not path.is_file():
+        import skimage.data
+        from PIL import Image
+
+        Image.fromarray(skimage.data.coffee()).save(path)
+    return path
+
+
+def show_before_after(rgb_in, rgb_out, max_side=1200):
+    """The gray input (what the model sees), the colorization and, if the input had colour, the
+    original, side by side and drawn pixel for pixel (notebook 10).
+
+    rgb_in: (H, W, 3) or (H, W) uint8 or float in [0, 1]; rgb_out: (H, W, 3) float in [0, 1].
+    Photos whose longer side exceeds ``max_side`` are drawn scaled down (the arrays keep their size).
+    Returns a Figure with 2 or 3 image axes.
+    """
+    from ..color import gray_to_rgb, rgb_to_lab
+    from ..photos import is_gray
+    from .figures import new_figure
+
+    rgb_in, rgb_out = np.asarray(rgb_in), np.asarray(rgb_out)
+    if rgb_in.ndim == 2:
+        rgb_in = np.repeat(rgb_in[..., None], 3, axis=-1)
+    if rgb_in.ndim != 3 or rgb_in.shape[-1] != 3 or rgb_out.shape != rgb_in.shape:
+        raise ValueError(f"need rgb_in (H, W, 3) or (H, W) and rgb_out of the same (H, W, 3) shape, "
+                         f"got {rgb_in.shape} and {rgb_out.shape}")
+    panels = {"gray input (what the model sees)": gray_to_rgb(rgb_to_lab(rgb_in)[..., 0]), "colorized": rgb_out}
+    if not is_gray(rgb_in):
+        panels["original"] = rgb_in
+    h, w = rgb_in.shape[:2]
+    scale, dpi, title_px = min(1.0, max_side / max(h, w)), 100, 30
+    fig = new_figure(figsize=(len(panels) * w * scale / dpi, (h * scale + title_px) / dpi), dpi=dpi)
+    for i, (title, image) in enumerate(panels.items()):
+        ax = fig.add_axes((i / len(panels), 0, 1 / len(panels), h * scale / (h * scale + title_px)))
+        ax.imshow(image, interpolation="nearest" if scale == 1 else "antialiased")
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def colorize_command(model_path, photo="PHOTO", outdir="OUTDIR") -> str:
+    """The shell command that colorizes ``photo`` into ``outdir`` like notebook 10 does:
+    ``deepcolor colorize PHOTO -o OUTDIR --model RUN_DIR/model.keras``."""
+    return shlex.join(["deepcolor", "colorize", str(photo), "-o", str(outdir), "--model", str(model_path)])

@@ -1,0 +1,100 @@
+"""What notebook ``02_dataset`` shows: the arrays on disk, the manifest, one image in L, a, b,
+the distribution of colours, and the split.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+from .. import color
+from .figures import AB_LIMIT, figure, lab_panels
+
+__all__ = ['dataset_arrays', 'manifest_table', 'show_dataset_image', 'ab_counts', 'ab_histogram', 'split_table']
+
+
+def dataset_arrays(ds) -> pd.DataFrame:
+    """The arrays behind a LabDataset: file (relative to ``ds.root``), shape, dtype, size in MB and
+    whether it is memory-mapped (read from disk only where indexed) (notebook 02_dataset)."""
+    arrays = [("l/gray_scale.npy", ds.l8)] + [(f"ab/ab/ab{k}.npy", a) for k, a in enumerate(ds.ab8_parts, 1)]
+    return pd.DataFrame([(name, tuple(a.shape), str(a.dtype), a.nbytes / 1e6, isinstance(a, np.memmap))
+                         for name, a in arrays],
+                        columns=["file", "shape", "dtype", "MB", "memory-mapped"]).set_index("file")
+
+
+def manifest_table(ds) -> pd.DataFrame:
+    """Where each image comes from (the dataset's ``manifest.json``: source photo, licence and
+    crop for the built-in sample, file name for your own photos), one row per image; empty for the
+    Kaggle set, which has no manifest (notebook 02_dataset)."""
+    items = (getattr(ds, "manifest", None) or {}).get("items", [])
+    return pd.DataFrame(items).set_index("index") if items else pd.DataFrame(columns=["photo"])
+
+
+def show_dataset_image(ds, i: int) -> Figure:
+    """Image ``i`` of a dataset: the gray input, the colour photo, its a and b channels, titled
+    with its source photo when the dataset has a manifest.  ds: a LabDataset (``ds[i] -> (L, ab)``).
+    Returns a Figure with 4 image axes (+2 colour bars) (notebook 02_dataset)."""
+    if not -len(ds) <= i < len(ds):
+        raise IndexError(f"image {i} does not exist: the dataset has {len(ds)} images (0 to {len(ds) - 1})")
+    i = int(i) % len(ds)
+    L, ab = ds[i]
+    panels = [("rgb", color.gray_to_rgb(L), "gray input (L)"), ("rgb", color.lab_parts_to_rgb(L, ab), "colour (L + ab)"),
+              ("a", ab[..., 0], None), ("b", ab[..., 1], None)]
+    fig = lab_panels(figure(figsize=(16, 4)), panels, 80)
+    items = ds.manifest.get("items", []) if getattr(ds, "manifest", None) else []
+    origin = f" - crop of '{items[i]['photo']}'" if i < len(items) and "photo" in items[i] else ""
+    fig.suptitle(f"image {i} of {len(ds)} ({ds.source}){origin}")
+    return fig
+
+
+def ab_counts(ds, indices=None, bins: int = 64, batch_size: int = 16):
+    """2-D histogram of the (a, b) values of every pixel of the images ``indices`` (default all),
+    read ``batch_size`` images at a time.  Returns (counts (bins, bins) int64 indexed [a, b],
+    edges (bins + 1,) shared by a and b over [-128, 128], mean ab (2,) float64) (notebook 02)."""
+    idx = np.arange(len(ds)) if indices is None else np.asarray(indices, dtype=np.int64)
+    if idx.size == 0:
+        raise ValueError("no images selected: pass at least one index")
+    edges = np.linspace(-AB_LIMIT, AB_LIMIT, bins + 1)
+    counts, total = np.zeros((bins, bins), np.int64), np.zeros(2)
+    for _, _, ab in ds.batches(idx, batch_size):
+        ab = ab.reshape(-1, 2).astype(np.float64)
+        counts += np.histogram2d(ab[:, 0], ab[:, 1], bins=(edges, edges))[0].astype(np.int64)
+        total += ab.sum(axis=0)
+    return counts, edges, total / counts.sum()
+
+
+def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16) -> Figure:
+    """Where the colours of a dataset lie: a log-scale 2-D histogram of (a, b) over all pixels of
+    ``indices`` with the mean ab marked, and a caption on why MSE training predicts dull colours.
+    Returns a Figure with 1 axis (+1 colour bar) (notebook 02_dataset)."""
+    counts, edges, mean = ab_counts(ds, indices, bins, batch_size)
+    n = int(counts.sum())
+    centre = np.hypot(*np.meshgrid(edges[:-1] + np.diff(edges) / 2, edges[:-1] + np.diff(edges) / 2, indexing="ij"))
+    dull = counts[centre < 20].sum() / n
+    fig = figure(figsize=(6.5, 6.5))
+    ax = fig.subplots()
+    im = ax.imshow(np.ma.masked_equal(counts.T, 0), origin="lower", cmap="viridis", norm=LogNorm(),
+                   extent=(edges[0], edges[-1], edges[0], edges[-1]))
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="pixels (log scale)")
+    ax.plot(*mean, "r+", ms=18, mew=3, label=f"mean ab ({mean[0]:.1f}, {mean[1]:.1f})")
+    ax.legend(loc="upper right")
+    ax.set_xlabel("a (green - / magenta +)")
+    ax.set_ylabel("b (blue - / yellow +)")
+    ax.set_title(f"ab of {n:,} pixels; {dull:.0%} lie within 20 of gray (0, 0)")
+    fig.text(0.5, -0.02, "The mean is the single guess with the least squared error. A network trained "
+             "with MSE that is unsure of\na pixel's colour hedges towards it; most pixels sit near (0, 0), "
+             "so its colours come out dull and brownish-gray.", ha="center", va="top", fontsize=9)
+    return fig
+
+
+def split_table(split) -> pd.DataFrame:
+    """Images per part of a train/val/test split (``deepcolor.data.Split``) and their share
+    (notebook 02_dataset)."""
+    sizes = {name: len(part) for name, part in zip(("train", "val", "test"), split)}
+    total = sum(sizes.values())
+    df = pd.DataFrame({"images": sizes, "fraction": {k: v / total for k, v in sizes.items()}})
+    df.loc["total"] = [total, 1.0]
+    return df.astype({"images": int})

@@ -1,0 +1,142 @@
+"""What notebook ``08_hyperparameter_study`` runs and shows: the paper's grid of runs (figures
+12-20) beside the paper's numbers, their loss curves, and the sliders (also used in notebooks 04
+and 07).  The final evaluation is :mod:`deepcolor.evaluation`.
+
+Every table carries the profile and embedding mode that produced it (under smoke, or with the
+untrained embedder, its numbers are not results).  Accuracies are the paper's (is ``a > b``
+guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like ``evaluation.evaluate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..files import DamagedFileError
+
+__all__ = ["STUDY_COLUMNS", "run_study", "study_histories", "compare_with_paper", "show_results", "slider_run",
+           "slider_figure"]
+
+STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val_accuracy", "paper_val",
+                 "test_accuracy", "paper_test", "constant_val", "constant_test", "paper_note",
+                 "profile", "embedding_mode", "run_dir")
+"""The columns of :func:`run_study`, in order."""
+
+
+def _split_key(split) -> str:
+    parts = [np.asarray(split[k], np.int64).tobytes() for k in (1, 2)]
+    return hashlib.sha1(b"|".join(parts)).hexdigest()[:16]
+
+
+def _recorded(config, dataset, embedding_mode, profile, key, runs_dir=None):
+    """(record, accuracies) of a finished run under ``runs_dir`` (completed, or stopped on a NaN
+    loss) with exactly this setting whose accuracies on this split are saved; (None, None) when
+    there is none."""
+    from ..runs import load_run, read_study_eval, same_setting, study_evaluated
+
+    for run_dir in study_evaluated(runs_dir):
+        try:
+            rec, saved = load_run(run_dir), read_study_eval(run_dir)
+        except (DamagedFileError, FileNotFoundError):
+            continue  # a damaged or half-deleted run is trained again, never reused
+        if (rec["status"] in ("completed", "nan") and saved.get("split") == key
+                and same_setting(rec, config, dataset, embedding_mode, profile)):
+            return rec, saved
+    return None, None
+
+
+def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=None):
+    """Train (or reuse) every run of the paper's grid under ``cfg``'s profile (notebook 08).
+
+    cfg: a :class:`deepcolor.config.Config`; ds: its dataset; emb: (len(ds), 1000) float32
+    embeddings; split: (train, val, test) index arrays.  runs: StudyRun list (default
+    ``cfg.profile.study``, the paper's figures 12-20); epochs: per run (default
+    ``cfg.profile.study_epochs``); verbose: Keras' fit verbosity; runs_dir: where the run folders
+    are (default :func:`deepcolor.runs.default_runs_dir`).  Runs are trained with
+    :func:`deepcolor.train.train_or_load`; each run's accuracies go into its folder
+    (:func:`deepcolor.runs.write_study_eval`), so a rerun reuses finished runs, diverged ones
+    included, without loading a model.
+    Returns a DataFrame with :data:`STUDY_COLUMNS`: our validation / test accuracy (fractions in
+    [0, 1], NaN for a diverged run) beside the paper's (joined on figure, arch, lr, batch and l2;
+    NaN where the paper has no number) and the constant-predictor accuracy on the same images.
+    """
+    import pandas as pd
+
+    from ..evaluation import study_accuracies
+    from ..paper import results_table
+    from ..runs import history_of, write_study_eval
+
+    runs = tuple(cfg.profile.study if runs is None else runs)
+    epochs = int(cfg.profile.study_epochs if epochs is None else epochs)
+    key, rows = _split_key(split), []
+    for run in runs:
+        config = cfg.train_config(run.arch, lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
+        record, accs = _recorded(config, ds, cfg.embedding_mode, cfg.name, key, runs_dir)
+        if record is None:
+            result = cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=run.lr,
+                                       batch_size=run.batch_size, l2=run.l2, epochs=epochs)
+            record = {**result.record, "path": str(result.run_dir)}
+            accs = study_accuracies(result.model if result.status == "completed" else None, ds, split, emb)
+            if result.status in ("completed", "nan"):
+                write_study_eval(result.run_dir, key, accs)
+        rows.append({"figure": run.figure, "arch": run.arch, "lr": run.lr, "batch": run.batch_size,
+                     "l2": run.l2, "epochs": len(history_of(record).get("loss", [])), "status": record["status"],
+                     "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],
+                     "constant_val": accs["val"][1], "constant_test": accs["test"][1],
+                     "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": record["path"]})
+    paper = results_table().rename(columns={"model": "arch", "val": "paper_val", "test": "paper_test",
+                                            "note": "paper_note"})
+    df = pd.DataFrame(rows).merge(paper, on=["figure", "arch", "lr", "batch", "l2"], how="left")
+    return df[list(STUDY_COLUMNS)]
+
+
+def study_histories(df) -> dict:
+    """Per-epoch histories of the runs of a :func:`run_study` table, for :func:`deepcolor.lessons.figures.loss_curves`:
+    ``{"fig 15: base lr=0.001 b=5 l2=0.01": {"loss": [...], "val_loss": [...], ...}, ...}``."""
+    from ..runs import history_of, load_run
+
+    return {f"fig {r.figure}: {r.arch} lr={r.lr:g} b={r.batch} l2={r.l2:g}": history_of(load_run(r.run_dir))
+            for r in df.itertuples()}
+
+
+def show_results(df, title=None):
+    """A table of :func:`run_study` or :func:`deepcolor.evaluation.architecture_results` as a pandas
+    Styler whose caption names the profile and embedding mode and says "NOT RESULTS" under smoke or
+    with the untrained embedder (notebooks 08, 09).  Accuracies are shown as percentages."""
+    from .figures import metrics_table
+
+    profile, mode = df["profile"].iloc[0], df["embedding_mode"].iloc[0]
+    styler = metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir"], errors="ignore"),
+                           profile, mode, title)
+    shown = styler.data.columns
+    percent = [c for c in shown if "accuracy" in c or c.startswith(("paper_", "constant")) and c != "paper_note"]
+    small = [c for c in ("lr", "l2") if c in shown]
+    return styler.format("{:.2%}", subset=percent, na_rep="-").format("{:g}", subset=small)
+
+
+def compare_with_paper(df):
+    """The :func:`run_study` table beside the paper's numbers, styled and captioned (notebook 08)."""
+    return show_results(df, title=f"our runs ({int(df['epochs'].max())} epochs at most) beside the paper's")
+
+
+def slider_run(cfg, ds, emb, split, arch, lr, batch_size, l2, epochs, verbose=2, runs_dir=None):
+    """Train (or reuse) one run with these settings and draw its loss curves (notebook 08's sliders).
+    ``verbose``: Keras' fit verbosity (2: one line per epoch); ``runs_dir``: as in :func:`run_study`.
+
+    Returns (history, figure): history ``{"loss": [...], "val_loss": [...], ...}`` per epoch;
+    figure: ``figures.loss_curves`` of loss and val_loss, captioned with profile and embedding mode.
+    """
+    from .figures import caption, loss_curves
+
+    run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=float(lr),
+                            batch_size=int(batch_size), l2=float(l2), epochs=int(epochs))
+    name = f"{arch} lr={lr:g} b={int(batch_size)} l2={l2:g}: {run.status}"
+    fig = loss_curves({name: run.history}, caption=caption(cfg.name, cfg.embedding_mode))
+    return run.history, fig
+
+
+def slider_figure(cfg, ds, emb, split, arch, lr, batch_size, l2, epochs):
+    """Only the figure of :func:`slider_run`: what ``ipywidgets.interact`` shows (notebook 08).
+    Every argument is a slider or fixed by the notebook, so run folders go to the default place."""
+    return slider_run(cfg, ds, emb, split, arch, lr, batch_size, l2, epochs)[1]

@@ -1,0 +1,128 @@
+"""What notebook ``01_lab_color_space`` shows: a photo split into L, a and b, a swatch and the
+ab plane for the sliders, and how exact the conversions are.  Lab units throughout: L in
+[0, 100], a and b in about [-128, 127]; RGB is (H, W, 3) uint8 or float in [0, 1].
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .. import color
+from .figures import AB_LIMIT, figure, lab_panels
+
+__all__ = ['in_gamut', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
+
+
+def in_gamut(lab, tol: float = 0.5) -> np.ndarray:
+    """True where a Lab colour (..., 3) is a real sRGB colour: converting it to RGB and back gives
+    the same colour within ``tol`` Lab units (out-of-gamut colours get clipped on the way).
+    Returns a bool array of shape (...) (notebook 01_lab_color_space)."""
+    lab = np.asarray(lab, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skimage warns about negative Z: out of gamut anyway
+        back = color.rgb_to_lab(color.lab_to_rgb(lab))
+    return np.linalg.norm(back - lab, axis=-1) <= tol
+
+
+def show_lab_split(rgb) -> Figure:
+    """A photo and its three Lab channels: L (gray, 0-100), a and b (colour bars in Lab units).
+
+    rgb: (H, W, 3) uint8 or float in [0, 1].  a and b share one symmetric colour scale, so their
+    strengths compare.  Returns a Figure with 4 image axes (+3 colour bars) (notebook 01)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"expected one RGB photo (H, W, 3), got shape {rgb.shape}")
+    L, ab = color.split_lab(color.rgb_to_lab(rgb))
+    limit = max(20.0, float(np.ceil(np.abs(ab).max())))
+    panels = [("rgb", rgb, "photo (RGB)"), ("L", L, "L: lightness (the model's input)"),
+              ("a", ab[..., 0], None), ("b", ab[..., 1], None)]
+    return lab_panels(figure(figsize=(16, 4)), panels, limit)
+
+
+def lab_swatch(L: float, a: float, b: float) -> Figure:
+    """The colour of one Lab triple beside its gray (same L, a = b = 0), titled with its 8-bit
+    RGB and whether it exists in sRGB (out-of-gamut colours are shown clipped and flagged).
+    L in [0, 100], a and b in [-128, 127].  Returns a Figure with 2 axes (notebook 01)."""
+    lab = np.array([L, a, b], np.float32)
+    ok = bool(in_gamut(lab))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rgb, gray = color.lab_to_rgb(lab), color.lab_to_rgb(np.array([L, 0, 0], np.float32))
+    fig = figure(figsize=(6, 3))
+    for ax, fill, title in zip(fig.subplots(1, 2), (rgb, gray), (f"Lab ({L:.0f}, {a:.0f}, {b:.0f})", "same L, no colour")):
+        ax.add_patch(Rectangle((0, 0), 1, 1, facecolor=fill))
+        ax.set_title(title)
+        ax.axis("off")
+    r, g, b8 = np.rint(rgb * 255).astype(int)
+    flag = "in the sRGB gamut" if ok else "OUT OF GAMUT: no screen shows it (clipped)"
+    fig.suptitle(f"RGB ({r}, {g}, {b8}) - {flag}", color="black" if ok else "red")
+    return fig
+
+
+def ab_plane(L: float = 50.0, size: int = 256) -> Figure:
+    """Every colour of lightness ``L`` (in [0, 100]) on the a-b plane, a and b in [-128, 128];
+    colours outside sRGB are drawn as a gray checkerboard.  The image is (size, size, 3) RGB in
+    [0, 1], b growing upwards.  Returns a Figure with 1 axis (notebook 01_lab_color_space)."""
+    if not 0 <= L <= 100 or size < 2:
+        raise ValueError(f"need L in [0, 100] and size >= 2, got L={L}, size={size}")
+    t = np.linspace(-AB_LIMIT, AB_LIMIT, size, dtype=np.float32)
+    bb, aa = np.meshgrid(t, t, indexing="ij")
+    lab = np.stack([np.full_like(aa, L), aa, bb], axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rgb = color.lab_to_rgb(lab)
+    ok = in_gamut(lab)
+    checker = 0.45 + 0.1 * (((np.arange(size)[:, None] // 8) + (np.arange(size)[None] // 8)) % 2)
+    rgb[~ok] = checker[~ok, None]
+    fig = figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.imshow(rgb, origin="lower", extent=(-AB_LIMIT, AB_LIMIT, -AB_LIMIT, AB_LIMIT))
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel("a (green - / magenta +)")
+    ax.set_ylabel("b (blue - / yellow +)")
+    ax.set_title(f"a-b plane at L = {L:.0f}: {ok.mean():.0%} is in sRGB\n(checkerboard: no RGB colour)")
+    return fig
+
+
+def roundtrip_error(rgb) -> pd.DataFrame:
+    """How exact the conversions are, on one photo: max and mean absolute error of
+    rgb -> Lab -> rgb (in 8-bit RGB levels), of Lab -> 8-bit Lab -> Lab (in Lab units, the Kaggle
+    encoding) and of rgb -> 8-bit Lab -> rgb.  rgb: (H, W, 3) uint8 or float in [0, 1]
+    (notebook 01_lab_color_space)."""
+    rgb = np.asarray(rgb)
+    ref = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
+    lab = color.rgb_to_lab(ref)
+    L, ab = color.split_lab(lab)
+    L2, ab2 = color.decode_lab8(*color.encode_lab8(L, ab))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        steps = [
+            ("rgb -> Lab -> rgb (float)", "RGB levels 0-255", 255 * np.abs(color.lab_to_rgb(lab) - ref)),
+            ("L -> 8-bit L8 -> L", "L units (0-100)", np.abs(L2 - L)),
+            ("ab -> 8-bit ab8 -> ab", "a, b units", np.abs(ab2 - ab)),
+            ("rgb -> 8-bit Lab -> rgb", "RGB levels 0-255",
+             255 * np.abs(color.lab_parts_to_rgb(L2, ab2) - ref)),
+        ]
+    return pd.DataFrame([(s, u, float(e.max()), float(e.mean())) for s, u, e in steps],
+                        columns=["conversion", "unit", "max error", "mean error"]).set_index("conversion")
+
+
+def lab8_table(rgb, pixels: int = 6, seed: int = 0) -> pd.DataFrame:
+    """A few pixels of a photo in Lab units, in the Kaggle 8-bit encoding (``color.encode_lab8``:
+    L8 = L * 255 / 100, a8 = a + 128, b8 = b + 128) and decoded back (``color.decode_lab8``).
+    rgb: (H, W, 3) uint8 or float in [0, 1]; pixels are drawn with ``seed`` (notebook 01)."""
+    L, ab = color.split_lab(color.rgb_to_lab(rgb))
+    flat = np.random.default_rng(seed).choice(L.size, size=min(pixels, L.size), replace=False)
+    rows, cols = np.unravel_index(flat, L.shape)
+    L, ab = L[rows, cols], ab[rows, cols]
+    L8, ab8 = color.encode_lab8(L, ab)
+    L2, ab2 = color.decode_lab8(L8, ab8)
+    return pd.DataFrame({"row": rows, "col": cols, "L": L, "a": ab[:, 0], "b": ab[:, 1],
+                         "L8": L8, "a8": ab8[:, 0], "b8": ab8[:, 1],
+                         "L decoded": L2, "a decoded": ab2[:, 0], "b decoded": ab2[:, 1]}).round(2)

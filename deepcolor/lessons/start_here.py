@@ -1,0 +1,56 @@
+"""What notebook ``00_start_here`` shows: this machine's setup under a profile, and the
+profiles side by side.
+"""
+
+from __future__ import annotations
+
+
+import pandas as pd
+
+
+__all__ = ['environment_check', 'profiles_table']
+
+
+def environment_check(cfg) -> pd.DataFrame:
+    """What this machine will use under profile ``cfg`` (a :class:`deepcolor.config.Config`)
+    as a two-column table (item, value): profile, backend, devices, versions, data source,
+    whether a Kaggle copy and the ImageNet weights are here, the sample cache and any fallback
+    (notebook 00_start_here).  Probing the weights' host takes at most a few seconds offline."""
+    from .. import config, embeddings, weights
+    from ..data import find_local_kaggle
+    from ..settings import deepcolor_home
+
+    env = config.environment()
+    kaggle = cfg.kaggle_dir or find_local_kaggle()
+    weights_file = weights.imagenet_weights_path()
+    if weights_file.is_file():
+        weights_state = f"cached: {weights_file}"
+    elif weights.weights_available():
+        weights_state = f"not cached; downloadable on first use into {weights_file.parent}"
+    else:
+        weights_state = f"not cached and cannot be downloaded here (no internet?); expected at {weights_file}"
+    p = cfg.profile
+    rows = [
+        ("profile", f"{p.name}: {p.note}"),
+        ("backend", env["backend"]),
+        ("devices", ", ".join(env["devices"])),
+        ("versions", f"deepcolor {env['deepcolor']}, Keras {env['keras']}"),
+        ("data used", f"{p.data}, {p.n_images or 'all'} images, trained at {p.input_size}x{p.input_size}"),
+        ("Kaggle copy", str(kaggle) if kaggle else f"not found (set {config.KAGGLE_ENV} or run `deepcolor data kaggle`)"),
+        ("built-in sample cache", str(deepcolor_home())),
+        ("ImageNet weights", weights_state),
+        ("embedding mode", embeddings.describe_mode(p.embedding_mode)),
+        ("fallbacks", "; ".join(cfg.fallbacks) or "none"),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"]).set_index("item")
+
+
+def profiles_table() -> pd.DataFrame:
+    """The three profiles of :data:`deepcolor.config.PROFILES`, one row each (notebook 00)."""
+    from .. import config
+
+    rows = {name: {"data": p.data, "images": p.n_images or "all", "input size": p.input_size,
+                   "epochs": p.epochs, "batch": p.batch_size, "lr": p.lr, "l2": p.l2,
+                   "embeddings": p.embedding_mode, "study epochs": p.study_epochs, "what for": p.note}
+            for name, p in config.PROFILES.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,0 +1,55 @@
+"""Tests of deepcolor.lessons.colorize_your_own: notebook 10's upload, before/after figure and command line."""
+
+import numpy as np
+import pytest
+
+from deepcolor.lessons import colorize_your_own as lesson
+
+
+def test_photo_from_upload(tmp_path):
+    import io
+
+    import skimage.data
+    from PIL import Image
+
+    from deepcolor.photos import read_photo
+
+    fallback = lesson.photo_from_upload((), tmp_path)
+    assert fallback.name == "coffee.png" and np.array_equal(read_photo(fallback), skimage.data.coffee())
+    rgb = np.random.default_rng(1).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    upload = ({"name": "../../evil/mine.png", "type": "image/png", "content": memoryview(buf.getvalue())},)
+    path = lesson.photo_from_upload(upload, tmp_path / "up")
+    assert path == tmp_path / "up" / "mine.png" and np.array_equal(read_photo(path), rgb)
+    with pytest.raises(ValueError, match="FileUpload"):
+        lesson.photo_from_upload(("not a dict",), tmp_path)
+
+
+def test_show_before_after_draws_pixel_for_pixel():
+    rng = np.random.default_rng(2)
+    rgb_in = rng.random((40, 60, 3)).astype(np.float32)
+    rgb_out = rng.random((40, 60, 3)).astype(np.float32)
+    fig = lesson.show_before_after(rgb_in, rgb_out)
+    assert len(fig.axes) == 3  # gray input, colorized, original
+    assert fig.get_size_inches() * fig.dpi == pytest.approx((3 * 60, 40 + 30))
+    assert np.allclose(fig.axes[1].get_images()[0].get_array(), rgb_out)
+    gray_in = np.repeat(rgb_in[..., :1], 3, axis=-1)
+    assert len(lesson.show_before_after(gray_in, rgb_out).axes) == 2  # no colour to show as "original"
+    big = lesson.show_before_after(np.zeros((300, 2400), np.uint8), np.zeros((300, 2400, 3)), max_side=1200)
+    assert big.get_size_inches()[0] * big.dpi == pytest.approx(2 * 1200)
+    with pytest.raises(ValueError, match="same"):
+        lesson.show_before_after(rgb_in, rgb_out[:10])
+
+
+def test_colorize_command_parses_like_the_cli():
+    import shlex
+
+    from deepcolor.cli import build_parser
+
+    cmd = lesson.colorize_command("/runs/my run/model.keras", "/photos/cat 1.jpg", "out dir")
+    argv = shlex.split(cmd)
+    assert argv[0] == "deepcolor"
+    args = build_parser().parse_args(argv[1:])
+    assert (args.command, args.images, args.outdir, args.model) == (
+        "colorize", ["/photos/cat 1.jpg"], "out dir", "/runs/my run/model.keras")

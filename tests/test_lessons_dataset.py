@@ -1,0 +1,87 @@
+"""deepcolor.lessons.dataset: notebook 02_dataset: the dataset pictures and tables, drawn headless."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from figure_checks import images_of, texts_of  # noqa: E402
+from deepcolor import color, data  # noqa: E402
+from deepcolor.lessons import dataset as lesson  # noqa: E402
+
+
+@pytest.fixture
+def tiny_ds():
+    """6 images of 8x8: image k has constant a = 10k - 20 and b = -5k; L is a ramp."""
+    n, size = 6, 8
+    L = np.broadcast_to(np.linspace(0, 100, size, dtype=np.float32), (n, size, size)).copy()
+    ab = np.zeros((n, size, size, 2), np.float32)
+    for k in range(n):
+        ab[k, ..., 0], ab[k, ..., 1] = 10 * k - 20, -5 * k
+    return data.LabDataset.from_arrays(L, ab)
+
+
+def test_dataset_arrays_are_memory_mapped(sample_ds, tiny_ds):
+    df = lesson.dataset_arrays(sample_ds)
+    assert df.loc["l/gray_scale.npy", "shape"] == (24, 224, 224)
+    assert df.loc["ab/ab/ab1.npy", "shape"] == (24, 224, 224, 2)
+    assert (df["dtype"] == "uint8").all() and df["memory-mapped"].all()
+    assert not lesson.dataset_arrays(tiny_ds)["memory-mapped"].any()
+
+
+def test_manifest_table_names_photo_and_licence(sample_ds, tiny_ds):
+    df = lesson.manifest_table(sample_ds)
+    assert len(df) == 24 and {"photo", "licence", "origin"} <= set(df.columns)
+    assert df.loc[0, "photo"] == sample_ds.manifest["items"][0]["photo"]
+    assert lesson.manifest_table(tiny_ds).empty
+
+
+def test_show_dataset_image_draws_gray_colour_a_b(tiny_ds):
+    fig = lesson.show_dataset_image(tiny_ds, 3)
+    ims = images_of(fig)
+    assert len(ims) == 4
+    L, ab = tiny_ds[3]
+    np.testing.assert_allclose(ims[0].get_array(), color.gray_to_rgb(L), atol=1e-6)
+    np.testing.assert_allclose(ims[1].get_array(), color.lab_parts_to_rgb(L, ab), atol=1e-6)
+    assert np.all(np.asarray(ims[2].get_array()) == 10) and np.all(np.asarray(ims[3].get_array()) == -15)
+    with pytest.raises(IndexError, match="6 images"):
+        lesson.show_dataset_image(tiny_ds, 6)
+
+
+def test_show_dataset_image_names_the_source_photo(sample_ds):
+    fig = lesson.show_dataset_image(sample_ds, 2)
+    assert sample_ds.manifest["items"][2]["photo"] in fig._suptitle.get_text()
+
+
+def test_ab_counts_bins_every_pixel_batch_by_batch(tiny_ds):
+    counts, edges, mean = lesson.ab_counts(tiny_ds, bins=32, batch_size=2)
+    assert counts.sum() == 6 * 8 * 8
+    same, _, _ = lesson.ab_counts(tiny_ds, bins=32, batch_size=100)
+    np.testing.assert_array_equal(counts, same)
+    np.testing.assert_allclose(mean, [5.0, -12.5])  # mean of a = 10k - 20 and b = -5k over k = 0..5
+    ia, ib = np.searchsorted(edges, [30.5, -25.5]) - 1  # image 5: a = 30, b = -25
+    assert counts[ia, ib] == 64
+    picked, _, _ = lesson.ab_counts(tiny_ds, [0, 5], bins=32)
+    assert picked.sum() == 128
+    with pytest.raises(ValueError, match="no images"):
+        lesson.ab_counts(tiny_ds, [])
+
+
+def test_ab_histogram_draws_the_counts_and_the_mean(tiny_ds):
+    fig = lesson.ab_histogram(tiny_ds, bins=16)
+    (im,) = images_of(fig)
+    assert im.get_array().sum() == 6 * 8 * 8
+    marker = fig.axes[0].lines[0]
+    np.testing.assert_allclose([marker.get_xdata()[0], marker.get_ydata()[0]], [5.0, -12.5])
+    text = texts_of(fig)
+    assert "MSE" in text and "mean" in text and "384 pixels" in text
+
+
+def test_split_table_counts_and_fractions():
+    df = lesson.split_table(data.split(50))
+    assert list(df.index) == ["train", "val", "test", "total"]
+    assert df.loc[["train", "val", "test"], "images"].tolist() == [30, 10, 10]
+    assert df.loc["total", "images"] == 50
+    np.testing.assert_allclose(df.loc[["train", "val", "test"], "fraction"], [0.6, 0.2, 0.2])

@@ -1,0 +1,151 @@
+"""deepcolor.lessons.hyperparameter_study: the study table, its reuse of runs, the slider run.
+
+Models are tiny (input 16, one epoch, 12 random 32x32 images) so the whole file stays fast; the
+runs trained once by the module fixture are reused by the later tests, which checks reuse too.
+"""
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepcolor import config, data, metrics, paper, predict, runs
+from deepcolor.lessons import hyperparameter_study as study
+from deepcolor.paper import StudyRun
+
+RUNS = (StudyRun(13, "arch2", 0.01, 5, 0.01),  # the paper's figure 13 exactly
+        StudyRun(15, "arch2", 0.01, 5, 0.01))  # figure 15 was the base model: no paper numbers apply;
+# same settings as the first run, so it reuses that run: one training serves the whole module
+
+
+def tiny_profile(**changes):
+    base = dict(input_size=16, lr=0.01, batch_size=5, l2=0.01, epochs=1, study=RUNS, study_epochs=1)
+    return replace(config.PROFILES["smoke"], **{**base, **changes})
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """(cfg, ds, emb, split, runs_dir, table): the two-run study trained once in a private runs folder."""
+    runs_dir = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(0)
+    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
+    ds = data.LabDataset.from_arrays(L, ab)
+    emb = rng.random((12, 1000)).astype(np.float32)
+    cfg = config.Config(tiny_profile())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))
+        split = cfg.split(ds)
+        table = study.run_study(cfg, ds, emb, split)
+    return cfg, ds, emb, split, runs_dir, table
+
+
+@pytest.fixture
+def runs_env(setup, monkeypatch):
+    monkeypatch.setenv("DEEPCOLOR_RUNS", str(setup[4]))
+    return setup
+
+
+def test_run_study_table_and_paper_join(setup):
+    *_, table = setup
+    assert tuple(table.columns) == study.STUDY_COLUMNS
+    assert list(table["figure"]) == [13, 15] and list(table["status"]) == ["completed", "completed"]
+    fig13 = next(r for r in paper.PAPER_RESULTS if r.figure == 13)
+    assert table.loc[0, "paper_val"] == fig13.val and table.loc[0, "paper_test"] == fig13.test
+    assert math.isnan(table.loc[1, "paper_val"]) and math.isnan(table.loc[1, "paper_test"])
+    assert set(table["profile"]) == {"smoke"} and set(table["embedding_mode"]) == {"untrained"}
+    assert list(table["epochs"]) == [1, 1]
+    assert table.loc[0, "run_dir"] == table.loc[1, "run_dir"]  # the second row reused the first run
+    for col in ("val_accuracy", "test_accuracy", "constant_val", "constant_test"):
+        assert table[col].between(0, 1).all(), col
+
+
+def test_study_accuracies_match_the_metrics_module(setup):
+    import keras
+
+    cfg, ds, emb, split, _, table = setup
+    for part, idx in (("val", split.val), ("test", split.test)):
+        L, ab = ds.batch(idx)
+        assert table[f"constant_{part}"].iloc[0] == pytest.approx(metrics.constant_baseline_accuracy(ab))
+        model = keras.models.load_model(f"{table.loc[1, 'run_dir']}/model.keras")
+        pred = predict.predict_ab(model, L, emb[idx])
+        assert table.loc[1, f"{part}_accuracy"] == pytest.approx(metrics.paper_accuracy(ab, pred))
+
+
+def test_rerun_reuses_runs_without_training_or_loading(runs_env, monkeypatch):
+    cfg, ds, emb, split, runs_dir, table = runs_env
+    folders = sorted(p.name for p in runs_dir.iterdir())
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished run was trained or loaded again")
+
+    monkeypatch.setattr(config.Config, "train_or_load", fail)
+    again = study.run_study(cfg, ds, emb, split)
+    assert sorted(p.name for p in runs_dir.iterdir()) == folders
+    assert again.drop(columns="run_dir").equals(table.drop(columns="run_dir"))
+
+
+def test_runs_dir_is_honoured_by_lookup_and_training(runs_env, tmp_path, monkeypatch):
+    """With runs_dir given, the study neither reuses nor writes runs in $DEEPCOLOR_RUNS."""
+    cfg, ds, emb, split, env_runs, _ = runs_env
+    folders = sorted(p.name for p in env_runs.iterdir())
+    runs_one = (StudyRun(13, "arch2", 0.01, 5, 0.01),)
+    table = study.run_study(cfg, ds, emb, split, runs=runs_one, runs_dir=tmp_path)
+    (mine,) = tmp_path.iterdir()  # trained here, not reused from $DEEPCOLOR_RUNS
+    assert table.loc[0, "run_dir"] == str(mine) and (mine / runs.EVAL_FILE).is_file()
+    assert sorted(p.name for p in env_runs.iterdir()) == folders
+    history, _ = study.slider_run(cfg, ds, emb, split, "arch2", 0.01, 5, 0.01, 1, runs_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == [mine] and len(history["loss"]) == 1  # reused from runs_dir
+    monkeypatch.setattr(config.Config, "train_or_load", lambda *a, **k: pytest.fail("retrained"))
+    assert study.run_study(cfg, ds, emb, split, runs=runs_one, runs_dir=tmp_path).loc[0, "run_dir"] == str(mine)
+
+
+def test_diverged_run_is_recorded_as_nan_and_not_rerun(setup, tmp_path, monkeypatch):
+    _, ds, emb, split, *_ = setup
+    monkeypatch.setenv("DEEPCOLOR_RUNS", str(tmp_path))
+    cfg = config.Config(tiny_profile())
+    bad = emb.copy()
+    bad[split.train] = np.nan  # forces a NaN loss on the first batch, whatever the seed
+    runs = (StudyRun(17, "arch3", 0.1, 5, 0.01),)
+    table = study.run_study(cfg, ds, bad, split, runs=runs)
+    row = table.iloc[0]
+    assert row["status"] == "nan" and math.isnan(row["val_accuracy"]) and math.isnan(row["test_accuracy"])
+    assert 0.5 <= row["constant_test"] <= 1
+    assert math.isnan(row["paper_test"])  # figure 17 trained the base model, not arch3
+    monkeypatch.setattr(config.Config, "train_or_load", lambda *a, **k: pytest.fail("diverged run retrained"))
+    assert study.run_study(cfg, ds, bad, split, runs=runs).iloc[0]["status"] == "nan"
+
+
+def test_compare_with_paper_caption_and_histories(setup):
+    *_, table = setup
+    styled = study.compare_with_paper(table)
+    html = styled.to_html()
+    assert "profile: smoke" in html and "embeddings: untrained" in html and "NOT RESULTS" in html
+    assert "run_dir" not in styled.data.columns
+    histories = study.study_histories(table)
+    assert list(histories) == ["fig 13: arch2 lr=0.01 b=5 l2=0.01", "fig 15: arch2 lr=0.01 b=5 l2=0.01"]
+    assert all(len(h["loss"]) == 1 and len(h["val_loss"]) == 1 for h in histories.values())
+
+
+def test_slider_run_reuses_and_plots(runs_env):
+    cfg, ds, emb, split, runs_dir, _ = runs_env
+    before = len(list(runs_dir.iterdir()))
+    history, fig = study.slider_run(cfg, ds, emb, split, "arch2", 0.01, 5, 0.01, 1)
+    assert len(list(runs_dir.iterdir())) == before  # the study's arch2 run, reused
+    assert len(history["loss"]) == 1 and len(fig.axes) == 2
+    line = fig.axes[0].get_lines()[0]
+    assert np.allclose(line.get_ydata(), history["loss"])
+    assert len(study.slider_figure(cfg, ds, emb, split, "arch2", 0.01, 5, 0.01, 1).axes) == 2
+
+
+
+
+def test_eval_file_written_per_run(setup):
+    *_, table = setup
+    for run_dir in table["run_dir"]:
+        saved = json.loads((Path(run_dir) / runs.EVAL_FILE).read_text())
+        assert set(saved) == {"split", "val", "test"}
+        assert runs.read_study_eval(run_dir)["val"] == pytest.approx(saved["val"])
