@@ -68,7 +68,7 @@ def cmd_train(args) -> int:
     if args.resume:
         check_resume(args.resume, config, ds, args.embeddings)  # before minutes of embeddings
     emb = dataset_embeddings(ds, args.embeddings)
-    parts = split(len(ds), seed=args.seed)
+    parts = split(len(ds), seed=args.seed, groups=ds.groups)
     result = train(ds, emb, parts.train, parts.val, config, embedding_mode=args.embeddings, profile="cli",
                    runs_dir=args.runs_dir, run_dir=args.resume, resume=bool(args.resume))
     print(f"run {result.status}: {result.run_dir}")

@@ -178,17 +178,25 @@ class Split(NamedTuple):
     test: np.ndarray
 
 
-def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> Split:
+def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0, groups=None) -> Split:
     """The paper's random train/validation/test split of ``n`` images (60/20/20 by default).
 
     Returns three disjoint, sorted int64 index arrays that together cover range(n); the same
-    ``n``, ``fractions`` and ``seed`` always give the same split.
+    ``n``, ``fractions``, ``seed`` (and ``groups``) always give the same split.
+
+    groups: optional, one label per image (e.g. the source photo of each crop,
+    :attr:`deepcolor.lab_dataset.LabDataset.groups`).  Then whole groups are split, never their
+    images: no photo has crops in two parts, so the test images are photos the model never saw.
+    The parts then hold about, not exactly, the fractions of the images.  Our choice; the paper
+    split its images at random, which is right for the Kaggle set (one image per photo).
     """
     fractions = np.asarray(fractions, dtype=float)
     if fractions.shape != (3,) or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
         raise ValueError(f"fractions must be three non-negative numbers adding up to 1, got {tuple(fractions)}")
     if n < 3:
         raise ValueError(f"need at least 3 images to split into train/val/test, got {n}")
+    if groups is not None:
+        return _split_groups(np.asarray(groups), n, fractions, seed)
     order = np.random.default_rng(seed).permutation(n)
     sizes = [int(round(n * fractions[0])), int(round(n * fractions[1]))]
     sizes.append(n - sum(sizes))
@@ -199,3 +207,28 @@ def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> Split:
             sizes[k] = least
     n_train, n_val = sizes[0], sizes[1]
     return Split(*(np.sort(part) for part in np.split(order, [n_train, n_train + n_val])))
+
+
+def _split_groups(groups: np.ndarray, n: int, fractions: np.ndarray, seed: int) -> Split:
+    """Whole groups to each part, in a seeded random order, each part filled up to its share of the
+    images; every part asked for gets at least one group."""
+    if groups.shape != (n,):
+        raise ValueError(f"groups must give one label per image: {n} labels expected, got shape {groups.shape}")
+    labels = np.unique(groups)
+    wanted = int(np.count_nonzero(fractions))
+    if len(labels) < wanted:
+        raise ValueError(f"{len(labels)} source photos cannot fill {wanted} parts: a photo is never split "
+                         "between parts; use more photos")
+    order = labels[np.random.default_rng(seed).permutation(len(labels))]
+    sizes = [int(np.sum(groups == label)) for label in order]
+    parts, part, filled = [[], [], []], 0, 0
+    ends = np.cumsum(fractions) * n
+    for k, (label, size) in enumerate(zip(order, sizes)):
+        left = len(order) - k  # groups still to place, this one included
+        needing = sum(1 for j in range(part + 1, 3) if fractions[j] > 0)
+        while part < 2 and (fractions[part] == 0 or (parts[part] and (filled >= ends[part] or left <= needing))):
+            part += 1
+            needing = sum(1 for j in range(part + 1, 3) if fractions[j] > 0)
+        parts[part].append(label)
+        filled += size
+    return Split(*(np.flatnonzero(np.isin(groups, p)).astype(np.int64) for p in parts))

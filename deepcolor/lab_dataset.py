@@ -113,6 +113,17 @@ class LabDataset:
         L, ab = self.batch([i])
         return L[0], ab[0]
 
+    @property
+    def groups(self):
+        """The source photo of each image, as an (N,) array of labels, when the manifest names them
+        (the sample: its scene, both halves of the stereo pair being one; a folder dataset: its photo);
+        None otherwise (the Kaggle set: one image per photo).  :func:`deepcolor.data.split` keeps
+        each group in one part (notebook 02)."""
+        items = self.manifest.get("items") or []
+        if len(items) < len(self):
+            return None
+        return np.array([str(item.get("scene") or item.get("photo")) for item in items[: len(self)]])
+
     @classmethod
     def from_arrays(cls, L, ab, source="arrays") -> "LabDataset":
         """An in-memory dataset from arrays in Lab units (quantized to the 8-bit encoding).

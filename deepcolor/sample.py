@@ -22,7 +22,7 @@ from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
 from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
 
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2  # 2: each item names its scene, which the split keeps in one part
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class SourcePhoto:
     load: Callable[[], np.ndarray]  # -> (H, W, 3) uint8
     origin: str
     licence: str
+    scene: str = ""  # photos of one scene (a stereo pair) share it; the split keeps a scene in one part
 
 
 def _skimage(name):
@@ -76,8 +77,10 @@ def source_photos() -> list[SourcePhoto]:
         SourcePhoto("chelsea", _skimage("chelsea"), "skimage.data.chelsea()", "CC0"),
         SourcePhoto("coffee", _skimage("coffee"), "skimage.data.coffee()", "CC0"),
         SourcePhoto("rocket", _skimage("rocket"), "skimage.data.rocket()", "public domain (SpaceX)"),
-        SourcePhoto("motorcycle_left", _motorcycle(0), "skimage.data.stereo_motorcycle()[0]", "Middlebury stereo set"),
-        SourcePhoto("motorcycle_right", _motorcycle(1), "skimage.data.stereo_motorcycle()[1]", "Middlebury stereo set"),
+        SourcePhoto("motorcycle_left", _motorcycle(0), "skimage.data.stereo_motorcycle()[0]", "Middlebury stereo set",
+                    scene="motorcycle"),
+        SourcePhoto("motorcycle_right", _motorcycle(1), "skimage.data.stereo_motorcycle()[1]", "Middlebury stereo set",
+                    scene="motorcycle"),
         SourcePhoto("grace_hopper", _grace_hopper, "matplotlib.cbook.get_sample_data('grace_hopper.jpg')", "public domain (US Navy)"),
     ]
     if importlib.util.find_spec("sklearn") is not None:
@@ -139,7 +142,8 @@ def make_sample(n: int = 48, seed: int = 0, progress=None):
                 if photo.name not in loaded:
                     loaded[photo.name] = photo.load()
                 rgb, crop = random_crop(loaded[photo.name], rng)
-                items.append({"index": i, "photo": photo.name, "origin": photo.origin, "licence": photo.licence, **crop})
+                items.append({"index": i, "photo": photo.name, "scene": photo.scene or photo.name,
+                              "origin": photo.origin, "licence": photo.licence, **crop})
                 yield split_lab(rgb_to_lab(rgb))
 
         manifest = {"source": "sample", "seed": seed, "version": SAMPLE_VERSION, "items": items}

@@ -288,3 +288,30 @@ def test_overwrite_never_deletes_a_folder_deepcolor_did_not_write(tmp_path, phot
 
 def _tree_bytes(root: Path) -> dict:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_split_keeps_each_source_photo_in_one_part(sample_ds):
+    """The sample is crops of a few photos: a photo's crops (and both halves of the stereo pair)
+    all fall in one part, so test images come from photos the model never saw."""
+    groups = sample_ds.groups
+    assert groups is not None and len(groups) == len(sample_ds)
+    names = [item["photo"] for item in sample_ds.manifest["items"]]
+    assert {g for g, name in zip(groups, names) if name.startswith("motorcycle")} == {"motorcycle"}
+    for seed in range(10):
+        parts = data.split(len(sample_ds), seed=seed, groups=groups)
+        assert sorted(np.concatenate(parts)) == list(range(len(sample_ds)))
+        assert all(len(part) for part in parts)
+        seen = [set(groups[part]) for part in parts]
+        assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2]), (seed, seen)
+    with pytest.raises(ValueError, match="2 source photos cannot fill 3 parts"):
+        data.split(6, groups=["a", "a", "a", "b", "b", "b"])
+    with pytest.raises(ValueError, match="one label per image"):
+        data.split(6, groups=["a", "b"])
+
+
+def test_a_folder_dataset_names_the_photo_of_each_image_and_kaggle_does_not(photo_folder, tmp_path, kaggle_photos):
+    src, _ = photo_folder
+    ds = data.from_folder(src, tmp_path / "mine", report=None).dataset
+    assert list(ds.groups) == [item["photo"] for item in ds.manifest["items"]]
+    assert data.load_kaggle(kaggle_photos.root).groups is None  # one image per photo: the paper's random split
+    assert ds.subset(3).groups.tolist() == list(ds.groups[:3])
