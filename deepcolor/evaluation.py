@@ -112,7 +112,7 @@ def _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_
 
     if train_missing:
         return cfg.train_or_load(arch, dataset, embeddings, split, verbose=verbose, runs_dir=runs_dir)
-    found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir)
+    found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir, split)
     return None if found is None else load_finished(found)
 
 

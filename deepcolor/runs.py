@@ -190,24 +190,46 @@ def load_runs(runs_dir=None):
     return pd.DataFrame(rows)
 
 
-def same_setting(record: dict, config, dataset, embedding_mode: str, profile: str) -> bool:
+def layer_table_hash(arch: str) -> str:
+    """A short hash of the layer table ``arch`` is built from (:data:`deepcolor.paper.TABLES`): a run
+    is reused only by a model defined the same way, so editing an architecture means new runs."""
+    from .paper import TABLES, check_architecture
+
+    check_architecture(arch)
+    return hashlib.sha256(repr(TABLES[arch]).encode()).hexdigest()[:12]
+
+
+def split_hash(train_idx, val_idx) -> str:
+    """A short hash of the training and validation images of a split: a run is reused only for the
+    split it was trained on, so that no reused model has seen the test images."""
+    import numpy as np
+
+    parts = [np.asarray(part, np.int64).tobytes() for part in (train_idx, () if val_idx is None else val_idx)]
+    return hashlib.sha256(b"|".join(parts)).hexdigest()[:12]
+
+
+def same_setting(record: dict, config, dataset, embedding_mode: str, profile: str, split=None) -> bool:
     """Whether a run record was made with exactly this config (a :class:`deepcolor.train.TrainConfig`),
-    data, embedding mode and profile."""
+    the same model definition (:func:`layer_table_hash`), data, embedding mode and profile, and,
+    when ``split`` (train, val, ...) is given, on the same training and validation images."""
     fingerprint = json.loads(json.dumps(dataset.fingerprint()))
     return (record["config"] == asdict(config) and record["embedding_mode"] == embedding_mode
-            and record["profile"] == profile and record["data"]["fingerprint"] == fingerprint)
+            and record["profile"] == profile and record["data"]["fingerprint"] == fingerprint
+            and record.get("layer_table") == layer_table_hash(config.arch)
+            and (split is None or record["data"].get("split") == split_hash(split[0], split[1])))
 
 
-def find_run(config, dataset, embedding_mode: str, profile: str, runs_dir=None) -> Path | None:
+def find_run(config, dataset, embedding_mode: str, profile: str, runs_dir=None, split=None) -> Path | None:
     """The newest completed run folder under ``runs_dir`` with a final model and exactly this
-    config, data, embedding mode and profile; None when there is none (damaged runs never count)."""
+    setting (:func:`same_setting`, ``split`` included when given); None when there is none
+    (damaged runs never count)."""
     for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}"), reverse=True):
         try:
             rec = load_run(rec_path.parent)
         except DamagedFileError:
             continue  # a damaged record is never reused
         if (rec["status"] == "completed" and (rec_path.parent / FINAL_MODEL).is_file()
-                and same_setting(rec, config, dataset, embedding_mode, profile)):
+                and same_setting(rec, config, dataset, embedding_mode, profile, split)):
             return rec_path.parent
     return None
 

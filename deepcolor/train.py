@@ -31,7 +31,7 @@ from .files import DamagedFileError, atomic_write, make_folder
 from .models import build_model
 from .paper import check_architecture
 from .runs import (CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, check_new_run_dir, check_resume, default_runs_dir, find_run,
-                   history_of, load_run, run_name, write_record)
+                   history_of, layer_table_hash, load_run, run_name, split_hash, write_record)
 
 
 @dataclass
@@ -152,7 +152,9 @@ def _new_record(config, dataset, embedding_mode, profile, train_idx, val_idx, re
             "n_train": int(len(train_idx)),
             "n_val": int(len(val_idx)) if val_idx is not None else 0,
             "fingerprint": dataset.fingerprint(),
+            "split": split_hash(train_idx, val_idx),
         },
+        "layer_table": layer_table_hash(config.arch),
         "embedding_mode": embedding_mode,
         "profile": profile,
         "backend": keras.backend.backend(),
@@ -298,7 +300,7 @@ def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embedding_
     Lets later notebooks (09, 10) use the models trained in notebooks 04-07, and train on the
     spot when they were not run.  ``split``: (train, val, test) index arrays.
     """
-    found = find_run(config, dataset, embedding_mode, profile, runs_dir)
+    found = find_run(config, dataset, embedding_mode, profile, runs_dir, split)
     if found is not None:
         return load_finished(found)
     return train(dataset, embeddings, split[0], split[1], config, embedding_mode=embedding_mode,

@@ -260,3 +260,25 @@ def test_the_run_folder_layout_needs_no_keras(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_changed_layer_table_or_split_is_never_reused(small, finished, tmp_path, monkeypatch):
+    """An instructor who edits an architecture gets a new run, and a run is reused only on the
+    split it was trained on (so a reused model has never seen the test images)."""
+    from deepcolor import paper
+
+    ds, _, parts = small
+    result, _ = finished
+    copy = copy_run(result.run_dir, tmp_path / "run")
+    assert find_run(CONFIG, ds, "none", "test", tmp_path, split=parts) == copy
+    other = data.split(len(ds), seed=1)
+    assert find_run(CONFIG, ds, "none", "test", tmp_path, split=other) is None
+
+    edited = dict(paper.TABLES)
+    first, *rest = paper.TABLES["arch3"]["encoder"]
+    edited["arch3"] = {**paper.TABLES["arch3"], "encoder": (("conv", 32, 3, 2), *rest)}  # 32 filters, not 64
+    assert first == ("conv", 64, 3, 2)
+    monkeypatch.setattr(paper, "TABLES", edited)
+    assert runs.layer_table_hash("arch3") != load_run(copy)["layer_table"]
+    assert find_run(CONFIG, ds, "none", "test", tmp_path) is None
+    assert find_run(CONFIG, ds, "none", "test", tmp_path, split=parts) is None
