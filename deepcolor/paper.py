@@ -24,7 +24,8 @@ from typing import Optional
 __all__ = ["ARCHITECTURES", "EMBEDDING_SIZE", "PAPER_LAYERS", "PAPER_PARAMS", "ARCHITECTURE_FIGURES",
            "FORWARD_GFLOPS", "ARCHITECTURE_NOTEBOOKS", "STAGES", "CONCAT", "check_architecture", "layer_tokens",
            "layer_row", "TABLES", "PaperResult", "PAPER_RESULTS", "HEADLINE_TEST_ACCURACY", "StudyRun",
-           "PAPER_GRID", "results_table"]
+           "PAPER_GRID", "results_table", "PAPER_EPOCHS", "SaysAssumes", "SAYS_ASSUMES", "says_and_assumes",
+           "training_cost"]
 
 
 # --- the four networks (section 3.1, figures 4-11) ----------------------------------------------
@@ -179,3 +180,89 @@ def results_table():
 
     columns = [f.name for f in fields(PaperResult)]
     return pd.DataFrame([asdict(row) for row in PAPER_RESULTS], columns=columns)
+
+
+# --- what the paper says, and what the course assumes --------------------------------------------
+
+PAPER_EPOCHS = 2500
+"""Section 4.2: "The model has been trained on 2500 epochs" (for every run, as far as the text says)."""
+
+
+@dataclass(frozen=True)
+class SaysAssumes:
+    """One point where the paper is silent, contradicts itself, or differs from what the course does.
+
+    topic: a few words; paper: the paper's own words (or "silent"); where: section or figure;
+    course: what the course does (``{profile_epochs}`` is filled in by :func:`says_and_assumes`);
+    why: the reason, and whose choice it is.
+    """
+
+    topic: str
+    paper: str
+    where: str
+    course: str
+    why: str
+
+
+SAYS_ASSUMES: tuple[SaysAssumes, ...] = (
+    SaysAssumes("epochs", '"The model has been trained on 2500 epochs"', "§4.2",
+                "{profile_epochs}; what 2,500 epochs would cost is in the next table",
+                "our choice: 2,500 epochs of the base model at 224 px are GPU-days, not a lesson; the course "
+                "runs the paper's grid for few epochs and says so wherever a number is shown"),
+    SaysAssumes("learning-rate range", '"varying the learning rate from 0.1 to 0.0001"', "§4.2 vs figure 16",
+                "the grid includes figure 16's 0.00001, as the figure does",
+                "the paper contradicts itself: figure 16 and its text use 0.00001, outside the stated range"),
+    SaysAssumes("L2 range", '"regularization constant for l2 regularization from 0.1 to 0.001"', "§4.2 vs figures 12-20",
+                "0.1 and 0.01, the values of the figures",
+                "no figure uses 0.001; the course runs what the figures show"),
+    SaysAssumes("figure 12's learning rate", 'caption: "learning rate 0.01"; text: "In figure 12, the learning rate is 0.001"',
+                "figure 12, §5", "0.01, the caption's value",
+                "the paper contradicts itself; the caption is kept (the text may carry a typo)"),
+    SaysAssumes("figure 16's settings", 'caption: "learning rate = 0.00001" only', "figure 16",
+                "batch 5 and L2 0.01, like figures 15 and 17-20",
+                "our assumption: the caption gives no batch size or L2"),
+    SaysAssumes("the best model", '§5: "the best results are shown in figure 23" (lr 0.001); conclusion: lr 0.0001',
+                "§5, §6, figures 16, 21, 23",
+                "the table shows every run's numbers and lets them speak",
+                "the paper disagrees with itself: figure 23 (lr 0.001) is picked by eye, the conclusion names lr "
+                "0.0001, figure 21's caption (lr 0.0001) and text (lr 0.00001) differ, and the lr 0.00001 run "
+                '"is not able to learn" yet scores 55.78 % on test, above the lr 0.001 run\'s 55.68 %'),
+    SaysAssumes("parameter totals", "totals printed for architectures 1 and 2 only", "figures 4, 6, 8, 10",
+                "all four totals; the base model's and architecture 3's are the sums of their layer tables",
+                "the built Keras models equal all four exactly"),
+    SaysAssumes("scaling", "silent", "—",
+                "L / 100 in [0, 1] as input; ab / 128 with a tanh output",
+                "our choice, as in Deep Koalarization (Baldassarre et al. 2017), which the paper builds on"),
+    SaysAssumes("the metric", '"accuracy", never defined', "§5, figures 12-20",
+                "Keras' categorical accuracy over the (a, b) channels: is a > b guessed right",
+                "our inference: what Keras gives for metrics=['accuracy'] on an MSE model with an (H, W, 2) output"),
+    SaysAssumes("the data's size", '"2.9 GB of data consisting of 25K sets of images"', "§4.1",
+                "3.76 GB as uncompressed uint8 arrays (25,000 x 224 x 224 x 3 bytes)",
+                "the paper's figure may be the compressed download"),
+)
+"""The points where the course had to choose, one row each (notebook 04_base_model; referred to
+from 08 and 09)."""
+
+
+def says_and_assumes(profile_epochs: str = "each profile's epochs"):
+    """:data:`SAYS_ASSUMES` as a pandas DataFrame (notebook 04_base_model), indexed by topic, with
+    columns paper, where, course, why.  profile_epochs: how many epochs the profiles train, as text."""
+    import pandas as pd
+
+    rows = [{**asdict(r), "course": r.course.format(profile_epochs=profile_epochs)} for r in SAYS_ASSUMES]
+    return pd.DataFrame(rows).set_index("topic")
+
+
+def training_cost(arch: str = "base", epochs: int = PAPER_EPOCHS, n_train: int = 15_000,
+                  sustained_tflops: float = 50.0) -> dict:
+    """What training ``arch`` at 224x224 for ``epochs`` epochs on ``n_train`` images costs (notebook 04).
+
+    Training is counted as three forward passes (forward, and the backward pass's two products), from
+    :data:`FORWARD_GFLOPS`; n_train defaults to the paper's 60 % of 25,000 images.
+    sustained_tflops: the throughput assumed (our assumption: 50 TFLOP/s, about a third of a current
+    data-centre GPU's dense bf16 peak; batch 5 as in the paper would reach far less).
+    Returns {"train_pflop": total PFLOP, "gpu_hours": hours at that throughput}, floats.
+    """
+    check_architecture(arch)
+    flop = 3 * FORWARD_GFLOPS[arch] * 1e9 * n_train * epochs
+    return {"train_pflop": flop / 1e15, "gpu_hours": flop / (sustained_tflops * 1e12) / 3600}
