@@ -25,6 +25,7 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.evaluation``      models measured on a dataset, and the table of every architecture (notebooks 04-09)
 - ``deepcolor.colorize``        colorize your own photos (notebook 10; ``deepcolor colorize``)
 - ``deepcolor.lessons``         what each notebook shows, one module per notebook, named after it
+- ``deepcolor.exercises``       the notebooks' exercises, checked: ``exercises.check("04.2", answer)``
 
 Plumbing: ``deepcolor.files`` (atomic writes, strict JSON), ``deepcolor.network`` (is a host
 reachable), ``deepcolor.progress`` (progress bars), ``deepcolor.cli`` (the ``deepcolor`` command).
