@@ -1,0 +1,335 @@
+"""What notebook ``04_base_model`` shows beyond the layer table (:mod:`deepcolor.lessons.architectures`):
+what the paper says beside what the course assumes, what its 2,500 epochs would cost, a hand-written
+Keras model checked against :func:`deepcolor.models.build_model`, and the "overfit one batch" check.
+
+Lab units throughout: L in [0, 100], a and b in about [-128, 127]; the models read ``L / 100`` and
+predict ``ab / 128`` (:mod:`deepcolor.models`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["profile_epochs_text", "says_and_assumes", "training_cost_table", "compare_with_built",
+           "OverfitSettings", "OVERFIT_SETTINGS", "overfit_settings", "spread_over_photos", "overfit_demo"]
+
+
+# --- what the paper says, what the course assumes ---------------------------------------------------
+
+def profile_epochs_text(profiles=None) -> str:
+    """How many epochs each profile trains, as one line of text (notebook 04), e.g.
+    ``"smoke 2, default 5, full 20 epochs per run; study runs 1 / 3 / 20 epochs"``.
+    profiles: {name: :class:`deepcolor.config.Profile`}, default ``deepcolor.config.PROFILES``."""
+    from ..config import PROFILES
+
+    profiles = PROFILES if profiles is None else profiles
+    runs = ", ".join(f"{name} {p.epochs}" for name, p in profiles.items())
+    study = " / ".join(str(p.study_epochs) for p in profiles.values())
+    return f"{runs} epochs per run; study runs {study} epochs"
+
+
+def says_and_assumes(profiles=None):
+    """``paper.says_and_assumes`` with the profiles' epochs filled in (:func:`profile_epochs_text`),
+    as a pandas Styler with the text left-aligned and wrapped (notebook 04).  The frame is ``.data``:
+    indexed by topic, columns paper, where, course, why."""
+    from .. import paper
+
+    table = paper.says_and_assumes(profile_epochs=profile_epochs_text(profiles))
+    return (table.style.set_properties(**{"text-align": "left", "white-space": "normal"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+            .set_caption("What the paper says, and what the course does where the paper is silent or "
+                         "contradicts itself (its full text: shared/paper/deepcolor-paper.md)"))
+
+
+def _cost_defaults() -> dict:
+    """The assumptions of ``paper.training_cost`` (training images, sustained TFLOP/s), read from its
+    signature so that the caption states exactly what the numbers assume."""
+    from ..paper import training_cost
+
+    params = inspect.signature(training_cost).parameters
+    return {"n_train": params["n_train"].default, "sustained_tflops": params["sustained_tflops"].default}
+
+
+def training_cost_table(cfg, archs=None):
+    """What the paper's 2,500 epochs at 224x224 cost for each architecture, beside the epochs of a run
+    under profile ``cfg`` (a :class:`deepcolor.config.Config`) (notebook 04).
+
+    Returns a pandas Styler indexed by architecture, columns ``paper epochs``, ``training PFLOP``
+    and ``GPU-hours`` (from :func:`deepcolor.paper.training_cost`: three forward passes per image, on
+    the paper's training set, at the throughput it assumes, which the caption states), ``<profile>
+    epochs`` and ``share of the paper's epochs``.  The frame is ``.data``.
+    """
+    import pandas as pd
+
+    from .. import paper
+
+    assumed = _cost_defaults()
+    rows = []
+    for arch in archs or paper.ARCHITECTURES:
+        cost = paper.training_cost(arch, paper.PAPER_EPOCHS, **assumed)
+        rows.append({"arch": arch, "paper epochs": paper.PAPER_EPOCHS, "training PFLOP": cost["train_pflop"],
+                     "GPU-hours": cost["gpu_hours"], f"{cfg.name} epochs": cfg.profile.epochs,
+                     "share of the paper's epochs": cfg.profile.epochs / paper.PAPER_EPOCHS})
+    table = pd.DataFrame(rows).set_index("arch")
+    caption = (f"{paper.PAPER_EPOCHS:,} epochs at 224x224 on {assumed['n_train']:,} training photos, training counted "
+               f"as 3 forward passes, at an assumed sustained {assumed['sustained_tflops']:g} TFLOP/s on one GPU "
+               f"(our assumption: the paper gives no times; at batch 5 a GPU reaches less). Beside it: the "
+               f"epochs of one run under profile {cfg.name} ({cfg.profile.study_epochs} per study run), "
+               f"at {cfg.profile.input_size}x{cfg.profile.input_size}.")
+    return (table.style.format({"training PFLOP": "{:,.0f}", "GPU-hours": "{:,.1f}",
+                                "share of the paper's epochs": "{:.2%}"}).set_caption(caption))
+
+
+# --- the model, written by hand --------------------------------------------------------------------
+
+_FUSE_CLASSES = ("Concatenate", "FuseEmbedding")
+
+
+def _kind(layer) -> str:
+    name = type(layer).__name__
+    if name == "InputLayer":
+        return "input"
+    if name == "Conv2D":
+        return "conv"
+    if name == "UpSampling2D":
+        return "up"
+    if name in _FUSE_CLASSES:
+        return "fuse"
+    return "other"
+
+
+def _describe(layer) -> str:
+    """A layer in words: ``Conv2D 3x3 /2 relu``, ``UpSampling2D x2``, ``Concatenate``."""
+    name = type(layer).__name__
+    if name == "Conv2D":
+        (k, _), (s, _) = layer.kernel_size, layer.strides
+        act = getattr(layer.activation, "__name__", str(layer.activation))
+        return f"Conv2D {k}x{k}{f' /{s}' if s != 1 else ''} {act}"
+    if name == "UpSampling2D":
+        return f"UpSampling2D x{layer.size[0]}"
+    return name
+
+
+def _shape(layer) -> str:
+    shape = layer.output.shape if _kind(layer) != "input" else layer.batch_shape
+    return "x".join(str(d) for d in tuple(shape)[1:])
+
+
+def _steps(model):
+    """The model's layers as (label, layer) pairs to compare: its inputs (in the order of ``model.inputs``),
+    then its convolutions, upsamplings and fusion, in the model's order.  Layers without weights that are
+    none of these (RepeatVector, Reshape: tiling the embedding by hand) are named in the fusion step's
+    label, or are steps of their own (unmatched) in a model without one."""
+    input_layers = [layer for layer in model.layers if _kind(layer) == "input"]
+    steps = [(f"Input {t.name}", next((layer for layer in input_layers if layer.output is t), None))
+             for t in model.inputs]
+    helpers = [type(layer).__name__ for layer in model.layers if _kind(layer) == "other" and not layer.weights]
+    fused = False
+    for layer in model.layers:
+        kind = _kind(layer)
+        if kind == "input" or (kind == "other" and not layer.weights):
+            continue
+        label = _describe(layer)
+        if kind == "fuse" and not fused:
+            label, fused = " + ".join(helpers + [label]), True
+        steps.append((label, layer))
+    if not fused:
+        steps += [(name, None) for name in helpers]
+    return steps
+
+
+def _same_function(model, built, seed=0) -> float:
+    """Copy ``model``'s weights into ``built`` (layer by layer, in step order) and return the largest
+    absolute difference of their outputs on one seeded random input.  ``model`` is left unchanged."""
+    ours = [layer for _, layer in _steps(model) if layer is not None and layer.weights]
+    theirs = [layer for _, layer in _steps(built) if layer is not None and layer.weights]
+    if len(ours) != len(theirs):
+        raise ValueError(f"{len(ours)} layers with weights in the model, {len(theirs)} in the built one")
+    for a, b in zip(ours, theirs):
+        b.set_weights(a.get_weights())
+    rng = np.random.default_rng(seed)
+    inputs = [rng.random((1, *tuple(t.shape)[1:]), dtype=np.float32) for t in model.inputs]
+    from keras import ops
+
+    out_a = ops.convert_to_numpy(model(inputs, training=False))
+    out_b = ops.convert_to_numpy(built(inputs, training=False))
+    return float(np.max(np.abs(out_a - out_b)))
+
+
+def compare_with_built(model, name: str = "base", check_outputs: bool = True):
+    """Check a hand-written Keras model against ``models.build_model(name)``, step by step (notebook 04).
+
+    model: a functional Keras model with inputs L (S, S, 1) and embedding (1000,).  Each input,
+    convolution, upsampling and fusion step of ``model`` is paired, in order, with the built model's;
+    weightless layers that prepare the embedding (RepeatVector, Reshape) are named in the fusion step's
+    ``ours`` (the built model's ``FuseEmbedding`` does all of it in one layer).  Steps are paired by
+    position, so a missing or extra layer also shifts the rows after it.
+    Returns a pandas DataFrame: one row per step (``built layer``, ``ours``, ``built`` (layers in words,
+    with kernel, stride and activation), ``our shape``, ``built shape``, ``our params``, ``built params``,
+    ``same?``), then a row ``total`` (every parameter of each model) and, with ``check_outputs`` and when
+    every row matches, a row ``same output`` whose ``ours`` gives the largest difference of the two
+    models' outputs on a random input once ``model``'s weights are copied into a fresh built model
+    (``model`` is not changed).  A step one model lacks shows as ``(missing)``.
+    """
+    import pandas as pd
+
+    from .. import models
+
+    size = model.inputs[0].shape[1]
+    built = models.build_model(name, size)
+    ours, theirs = _steps(model), _steps(built)
+    rows = []
+    for i in range(max(len(ours), len(theirs))):
+        (o_label, o), (b_label, b) = (ours[i] if i < len(ours) else ("(missing)", None),
+                                      theirs[i] if i < len(theirs) else ("(missing)", None))
+        row = {"built layer": b.name if b is not None else "(missing)", "ours": o_label,
+               "built": b_label, "our shape": _shape(o) if o is not None else "",
+               "built shape": _shape(b) if b is not None else "",
+               "our params": o.count_params() if o is not None and o.weights else 0,
+               "built params": b.count_params() if b is not None and b.weights else 0}
+        same_layer = (o is not None and b is not None and _kind(o) == _kind(b)
+                      and _describe(o).split(" ", 1)[-1] == _describe(b).split(" ", 1)[-1])
+        if o is not None and b is not None and _kind(o) == _kind(b) == "fuse":
+            same_layer = True  # Concatenate by hand, FuseEmbedding built: what matters is the shape
+        row["same?"] = bool(same_layer and row["our shape"] == row["built shape"]
+                            and row["our params"] == row["built params"])
+        rows.append(row)
+    total = {"built layer": "total", "ours": "", "built": "", "our shape": "", "built shape": "",
+             "our params": model.count_params(), "built params": built.count_params()}
+    total["same?"] = total["our params"] == total["built params"]
+    rows.append(total)
+    if check_outputs and all(r["same?"] for r in rows):
+        diff = _same_function(model, built)
+        rows.append({"built layer": "same output", "ours": f"max |difference| {diff:.1e}",
+                     "built": "our weights copied in", "our shape": _shape(model.layers[-1]),
+                     "built shape": _shape(built.layers[-1]), "our params": 0, "built params": 0,
+                     "same?": diff < 1e-4})
+    return pd.DataFrame(rows)
+
+
+# --- can it learn? overfit one batch ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OverfitSettings:
+    """How the "overfit one batch" check trains (notebook 04): ``n_images`` training photos, model
+    ``arch`` at ``input_size`` px, Adam at ``lr``, ``epochs`` passes over them in batches of
+    ``batch_size``, with the "none" embedding (zeros: the network must memorise from L alone).
+    ``measured``: what it gave (see :data:`OVERFIT_SETTINGS`)."""
+
+    arch: str
+    input_size: int
+    epochs: int
+    lr: float
+    batch_size: int
+    n_images: int = 8
+    measured: str = ""
+
+
+OVERFIT_SETTINGS = {
+    "smoke": OverfitSettings("arch3", 32, 100, 5e-3, 4, measured=(
+        "about 5 s of training; AuC 0.94 (gray 0.84), accuracy 0.80: partial, small details come back faded")),
+    "default": OverfitSettings("base", 64, 150, 1e-3, 4, measured=(
+        "about 45 s of training; AuC 0.95 (gray 0.84), accuracy 0.84")),
+    "full": OverfitSettings("base", 128, 300, 1e-3, 4, measured=(
+        "about 4 minutes of training (seconds on a GPU); AuC 0.97 (gray 0.84), accuracy 0.89")),
+}
+"""The check's settings per profile name (``default-offline`` uses ``default``'s).  smoke: the
+smallest network (architecture 3) at 32 px, so that CI spends seconds on it; default and full: the
+base model itself, at 64 and 128 px (at 128 px it needs about twice the epochs of 64 px).
+``measured``: on 8 training photos of the built-in sample, seed 0, on 2 CPU cores."""
+
+
+def overfit_settings(profile: str) -> OverfitSettings:
+    """The :data:`OVERFIT_SETTINGS` of a profile name; ``"<name>-offline"`` uses ``<name>``'s."""
+    key = profile.removesuffix("-offline")
+    if key not in OVERFIT_SETTINGS:
+        raise ValueError(f"no overfit settings for profile {profile!r}; known: {', '.join(OVERFIT_SETTINGS)}")
+    return OVERFIT_SETTINGS[key]
+
+
+def spread_over_photos(ds, indices, n: int) -> np.ndarray:
+    """``n`` of ``indices``, one crop per source photo in turn (``ds.groups``) so that different photos
+    come first; the first ``n`` where the dataset names no photos.  Returns sorted int64 indices."""
+    indices = np.asarray(indices, np.int64)
+    groups = ds.groups
+    if groups is None:
+        return np.sort(indices[:n])
+    by_photo = {}
+    for i in indices:
+        by_photo.setdefault(groups[i], []).append(int(i))
+    picked, queues = [], list(by_photo.values())
+    while len(picked) < min(n, len(indices)):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
+    return np.sort(np.array(picked, np.int64))
+
+
+def overfit_demo(cfg, ds, split, settings: OverfitSettings | None = None, seed: int = 0, **changes):
+    """Train a fresh model on a few training photos until it memorises their colours (notebook 04).
+
+    A network, loss and data pipeline that work can memorise a handful of photos; one that cannot is
+    broken before any question of generalising.  cfg: the :class:`deepcolor.config.Config` (its name
+    picks the :data:`OVERFIT_SETTINGS`); ds: a LabDataset; split: (train, val, test) indices, of which
+    ``settings.n_images`` training photos are used (:func:`spread_over_photos`).  ``changes`` replace
+    fields of the settings, e.g. ``epochs=10`` or ``lr=0.1``.  The batch is read by the training
+    pipeline (:class:`deepcolor.batches.ColorBatches`), the model compiled by
+    :func:`deepcolor.train.compile_model` (Adam, MSE, the paper's accuracy), and colour predicted at
+    the photos' size by :func:`deepcolor.predict.predict_ab`.  No run folder is written.
+
+    Returns ``(table, figure)``: a pandas Styler with rows gray (ab = 0), the memorised prediction and
+    the true colours resized to the model's input size and back (what survives that size), columns
+    ``AuC`` and ``paper accuracy`` (:func:`deepcolor.metrics.auc`, :func:`~deepcolor.metrics.paper_accuracy`),
+    measured on the memorised photos at their size (``.data`` is the frame, ``.data.attrs`` holds the
+    settings, ``seconds`` and the first and last ``loss``); and the figure of gray / memorised / truth
+    (:func:`deepcolor.lessons.figures.show_colorizations`).  Both captions say it is memorisation.
+    """
+    from dataclasses import replace
+
+    import keras
+    import pandas as pd
+
+    from .. import metrics, models, paper, predict, train
+    from ..batches import ColorBatches
+    from ..photos import resize_images
+    from .figures import show_colorizations
+
+    s = replace(settings or overfit_settings(cfg.name), **changes)
+    idx = spread_over_photos(ds, split[0], s.n_images)
+    none = np.broadcast_to(np.zeros((1, paper.EMBEDDING_SIZE), np.float32), (len(ds), paper.EMBEDDING_SIZE))
+    (x, emb), y = ColorBatches(ds, none, idx, batch_size=len(idx), shuffle=False, input_size=s.input_size)[0]
+    keras.utils.set_random_seed(seed)
+    model = train.compile_model(models.build_model(s.arch, s.input_size), s.lr)
+    start = time.perf_counter()
+    history = model.fit([x, emb], y, epochs=s.epochs, batch_size=s.batch_size, shuffle=True, verbose=0).history
+    seconds = time.perf_counter() - start
+
+    L, ab_true = ds.batch(idx)
+    ab_pred = predict.predict_ab(model, L, emb)
+    if not np.all(np.isfinite(ab_pred)):
+        ab_pred = np.nan_to_num(ab_pred)  # a diverged run (lr too high): measured as what it shows
+    ceiling = resize_images(resize_images(ab_true, s.input_size, s.input_size), *ab_true.shape[1:3])
+    rows = {"gray (ab = 0)": metrics.gray_prediction(ab_true),
+            f"memorised ({s.epochs} epochs)": ab_pred,
+            f"true colours, resized to {s.input_size} px and back": ceiling}
+    table = pd.DataFrame({name: {"AuC": metrics.auc(ab_true, ab), "paper accuracy": metrics.paper_accuracy(ab_true, ab)}
+                          for name, ab in rows.items()}).T
+    loss = history.get("loss", [float("nan")])
+    table.attrs.update(asdict(s), seconds=seconds, first_loss=float(loss[0]), last_loss=float(loss[-1]),
+                       images=idx.tolist())
+    what = (f"MEMORISATION, NOT A RESULT: {len(idx)} training photos seen {s.epochs} times; {s.arch} at "
+            f"{s.input_size}x{s.input_size}, lr {s.lr:g}, batch {s.batch_size}, embeddings: none (zeros), "
+            f"profile {cfg.name}")
+    styled = table.style.format("{:.3f}").set_caption(
+        f"{what}. Loss (MSE of ab/128) {loss[0]:.4f} -> {loss[-1]:.4f} in {seconds:.0f} s. "
+        f"1 = perfect on both columns; the last row is what survives the model's {s.input_size} px input size.")
+    groups = ds.groups
+    titles = [str(groups[i]) for i in idx] if groups is not None else None
+    figure = show_colorizations(L, ab_pred, ab_true, titles=titles, max_images=len(idx),
+                                caption=f"{what}. Middle row: the colours it memorised for these very photos, "
+                                        f"predicted at {s.input_size}x{s.input_size} and resized to the photos' size.")
+    return styled, figure
