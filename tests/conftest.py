@@ -11,6 +11,8 @@
   Kaggle 8-bit encoding written out independently of ``deepcolor.color``).
 - ``kaggle_photos`` (session): 10 crops of real photos in the Kaggle layout (ab files of 4/4/2
   images), with the true Lab values to compare against.
+- ``tiny`` and ``lesson`` (module): a tiny profile, dataset and split, and the arch1 lesson trained
+  on them once per test module (the architecture lessons, notebooks 05-07).
 
 Keras tests run on TensorFlow unless ``KERAS_BACKEND`` says otherwise.
 """
@@ -120,3 +122,30 @@ def kaggle_photos(tmp_path_factory) -> KagglePhotos:
     splits = (4, 4, 2)
     root = write_kaggle_layout(tmp_path_factory.mktemp("kaggle") / "image-colorization", l8, ab8, splits)
     return KagglePhotos(root, rgb, lab, splits)
+
+
+# --- the architecture lessons (notebooks 05-07) --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(cfg, ds, emb, split, runs_dir): 12 random 32x32 images, input 16, one epoch, private runs."""
+    from dataclasses import replace
+
+    from deepcolor import config, data
+
+    rng = np.random.default_rng(0)
+    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
+    ds = data.LabDataset.from_arrays(L, ab)
+    emb = rng.random((12, 1000)).astype(np.float32)  # stands in for the profile's (untrained) embeddings
+    cfg = config.Config(replace(config.PROFILES["smoke"], input_size=16, epochs=1, batch_size=8))
+    return cfg, ds, emb, cfg.split(ds), tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def lesson(tiny):
+    """The arch1 lesson of notebook 05 (:func:`deepcolor.lessons.architectures.architecture_lesson`) on ``tiny``."""
+    from deepcolor.lessons import architectures
+
+    cfg, ds, emb, split, runs_dir = tiny
+    return architectures.architecture_lesson(cfg, ds, emb, split, "arch1", verbose=0, runs_dir=runs_dir)

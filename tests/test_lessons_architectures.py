@@ -1,13 +1,22 @@
-"""deepcolor.lessons.architectures: each model's layers beside the paper's figure, the four side by side."""
+"""deepcolor.lessons.architectures: each model's layers beside the paper's figure, the four side by
+side, the lesson every architecture notebook shares (05-07), and the exercises of notebooks 05-07.
+
+Training tests use 12 random 32x32 images at input 16 for one epoch, in a private runs folder
+(the fixtures ``tiny`` and ``lesson`` in tests/conftest.py).
+"""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from deepcolor import paper  # noqa: E402
+from deepcolor import data, paper  # noqa: E402
 from deepcolor.lessons import architectures  # noqa: E402
+
+from figure_checks import texts_of  # noqa: E402
 
 
 @pytest.mark.parametrize("name", paper.ARCHITECTURES)
@@ -54,3 +63,45 @@ def test_compare_architectures():
     assert df.loc["base", "GFLOP @ 224"] == pytest.approx(15.08, abs=0.01)
     assert df.loc["arch3", "GFLOP @ 32"] == pytest.approx(models.flops("arch3", 32) / 1e9, abs=1e-3)
     assert df.loc["base", "params vs base"] == 1.0
+
+
+def test_architecture_lesson_names_its_data(tiny, lesson):
+    cfg, ds, _, split, _ = tiny
+    assert lesson.run.status == "completed" and lesson.run.record["embedding_mode"] == "untrained"
+    assert lesson.layers.iloc[-1]["params"] == paper.PAPER_PARAMS["arch1"] and lesson.layers["matches paper"].all()
+    table = architectures.data_table(cfg, ds, split)
+    assert table.loc["test", "smoke"] == len(split.test) and table.loc["train", "smoke"] == len(split.train)
+    assert "test images from a photo also in train" not in table.index  # random arrays name no photos
+    curves, pictures = (" ".join(texts_of(fig).split()) for fig in (lesson.curves, lesson.pictures))
+    assert f"trained on {len(split.train)} images" in curves and "NOT RESULTS" in curves
+    assert f"of the {len(split.test)} test images" in pictures and "profile: smoke" in pictures
+    assert lesson.results.loc["model", "images"] == len(split.test)
+    assert f"test split: {len(split.test)} images" in lesson.metrics.caption
+    assert set(lesson.paper["model"]) == {"arch1", "base"}
+
+
+def test_photos_shared_with_train_counts_shared_photos():
+    ds = data.LabDataset.from_arrays(np.zeros((4, 8, 8), np.float32), np.zeros((4, 8, 8, 2), np.float32))
+    assert architectures.photos_shared_with_train(ds, ([0], [1], [2, 3])) is None  # no photo names
+
+    class Named:
+        groups = np.array(["cat", "cat", "dog", "cat"])
+
+    assert architectures.photos_shared_with_train(Named(), ([0], [1], [2, 3])) == 1
+
+
+RIGHT = {"05.1": 3_509_522 / 6_606_994, "05.2": 6.8 / 15.1, "06.1": 256 + 1000, "06.2": 1000 * 256,
+         "07.1": 47, "07.2": 15.1 / 1.0}
+
+
+WRONG = {"05.1": 1 - 3_509_522 / 6_606_994, "05.2": 0.53, "06.1": 1000, "06.2": 321_792, "07.1": 75, "07.2": 6.6}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(RIGHT))
+def test_exercise_checks(exercise_id, capsys):
+    from deepcolor import exercises
+
+    assert exercises.check(exercise_id, RIGHT[exercise_id]) is True
+    assert exercises.check(exercise_id, WRONG[exercise_id]) is False
+    assert exercises.check(exercise_id, None) is False
+    assert exercises.check(exercise_id, "no idea") is False

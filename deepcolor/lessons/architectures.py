@@ -1,13 +1,31 @@
-"""What notebooks ``04_base_model`` to ``07_architecture_3`` show of the networks themselves: each
-model's layers beside the paper's figure, and the four architectures side by side (parameters,
-cost).  The colorization grids and loss curves they also draw are in :mod:`deepcolor.lessons.figures`.
+"""What notebooks ``04_base_model`` to ``07_architecture_3`` show of the networks themselves.
+
+- 04-07: :func:`layer_table_vs_paper` (a model's layers beside the paper's figure) and
+  :func:`compare_architectures`;
+- 05-07: :func:`architecture_lesson`, the steps every architecture notebook shares, in one call (the
+  layer table beside the paper's figure, the run trained or reused under the profile, its loss
+  curves, colorized test images, test metrics and the paper's runs of that model), and
+  :func:`data_table`.
+
+Each architecture notebook then asks its own question, in its own module:
+:mod:`deepcolor.lessons.architecture_1` (what halving the parameters costs),
+:mod:`~deepcolor.lessons.architecture_2` (does the fusion help?) and
+:mod:`~deepcolor.lessons.architecture_3` (speed).  The colorization grids, loss curves and captions
+are :mod:`deepcolor.lessons.figures`.  Every table and figure names the profile, the split and how
+many images it was measured on.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
 from .. import paper
 
-__all__ = ["layer_table_vs_paper", "compare_architectures"]
+__all__ = ["machine", "layer_table_vs_paper", "compare_architectures", "ArchitectureLesson", "photos_shared_with_train", "data_table", "architecture_lesson"]
 
 
 def _row_token(row):
@@ -78,3 +96,117 @@ def compare_architectures(input_sizes=(224,), names=None):
         row["params vs base"] = round(d["params"] / base, 3)
         rows.append(row)
     return pd.DataFrame(rows).set_index("arch")
+
+
+# --- the steps every architecture notebook shares (05-07) -----------------------------------------
+
+@dataclass
+class ArchitectureLesson:
+    """What :func:`architecture_lesson` returns: one architecture trained under a profile, and what
+    notebooks 05-07 show of it.  Every table and figure names its profile, split and image count.
+
+    arch: the architecture; run: its :class:`deepcolor.train.RunResult` (trained or reused);
+    layers: :func:`layer_table_vs_paper` read from the trained model; summary: ``figures.run_summary(run)``;
+    curves: loss and accuracy per epoch (a Figure); pictures: gray input, prediction and truth of test
+    images (a Figure); results: the
+    ``evaluation.evaluate`` table of the test split (None when the run did not complete);
+    metrics: ``results`` styled and captioned (or a sentence saying why there are none);
+    paper: the paper's runs of this model and of the base model (rows of ``paper.results_table()``).
+    """
+
+    arch: str
+    run: Any
+    layers: Any
+    summary: Any
+    curves: Any
+    pictures: Any
+    results: Any
+    metrics: Any
+    paper: Any
+
+
+def photos_shared_with_train(ds, split):
+    """How many test images of ``split`` come from a photo that also has images in its training part
+    (notebooks 05-07): an int, or None when the dataset does not name its photos (``ds.groups``)."""
+    groups = getattr(ds, "groups", None)
+    if groups is None:
+        return None
+    return int(np.isin(groups[np.asarray(split[2])], groups[np.asarray(split[0])]).sum())
+
+
+def data_table(cfg, ds, split):
+    """What the profile's data is, as one column named after the profile (notebooks 05-07).
+
+    Rows: images, source, train, val, test (image counts of ``split``, from ``cfg.split(ds)``),
+    ``test images from a photo also in train`` (only when the dataset knows each image's photo,
+    ``ds.groups``: crops of one photo in both parts make "never seen" less true), model input, embeddings.
+    """
+    import pandas as pd
+
+    from ..embeddings import describe_mode
+
+    train, val, test = (np.asarray(part) for part in split)
+    rows = {"images": len(ds), "source": ds.source, "train": len(train), "val": len(val), "test": len(test)}
+    shared = photos_shared_with_train(ds, split)
+    if shared is not None:
+        rows["test images from a photo also in train"] = shared
+    size = cfg.profile.input_size
+    rows.update({"model input": f"{size}x{size}", "embeddings": describe_mode(cfg.embedding_mode)})
+    return pd.Series(rows).to_frame(cfg.name)
+
+
+def architecture_lesson(cfg, ds, emb, split, arch, n_pictures=6, verbose="auto", runs_dir=None):
+    """Train ``arch`` under ``cfg``'s profile (or reuse an identical finished run) and build what every
+    architecture notebook shows of it (notebooks 05-07): the steps they share, in one call.
+
+    cfg: a :class:`deepcolor.config.Config`; ds: its dataset (``cfg.dataset()``); emb: (len(ds), 1000)
+    float32 embeddings in the profile's mode (``cfg.embeddings(ds)``); split: (train, val, test) index
+    arrays (``cfg.split(ds)``); n_pictures: how many test images to colorize; verbose: Keras' fit
+    verbosity; runs_dir: where the run folders are (default :func:`deepcolor.runs.default_runs_dir`).
+    Metrics are measured on the whole test split (``evaluation.evaluate``, mean-ab baseline from the
+    training images).  Returns an :class:`ArchitectureLesson`.
+    """
+    import pandas as pd
+
+    from .. import evaluation, metrics, predict
+    from . import figures
+
+    paper.check_architecture(arch)
+    train, val, test = (np.asarray(part) for part in split)
+    run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir)
+
+    def tag(title):
+        return figures.caption(cfg.name, cfg.embedding_mode, title)
+
+    seen = val[:64]
+    constant = metrics.constant_baseline_accuracy(ds.batch(seen)[1])
+    curves = figures.loss_curves(
+        {arch: run.history}, metrics=("loss", "val_loss", "accuracy", "val_accuracy"),
+        reference={"val_accuracy": (f"constant predictor ({len(seen)} val images)", constant)},
+        caption=tag(f"{arch}: trained on {len(train)} images, validated on {len(val)} (the val_ curves)"))
+    shown = test[:n_pictures]
+    L, ab = ds.batch(shown)
+    pictures = figures.show_colorizations(
+        L, predict.predict_ab(run.model, L, np.asarray(emb[shown], np.float32)), ab,
+        caption=tag(f"{arch} on {len(shown)} of the {len(test)} test images ("
+                    + ("from photos never used in training)" if photos_shared_with_train(ds, split) == 0
+                       else "none of them used in training)")))
+    results, shown_metrics = None, f"{arch}: the run ended with status {run.status!r}, so it is not measured"
+    if run.status == "completed":
+        results = evaluation.evaluate(run.model, ds, test, emb, train_indices=train)
+        shown_metrics = figures.metrics_table(results, cfg.name, cfg.embedding_mode,
+                                              f"{arch}, test split: {len(test)} images")
+    runs = paper.results_table()
+    return ArchitectureLesson(
+        arch=arch, run=run, layers=layer_table_vs_paper(arch, 224, model=run.model), summary=figures.run_summary(run),
+        curves=curves, pictures=pictures, results=results, metrics=shown_metrics,
+        paper=pd.DataFrame(runs[runs["model"].isin([arch, "base"])]))
+
+
+def machine():
+    """This machine in a few words, for the captions of measured times (notebooks 05 and 07)."""
+    from ..config import environment
+
+    env = environment()
+    return (f"this machine ({os.cpu_count()} CPU cores, Keras {env['keras']} on {env['backend']}, "
+            f"devices: {', '.join(env['devices'])})")

@@ -66,7 +66,7 @@ def new_figure(**kwargs):
     return fig
 
 
-def _suptitle(fig, caption):
+def suptitle(fig, caption):
     """``caption`` above the figure, wrapped to the figure's width (about 13 characters an inch)."""
     if caption:
         import textwrap
@@ -111,7 +111,7 @@ def show_colorizations(L, ab_pred, ab_true=None, titles=None, max_images=6, capt
                 ax.set_ylabel(label)
             if r == 0 and titles is not None and i < len(titles):
                 ax.set_title(str(titles[i]), fontsize=9)
-    _suptitle(fig, caption)
+    suptitle(fig, caption)
     return fig
 
 
@@ -179,7 +179,7 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if drawn:
             ax.legend(fontsize=8)
-    _suptitle(fig, caption)
+    suptitle(fig, caption)
     return fig
 
 

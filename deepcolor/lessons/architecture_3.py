@@ -1,0 +1,219 @@
+"""What notebook ``07_architecture_3`` asks of its networks: speed.
+
+:func:`latency` (milliseconds per photo on this machine) and :func:`receptive_field` (how far one
+pixel sees), with their tables and figures.
+
+The steps every architecture notebook shares are :func:`deepcolor.lessons.architectures.architecture_lesson`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import paper
+from .architectures import machine
+from .figures import suptitle
+
+__all__ = ["ReceptiveField", "receptive_field", "receptive_field_table", "receptive_field_figure", "latency", "speed_table", "show_speed_table", "latency_figure"]
+
+
+class ReceptiveField(NamedTuple):
+    """Receptive fields of one architecture (notebook 07): the side, in input pixels, of the square of
+    input pixels whose values can change one pixel, through the convolutions alone.
+
+    encoder: one pixel of the encoder's last feature map (28x28 at a 224 input).
+    output: one pixel of the final output, the largest over positions; output_min: the smallest (nearest-
+    neighbour upsampling copies each pixel twice, so neighbouring output pixels can see a few pixels less).
+    """
+
+    encoder: int
+    output: int
+    output_min: int
+
+
+def _field_interval(rows, o):
+    """(first, last): the input pixels (1-D: kernels and strides are square) that can change position
+    ``o`` of the last layer of ``rows``.  Going back through the layers, a conv of kernel k, stride s,
+    padding "same" reads inputs ``o*s - pad`` to ``o*s - pad + k - 1`` with pad = max(k - s, 0) // 2
+    (Keras' "same" on a side that s divides); ``UpSampling2D(2)`` reads input ``o // 2``; the fusion
+    adds no spatial neighbours.  Positions are not clipped to an image: far from its borders."""
+    first = last = o
+    for row in reversed(rows):
+        if row[0] == "conv":
+            _, _, k, s = row
+            pad = max(k - s, 0) // 2
+            first, last = first * s - pad, last * s - pad + k - 1
+        elif row[0] == "up":
+            first, last = first // 2, last // 2
+    return first, last
+
+
+def _field_widths(rows):
+    """Widths of :func:`_field_interval` over a few periods of the upsampling pattern (every width
+    one position of the last layer can have)."""
+    period = 2 ** (sum(row[0] == "up" for row in rows) + 2)
+    return [last - first + 1 for first, last in (_field_interval(rows, o) for o in range(period, 2 * period))]
+
+
+def receptive_field(name):
+    """The receptive field of architecture ``name`` (notebook 07): a :class:`ReceptiveField`, in input
+    pixels, computed from its layer table (``paper.TABLES``): 3x3 convolutions widen it by 2 steps of
+    the current stride product, stride 2 doubles that step, upsampling halves it.  The fusion's
+    embedding is left out: through it every pixel also depends on the whole image."""
+    paper.check_architecture(name)
+    stages = paper.TABLES[name]
+    every = [row for rows in stages.values() for row in rows]
+    output = _field_widths(every)
+    return ReceptiveField(max(_field_widths(list(stages["encoder"]))), max(output), min(output))
+
+
+def receptive_field_table(names=None, input_size=224):
+    """:func:`receptive_field` of each architecture beside the input side (notebook 07): a DataFrame
+    indexed by architecture with the encoder's map size at ``input_size``, its receptive field in
+    pixels and as a share of the side, and the output's receptive field (smallest and largest)."""
+    import pandas as pd
+
+    from .. import models
+
+    rows = []
+    for name in tuple(names or paper.ARCHITECTURES):
+        rf = receptive_field(name)
+        encoder_out = [r for r in models.layer_table(name, input_size) if r["stage"] == "encoder"][-1]["output"]
+        rows.append({"arch": name, "encoder map": encoder_out, "encoder field (px)": rf.encoder,
+                     f"encoder field / {input_size}": round(rf.encoder / input_size, 2),
+                     "output field, smallest (px)": rf.output_min, "output field, largest (px)": rf.output})
+    return pd.DataFrame(rows).set_index("arch")
+
+
+def receptive_field_figure(L, names=None, caption=None, pixel=112):
+    """One gray image per architecture with two receptive fields drawn as squares (notebook 07): that
+    of output pixel (``pixel``, ``pixel``), the + mark (dashed), and that of the encoder pixel above it
+    (solid), each the exact input pixels :func:`receptive_field` counts.
+
+    L: (H, W) lightness in [0, 100], drawn at 224x224 (resized if needed), the paper's input size.
+    Returns a Figure with one axis per architecture.
+    """
+    from matplotlib.patches import Rectangle
+
+    from ..photos import resize_images
+    from . import figures
+
+    L = np.asarray(L, np.float32)
+    if L.ndim != 2:
+        raise ValueError(f"L must be one image (H, W) in [0, 100], got shape {L.shape}")
+    if L.shape != (224, 224):
+        L = resize_images(L[None, ..., None], 224, 224)[0, ..., 0]
+    names = tuple(names or paper.ARCHITECTURES)
+    fig = figures.new_figure(figsize=(2.9 * len(names), 3.8), layout="constrained")
+    for ax, name in zip(np.atleast_1d(fig.subplots(1, len(names))), names):
+        encoder = list(paper.TABLES[name]["encoder"])
+        step = int(np.prod([row[3] for row in encoder if row[0] == "conv"]))  # input pixels per encoder pixel
+        every = [row for rows in paper.TABLES[name].values() for row in rows]
+        ax.imshow(L, cmap="gray", vmin=0, vmax=100)
+        sides = []
+        for rows, o, style, color in ((encoder, pixel // step, "-", "C3"), (every, pixel, "--", "C0")):
+            first, last = _field_interval(rows, o)
+            sides.append(last - first + 1)
+            ax.add_patch(Rectangle((first - 0.5, first - 0.5), sides[-1], sides[-1], fill=False, lw=2,
+                                   linestyle=style, edgecolor=color))
+        ax.plot([pixel], [pixel], "+", color="C1", markersize=8)
+        ax.set_title(f"{name}\nencoder pixel ({pixel // step}, {pixel // step}): {sides[0]} px (solid)\n"
+                     f"output pixel ({pixel}, {pixel}): {sides[1]} px (dashed)", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    suptitle(fig, caption)
+    return fig
+
+
+def latency(names=None, sizes=(224,), repeats=5, warmup=1):
+    """Milliseconds to colorize one image on this machine, per architecture and input side (notebook 07).
+
+    For each architecture a model that takes any side is built once (random weights: time does not
+    depend on them) and ``predict.predict_ab`` colorizes one gray image of each side in ``sizes``:
+    ``warmup`` untimed calls, then the median of ``repeats`` timed ones.  Embedding not included.
+    Returns a DataFrame indexed by architecture with a column ``ms @ S`` per side S.
+    """
+    import pandas as pd
+
+    from .. import models
+    from ..predict import predict_ab
+
+    if int(repeats) < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    embedding = np.full((1, paper.EMBEDDING_SIZE), 1 / paper.EMBEDDING_SIZE, np.float32)
+    rows = {}
+    for name in tuple(names or paper.ARCHITECTURES):
+        model = models.build_model(name, None)
+        rows[name] = {}
+        for size in sizes:
+            L = np.full((1, size, size), 50.0, np.float32)
+            for _ in range(int(warmup)):
+                predict_ab(model, L, embedding)
+            times = []
+            for _ in range(int(repeats)):
+                start = time.perf_counter()
+                predict_ab(model, L, embedding)
+                times.append(time.perf_counter() - start)
+            rows[name][f"ms @ {size}"] = 1000 * float(np.median(times))
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("arch")
+
+
+def speed_table(cfg, names=None, repeats=5, warmup=1):
+    """How fast each architecture colorizes one photo on this machine (notebook 07).
+
+    At the profile's input side S and at the paper's 224: forward GFLOP (``models.flops``), the
+    measured :func:`latency` (``ms @ S``) and the GFLOP per second that makes.  Returns a DataFrame
+    indexed by architecture, params first; ``attrs["caption"]`` says what was measured where.
+    """
+    from .. import models
+
+    names = tuple(names or paper.ARCHITECTURES)
+    sizes = tuple(dict.fromkeys((cfg.profile.input_size, 224)))
+    times = latency(names, sizes, repeats, warmup)
+    table = times.copy()
+    table.insert(0, "params", [models.describe(n)["params"] for n in names])
+    for s in sizes:
+        table[f"GFLOP @ {s}"] = [models.flops(n, s) / 1e9 for n in names]
+        table[f"GFLOP/s @ {s}"] = table[f"GFLOP @ {s}"] / (table[f"ms @ {s}"] / 1000)
+    table = table[["params"] + [f"{c} @ {s}" for s in sizes for c in ("GFLOP", "ms", "GFLOP/s")]]
+    table.attrs["caption"] = (f"median of {repeats} timed colorizations of one image after {warmup} warm-up, on "
+                              f"{machine()}; {sizes[0]} is the input side of profile {cfg.name!r}. These are this "
+                              "machine's numbers: the paper reports no times.")
+    return table
+
+
+def show_speed_table(table):
+    """A :func:`speed_table` styled, with its caption (notebook 07)."""
+    floats = [c for c in table.columns if c != "params"]
+    return (table.style.format("{:,.0f}", subset=["params"]).format("{:.3g}", subset=floats)
+            .set_caption(table.attrs.get("caption", "")))
+
+
+def latency_figure(table):
+    """Measured milliseconds against forward GFLOP, one point per architecture and input side, log
+    scales, from a :func:`speed_table` (notebook 07).  A dotted line through the base model's point
+    shows where the others would lie if time were proportional to FLOPs."""
+    from . import figures
+
+    fig = figures.new_figure(figsize=(6.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    sizes = [c.split("@ ")[1] for c in table.columns if c.startswith("ms @")]
+    for k, s in enumerate(sizes):
+        x, y = table[f"GFLOP @ {s}"].to_numpy(float), table[f"ms @ {s}"].to_numpy(float)
+        ax.plot(x, y, "o", color=f"C{k}", label=f"input {s}x{s}")
+        for name, xi, yi in zip(table.index, x, y):
+            ax.annotate(name, (xi, yi), textcoords="offset points", xytext=(5, 3), fontsize=8)
+        top = int(np.argmax(x))
+        ref = np.geomspace(x.min() * 0.8, x.max() * 1.2, 10)
+        ax.plot(ref, y[top] * ref / x[top], ":", color=f"C{k}", lw=1,
+                label=f"time proportional to FLOPs ({s}x{s}, through {table.index[top]})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("forward GFLOP per image")
+    ax.set_ylabel("ms per image (median)")
+    ax.legend(fontsize=8)
+    suptitle(fig, table.attrs.get("caption"))
+    return fig

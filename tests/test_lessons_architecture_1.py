@@ -1,0 +1,43 @@
+"""deepcolor.lessons.architecture_1: what halving the parameters costs (notebook 05).
+
+Training tests use 12 random 32x32 images at input 16 for one epoch, in a private runs folder
+(the fixtures ``tiny`` and ``lesson`` in tests/conftest.py).
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from deepcolor import paper  # noqa: E402
+from deepcolor.lessons import architecture_1  # noqa: E402
+
+
+
+def test_epoch_time_is_positive(tiny):
+    cfg, ds, emb, split, _ = tiny
+    assert architecture_1.epoch_time(cfg, ds, emb, split, "arch3", max_batches=1) > 0
+
+
+def test_cost_table_columns_and_params(tiny, lesson):
+    from deepcolor import models
+    from deepcolor.metrics import METRICS
+
+    cfg, ds, emb, split, runs_dir = tiny
+    table = architecture_1.cost_table(cfg, ds, emb, split, lessons=[lesson], verbose=0, runs_dir=runs_dir)
+    assert list(table.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
+    assert list(table.columns) == ["params", "GFLOP @ 224", "GFLOP @ 16", architecture_1.TIME_COLUMN, *METRICS,
+                                   "images", "note", "run", "profile", "embedding_mode"]
+    for name in ("base", "arch1"):
+        assert table.loc[name, "params"] == paper.PAPER_PARAMS[name]
+        assert table.loc[name, "GFLOP @ 16"] == pytest.approx(models.flops(name, 16) / 1e9)
+        assert table.loc[name, architecture_1.TIME_COLUMN] > 0
+    assert table.loc["arch1", "ab_mse"] == lesson.results.loc["model", "ab_mse"]
+    assert table.loc["arch1", "run"] == lesson.run.run_dir.name
+    assert table.loc["base", "run"].endswith("-base-lr0.001-b8-l20")
+    assert np.isnan(table.loc["gray baseline", "params"])
+    shown = architecture_1.show_cost_table(table)
+    assert f"test split: {len(split.test)} images" in shown.caption and "this machine" in shown.caption
