@@ -8,7 +8,8 @@ Introduced in notebook ``00_start_here``; every notebook's first cell calls :fun
 - ``default``: a student with internet.  A Kaggle subset, ImageNet embeddings, minutes on a laptop
   GPU.  Offline it falls back to the sample (as profile ``default-offline``) and the untrained
   embedder, and says so in a banner.
-- ``full``: the paper's study on a GPU: all 25,000 Kaggle images at 224x224, the paper's grid.
+- ``full``: the paper's grid of runs on a GPU: all 25,000 Kaggle images at 224x224, 20 epochs a run
+  (the paper trained 2,500: ``deepcolor.paper.PAPER_EPOCHS``), so not the paper's study itself.
 """
 
 from __future__ import annotations

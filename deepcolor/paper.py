@@ -24,7 +24,7 @@ from typing import Optional
 __all__ = ["ARCHITECTURES", "EMBEDDING_SIZE", "PAPER_LAYERS", "PAPER_PARAMS", "ARCHITECTURE_FIGURES",
            "FORWARD_GFLOPS", "ARCHITECTURE_NOTEBOOKS", "STAGES", "CONCAT", "check_architecture", "layer_tokens",
            "layer_row", "TABLES", "PaperResult", "PAPER_RESULTS", "HEADLINE_TEST_ACCURACY", "StudyRun",
-           "PAPER_GRID", "results_table", "PAPER_EPOCHS", "SaysAssumes", "SAYS_ASSUMES", "says_and_assumes",
+           "PAPER_GRID", "results_table", "PAPER_EPOCHS", "PAPER_SETTING", "SaysAssumes", "SAYS_ASSUMES", "says_and_assumes",
            "training_cost"]
 
 
@@ -187,6 +187,11 @@ def results_table():
 PAPER_EPOCHS = 2500
 """Section 4.2: "The model has been trained on 2500 epochs" (for every run, as far as the text says)."""
 
+PAPER_SETTING = {"images": 25_000, "data": "kaggle", "input_size": 224, "embedding_mode": "imagenet"}
+"""What every run of the paper's study shared besides its figure's settings (§3, §4.1): the 25,000
+Kaggle images (60 % to train), 224x224 inputs, Inception-ResNet-v2's ImageNet embeddings.  Its
+epochs are ``paper.PAPER_EPOCHS`` (2,500, §4.2); each figure's lr, batch and L2 are ``paper.PAPER_RESULTS``."""
+
 
 @dataclass(frozen=True)
 class SaysAssumes:
@@ -207,7 +212,8 @@ class SaysAssumes:
 SAYS_ASSUMES: tuple[SaysAssumes, ...] = (
     SaysAssumes("epochs", '"The model has been trained on 2500 epochs"', "§4.2",
                 "{profile_epochs}; what 2,500 epochs would cost is in the next table",
-                "our choice: 2,500 epochs of the base model at 224 px are GPU-days, not a lesson; the course "
+                "our choice: 2,500 epochs of the base model at 224 px are a GPU job of hours at an ideal "
+                "throughput (the cost table) and far longer at the paper's batch of 5, not a lesson; the course "
                 "runs the paper's grid for few epochs and says so wherever a number is shown"),
     SaysAssumes("learning-rate range", '"varying the learning rate from 0.1 to 0.0001"', "§4.2 vs figure 16",
                 "the grid includes figure 16's 0.00001, as the figure does",

@@ -85,3 +85,19 @@ def test_split_table_counts_and_fractions():
     assert df.loc[["train", "val", "test"], "images"].tolist() == [30, 10, 10]
     assert df.loc["total", "images"] == 50
     np.testing.assert_allclose(df.loc[["train", "val", "test"], "fraction"], [0.6, 0.2, 0.2])
+
+
+def test_captions_name_the_profile_the_images_and_the_source(sample_ds, tiny_ds):
+    assert lesson.data_caption("smoke", sample_ds) == "profile smoke: all 24 images of the built-in sample"
+    assert lesson.data_caption("smoke", sample_ds, [1, 2, 3], "train split") == (
+        "profile smoke: train split: 3 of the 24 images of the built-in sample")
+    assert lesson.data_caption(None, tiny_ds) == "all 6 images of dataset 'arrays'"
+    kaggle = data.LabDataset.from_arrays(np.zeros((4, 8, 8)), np.zeros((4, 8, 8, 2)), source="kaggle").subset(3)
+    assert lesson.data_caption("default", kaggle) == "profile default: the first 3 images of the Kaggle set"
+    styled = lesson.captioned(lesson.split_table(data.split(50)), "profile x: 50 images")
+    assert "profile x: 50 images" in styled.to_html() and "0.600" in styled.to_html()
+
+
+def test_ab_histogram_title_names_its_data(tiny_ds):
+    text = texts_of(lesson.ab_histogram(tiny_ds, [0, 5], bins=16, profile="smoke", which="train split"))
+    assert "profile smoke: train split: 2 of the 6 images" in text and "128 pixels" in text

@@ -84,3 +84,15 @@ def test_lab8_table_follows_the_kaggle_encoding(photo_crops):
     np.testing.assert_allclose(df["a8"], np.rint(df["a"] + 128), atol=1)
     np.testing.assert_allclose(df["L decoded"], df["L"], atol=0.2 + 0.01)
     np.testing.assert_allclose(df[["a decoded", "b decoded"]], df[["a", "b"]], atol=0.5 + 0.01)
+
+
+def test_gamut_share_is_what_the_ab_plane_shows():
+    grid = lesson.ab_grid(50, size=33)
+    assert grid.shape == (33, 33, 3) and (grid[..., 0] == 50).all()
+    assert grid[16, 24, 1] == 64 and grid[24, 16, 2] == 64  # column = a, row = b
+    share = lesson.gamut_share(50, size=33)
+    assert share == pytest.approx(lesson.in_gamut(grid).mean()) and 0.1 < share < 0.5
+    assert f"{share:.1%} is in sRGB" in lesson.ab_plane(50, size=33).axes[0].get_title()
+    assert lesson.gamut_share(100, size=33) < 0.01 < share  # white has no colourful neighbours
+    with pytest.raises(ValueError, match="L in"):
+        lesson.ab_grid(-1)

@@ -20,3 +20,18 @@ def test_accuracy_blind_spot():
     assert swapped["accuracy"] == pytest.approx(1 - np.mean((np.abs(diff) < 5) & (diff != 0)))
     assert swapped["accuracy"] < 0.75 and swapped["ab_mse"] < gray["ab_mse"] / 2  # close colour, poor score
     assert all(v.shape == ab.shape for v in preds.values())
+
+
+def test_headline_beside_ours_says_what_differs_from_figure_20():
+    import pandas as pd
+
+    from deepcolor import config, paper
+
+    cfg = config.Config(config.PROFILES["full"])
+    res = pd.DataFrame({"accuracy": [0.61], "constant_baseline": [0.58]}, index=["base"])
+    styled = results.headline_beside_ours(res, cfg, 25_000, 5_000)
+    table = styled.data
+    assert table["test accuracy"].tolist() == [paper.HEADLINE_TEST_ACCURACY, 0.61, 0.58]
+    assert table.iloc[1]["setting"] == "differs from figure 20: 20 epochs, not 2,500"  # full: lr, batch, L2 as figure 20
+    assert "2,500 epochs" in table.iloc[0]["setting"] and table.iloc[1]["test images"] == "5,000"
+    assert "profile: full" in styled.to_html() and "56.88%" in styled.to_html()

@@ -43,3 +43,10 @@ def test_profiles_table_shows_each_profile_as_the_course_states_it():
         assert epochs == (row["study epochs"] if name == "full" else row["epochs"]), name
         assert f"{side}x{side}" in row["what for"], name  # the row's own note agrees with its numbers
     assert df.loc["full", "input size"] == 224  # the paper's image size
+
+
+def test_profiles_table_says_how_far_each_study_run_is_from_the_papers():
+    column = lesson.profiles_table()["a study run differs from the paper's in"]
+    assert column["full"] == "20 epochs, not 2,500"  # the paper's grid, data and size: only the epochs differ
+    assert "1 epoch, not 2,500" in column["smoke"] and "untrained embedder" in column["smoke"]
+    assert "128 px, not 224" in column["default"] and "2,000 Kaggle images, not 25,000" in column["default"]

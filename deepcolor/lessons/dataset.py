@@ -13,7 +13,34 @@ from matplotlib.figure import Figure
 from .. import color
 from .figures import AB_LIMIT, figure, lab_panels
 
-__all__ = ['dataset_arrays', 'manifest_table', 'show_dataset_image', 'ab_counts', 'ab_histogram', 'split_table']
+__all__ = ['data_caption', 'captioned', 'dataset_arrays', 'manifest_table', 'show_dataset_image', 'ab_counts',
+           'ab_histogram', 'split_table']
+
+
+SOURCES = {"sample": "the built-in sample", "kaggle": "the Kaggle set"}
+"""How captions name a dataset's ``source`` (a Kaggle subset's is ``"kaggle[:n]"``)."""
+
+
+def data_caption(profile: str | None, ds, indices=None, which: str | None = None) -> str:
+    """Which data a table or histogram shows, for its caption (notebooks 02, 03), e.g.
+    ``"profile smoke: all 32 images of the built-in sample"`` or ``"profile smoke: train split: 20
+    of the 32 images of the built-in sample"``.  profile: the profile's name (``cfg.name``; None:
+    left out); indices: the images shown (default: all of ``ds``); which: what they are ("train
+    split", "images 0-11")."""
+    name, _, subset = str(ds.source).partition("[")
+    source = SOURCES.get(name, f"dataset '{name}'")
+    pool = f"the {'first ' if subset else ''}{len(ds):,} images of {source}"
+    if indices is None:
+        shown = pool if subset else f"all {len(ds):,} images of {source}"
+    else:
+        shown = f"{which + ': ' if which else ''}{len(indices):,} of {pool}"
+    return f"profile {profile}: {shown}" if profile else shown
+
+
+def captioned(df: pd.DataFrame, caption: str, precision: int = 3):
+    """``df`` as a pandas Styler with ``caption`` above it and floats to ``precision`` digits
+    (notebooks 02, 03: every table says which data it shows)."""
+    return df.style.format(precision=precision).set_caption(caption)
 
 
 def dataset_arrays(ds) -> pd.DataFrame:
@@ -66,11 +93,15 @@ def ab_counts(ds, indices=None, bins: int = 64, batch_size: int = 16):
     return counts, edges, total / counts.sum()
 
 
-def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16) -> Figure:
+def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16, profile: str | None = None,
+                 which: str | None = None) -> Figure:
     """Where the colours of a dataset lie: a log-scale 2-D histogram of (a, b) over all pixels of
-    ``indices`` with the mean ab marked, and a caption on why MSE training predicts dull colours.
+    ``indices`` (default all) with the mean ab marked, and a caption on why MSE training predicts
+    dull colours.  The title names the data: ``profile`` (e.g. ``cfg.name``), ``which`` images
+    ("train split") and how many (:func:`data_caption`), and the pixels counted.
     Returns a Figure with 1 axis (+1 colour bar) (notebook 02_dataset)."""
     counts, edges, mean = ab_counts(ds, indices, bins, batch_size)
+    data = data_caption(profile, ds, indices, which)
     n = int(counts.sum())
     centre = np.hypot(*np.meshgrid(edges[:-1] + np.diff(edges) / 2, edges[:-1] + np.diff(edges) / 2, indexing="ij"))
     dull = counts[centre < 20].sum() / n
@@ -83,7 +114,7 @@ def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16) -> Figu
     ax.legend(loc="upper right")
     ax.set_xlabel("a (green - / magenta +)")
     ax.set_ylabel("b (blue - / yellow +)")
-    ax.set_title(f"ab of {n:,} pixels; {dull:.0%} lie within 20 of gray (0, 0)")
+    ax.set_title(f"{data}\nab of {n:,} pixels; {dull:.0%} lie within 20 of gray (0, 0)", fontsize=10)
     fig.text(0.5, -0.02, "The mean is the single guess with the least squared error. A network trained "
              "with MSE that is unsure of\na pixel's colour hedges towards it; most pixels sit near (0, 0), "
              "so its colours come out dull and brownish-gray.", ha="center", va="top", fontsize=9)

@@ -10,18 +10,63 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 
 from ..files import DamagedFileError
+from ..paper import PAPER_SETTING
 
-__all__ = ["STUDY_COLUMNS", "run_study", "study_histories", "compare_with_paper", "show_results", "slider_run",
-           "slider_figure"]
+__all__ = ["STUDY_COLUMNS", "differs_from_paper", "paper_table", "run_study", "study_histories",
+           "compare_with_paper", "show_results", "slider_run", "slider_figure"]
 
 STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val_accuracy", "paper_val",
                  "test_accuracy", "paper_test", "constant_val", "constant_test", "paper_note",
-                 "profile", "embedding_mode", "run_dir")
+                 "differs from the paper", "profile", "embedding_mode", "run_dir")
 """The columns of :func:`run_study`, in order."""
+
+def differs_from_paper(cfg, n_images, figure, epochs, arch=None, lr=None, batch=None, l2=None) -> str:
+    """What of a run's setting differs from the paper's figure ``figure`` (12-20), for a table's
+    ``differs from the paper`` column (notebooks 08, 09).
+
+    cfg: the run's :class:`deepcolor.config.Config` (its input size, data and embedder);
+    n_images: images in its dataset; epochs: the epochs it trained; arch, lr, batch, l2: compared
+    with the figure's when given.  Returns one phrase per difference, "; "-joined, e.g. ``"1 epoch,
+    not 2,500; 32 px, not 224; 32 sample images, not 25,000 Kaggle; untrained embedder, not
+    ImageNet"``, or ``"none"``.
+    """
+    from ..paper import PAPER_EPOCHS, PAPER_RESULTS
+
+    paper = next((r for r in PAPER_RESULTS if r.figure == figure), None)
+    out = []
+    if paper is not None:
+        if arch is not None and arch != paper.model:
+            out.append(f"{arch}, not {paper.model}")
+        for name, ours, theirs in (("lr", lr, paper.lr), ("batch", batch, paper.batch), ("L2", l2, paper.l2)):
+            if ours is not None and not math.isclose(float(ours), float(theirs)):
+                out.append(f"{name} {float(ours):g}, not {float(theirs):g}")
+    if int(epochs) != PAPER_EPOCHS:
+        out.append(f"{int(epochs):,} epoch{'' if int(epochs) == 1 else 's'}, not {PAPER_EPOCHS:,}")
+    p, want = cfg.profile, PAPER_SETTING
+    if p.input_size != want["input_size"]:
+        out.append(f"{p.input_size} px, not {want['input_size']}")
+    if p.data != want["data"] or int(n_images) != want["images"]:
+        out.append(f"{int(n_images):,} {'Kaggle' if p.data == 'kaggle' else p.data} images, not {want['images']:,} Kaggle")
+    if cfg.embedding_mode != want["embedding_mode"]:
+        out.append(f"{cfg.embedding_mode} embedder, not ImageNet")
+    return "; ".join(out) or "none"
+
+
+def paper_table():
+    """The paper's results (:func:`deepcolor.paper.results_table`) as a pandas Styler whose caption
+    names the data they come from (notebook 08)."""
+    from ..paper import PAPER_EPOCHS, results_table
+
+    n, side = PAPER_SETTING["images"], PAPER_SETTING["input_size"]
+    caption = (f"the paper's figures 12-20: {n:,} Kaggle images at {side}x{side}, split 60/20/20 (about "
+               f"{n // 5:,} validation and {n // 5:,} test images), {PAPER_EPOCHS:,} epochs a run (§4.1-4.2)")
+    return (results_table().style.format("{:.2%}", subset=["val", "test"], na_rep="-")
+            .format("{:g}", subset=["lr", "l2"]).set_caption(caption))
 
 
 def _split_key(split) -> str:
@@ -59,7 +104,8 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
     included, without loading a model.
     Returns a DataFrame with :data:`STUDY_COLUMNS`: our validation / test accuracy (fractions in
     [0, 1], NaN for a diverged run) beside the paper's (joined on figure, arch, lr, batch and l2;
-    NaN where the paper has no number) and the constant-predictor accuracy on the same images.
+    NaN where the paper has no number), the constant-predictor accuracy on the same images, and
+    what of the run's setting differs from its figure's (:func:`differs_from_paper`).
     """
     import pandas as pd
 
@@ -80,8 +126,11 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
             accs = study_accuracies(result.model if result.status == "completed" else None, ds, split, emb)
             if result.status in ("completed", "nan"):
                 write_study_eval(result.run_dir, key, accs)
+        trained = len(history_of(record).get("loss", []))
         rows.append({"figure": run.figure, "arch": run.arch, "lr": run.lr, "batch": run.batch_size,
-                     "l2": run.l2, "epochs": len(history_of(record).get("loss", [])), "status": record["status"],
+                     "l2": run.l2, "epochs": trained, "status": record["status"],
+                     "differs from the paper": differs_from_paper(cfg, len(ds), run.figure, trained, run.arch,
+                                                                  run.lr, run.batch_size, run.l2),
                      "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],
                      "constant_val": accs["val"][1], "constant_test": accs["test"][1],
                      "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": record["path"]})
@@ -115,9 +164,17 @@ def show_results(df, title=None):
     return styler.format("{:.2%}", subset=percent, na_rep="-").format("{:g}", subset=small)
 
 
-def compare_with_paper(df):
-    """The :func:`run_study` table beside the paper's numbers, styled and captioned (notebook 08)."""
-    return show_results(df, title=f"our runs ({int(df['epochs'].max())} epochs at most) beside the paper's")
+def compare_with_paper(df, split=None):
+    """The :func:`run_study` table beside the paper's numbers, styled and captioned (notebook 08);
+    with ``split`` (the one the runs were measured on) the caption counts its images."""
+    from ..paper import PAPER_EPOCHS
+
+    most = int(df["epochs"].max())
+    title = f"our runs ({most} epoch{'' if most == 1 else 's'} at most) beside the paper's ({PAPER_EPOCHS:,} epochs each)"
+    if split is not None:
+        train, val, test = split
+        title += f"; our accuracies on {len(val)} validation and {len(test)} test images (trained on {len(train)})"
+    return show_results(df, title=title)
 
 
 def slider_run(cfg, ds, emb, split, arch, lr, batch_size, l2, epochs, verbose=2, runs_dir=None):

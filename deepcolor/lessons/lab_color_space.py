@@ -15,7 +15,7 @@ from matplotlib.patches import Rectangle
 from .. import color
 from .figures import AB_LIMIT, figure, lab_panels
 
-__all__ = ['in_gamut', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
+__all__ = ['in_gamut', 'ab_grid', 'gamut_share', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
 
 
 def in_gamut(lab, tol: float = 0.5) -> np.ndarray:
@@ -27,6 +27,22 @@ def in_gamut(lab, tol: float = 0.5) -> np.ndarray:
         warnings.simplefilter("ignore")  # skimage warns about negative Z: out of gamut anyway
         back = color.rgb_to_lab(color.lab_to_rgb(lab))
     return np.linalg.norm(back - lab, axis=-1) <= tol
+
+
+def ab_grid(L: float = 50.0, size: int = 256) -> np.ndarray:
+    """Every colour of lightness ``L`` on a ``size`` x ``size`` grid of the a-b plane, a and b in
+    [-128, 128]: (size, size, 3) float32 Lab, row = b (growing), column = a (notebook 01)."""
+    if not 0 <= L <= 100 or size < 2:
+        raise ValueError(f"need L in [0, 100] and size >= 2, got L={L}, size={size}")
+    t = np.linspace(-AB_LIMIT, AB_LIMIT, size, dtype=np.float32)
+    bb, aa = np.meshgrid(t, t, indexing="ij")
+    return np.stack([np.full_like(aa, L), aa, bb], axis=-1)
+
+
+def gamut_share(L: float = 50.0, size: int = 256) -> float:
+    """The share of the a-b plane at lightness ``L`` that is a real sRGB colour, on the grid
+    :func:`ab_plane` draws (a float in [0, 1]; notebook 01, its exercise 2)."""
+    return float(in_gamut(ab_grid(L, size)).mean())
 
 
 def show_lab_split(rgb) -> Figure:
@@ -68,11 +84,7 @@ def ab_plane(L: float = 50.0, size: int = 256) -> Figure:
     """Every colour of lightness ``L`` (in [0, 100]) on the a-b plane, a and b in [-128, 128];
     colours outside sRGB are drawn as a gray checkerboard.  The image is (size, size, 3) RGB in
     [0, 1], b growing upwards.  Returns a Figure with 1 axis (notebook 01_lab_color_space)."""
-    if not 0 <= L <= 100 or size < 2:
-        raise ValueError(f"need L in [0, 100] and size >= 2, got L={L}, size={size}")
-    t = np.linspace(-AB_LIMIT, AB_LIMIT, size, dtype=np.float32)
-    bb, aa = np.meshgrid(t, t, indexing="ij")
-    lab = np.stack([np.full_like(aa, L), aa, bb], axis=-1)
+    lab = ab_grid(L, size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rgb = color.lab_to_rgb(lab)
@@ -86,7 +98,7 @@ def ab_plane(L: float = 50.0, size: int = 256) -> Figure:
     ax.axvline(0, color="k", lw=0.5)
     ax.set_xlabel("a (green - / magenta +)")
     ax.set_ylabel("b (blue - / yellow +)")
-    ax.set_title(f"a-b plane at L = {L:.0f}: {ok.mean():.0%} is in sRGB\n(checkerboard: no RGB colour)")
+    ax.set_title(f"a-b plane at L = {L:.0f}: {ok.mean():.1%} is in sRGB\n(checkerboard: no RGB colour)")
     return fig
 
 
