@@ -23,6 +23,7 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.predict``         a trained colorizer applied to lightness at any size (notebook 04)
 - ``deepcolor.metrics``         the paper's accuracy, real colour metrics and the baselines (notebooks 04-09)
 - ``deepcolor.evaluation``      models measured on a dataset, and the table of every architecture (notebooks 04-09)
+- ``deepcolor.ab_bins``         colour as classes: ab bins, soft encoding, rebalancing, the annealed mean
 - ``deepcolor.colorize``        colorize your own photos (notebook 10; ``deepcolor colorize``)
 - ``deepcolor.lessons``         what each notebook shows, one module per notebook, named after it
 - ``deepcolor.exercises``       the notebooks' exercises, checked: ``exercises.check("04.2", answer)``

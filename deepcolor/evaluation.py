@@ -23,6 +23,17 @@ BASELINES = ("gray baseline", "mean-ab baseline")
 """The rows of the two predictors that need no network, below the models in every table here."""
 
 
+def rebalancing(dataset, train_indices, batch_size: int = 16):
+    """The rebalancing weight of each pixel's true colour, from the colours of the images
+    ``train_indices`` (Zhang et al. 2016; :mod:`deepcolor.ab_bins`): a callable ab (..., 2) -> (...)
+    for :func:`deepcolor.metrics.rebalanced_auc` and :class:`~deepcolor.metrics.RunningTotals`."""
+    from . import ab_bins
+
+    bins = ab_bins.ab_bins()
+    counts = ab_bins.dataset_bin_counts(dataset, train_indices, bins, batch_size)
+    return ab_bins.pixel_weights(ab_bins.rebalance_weights(counts, bins=bins), bins)
+
+
 def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
     """The model and both baselines on ``dataset`` images ``indices`` (notebooks 04-09).
 
@@ -31,7 +42,8 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     the predicted ab is bilinearly resized back, so every metric is measured at the photos' size.
     dataset: a :class:`deepcolor.lab_dataset.LabDataset` (``len()`` and ``batches(indices,
     batch_size)`` yielding ``(idx, L (n, H, W), ab (n, H, W, 2))`` in Lab units).
-    embeddings: (len(dataset), D) float, row i for image i.  train_indices: the images whose mean
+    embeddings: (len(dataset), D) float, row i for image i.  train_indices: the images whose colours
+    weight the rebalanced AuC (:func:`rebalancing`) and whose mean
     ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
     column says so (that baseline then peeks at the answers).
     Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`).
@@ -51,8 +63,9 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
         train_indices = indices
         note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
     mean = dataset_mean_ab(dataset, train_indices, batch_size)
+    weights_of = rebalancing(dataset, train_indices, batch_size)
     names = ("model", *BASELINES)
-    totals = {name: RunningTotals() for name in names}
+    totals = {name: RunningTotals(weights_of=weights_of) for name in names}
     for idx, L, ab in dataset.batches(indices, batch_size):
         preds = {"model": predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
                  "gray baseline": gray_prediction(ab),

@@ -8,6 +8,7 @@ and sums these metrics with :class:`RunningTotals`).  Shapes: ``L`` is (N, H, W)
 Why more than one number: the paper's "accuracy" only asks, per pixel, whether a > b.  A
 constant prediction already scores max(p, 1 - p), so every table here carries that number, the
 gray (ab = 0) baseline and the training-set mean-ab baseline beside the model.
+Caveat: plain AuC, PSNR and SSIM reward gray too, which is why :func:`rebalanced_auc` exists (Zhang et al. 2016).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from .color import lab_parts_to_rgb
 __all__ = [
     "AB_METRICS", "METRICS", "PSNR_CAP_DB", "RunningTotals", "ab_mse", "auc", "colourfulness",
     "constant_baseline_accuracy", "dataset_mean_ab", "evaluate_predictions", "gray_prediction", "mean_ab",
-    "mean_prediction", "paper_accuracy", "psnr", "ssim", "to_rgb",
+    "mean_prediction", "own_colour_weights", "paper_accuracy", "psnr", "rebalanced_auc", "ssim", "to_rgb",
 ]
 
-METRICS = ("accuracy", "constant_baseline", "ab_mse", "psnr", "ssim", "auc",
+METRICS = ("accuracy", "constant_baseline", "ab_mse", "psnr", "ssim", "auc", "rebalanced_auc",
            "colourfulness_pred", "colourfulness_true", "colourfulness_gap")
-"""The keys of :func:`evaluate_predictions`, in the order tables show them."""
+"""The metrics tables show, in order (``rebalanced_auc`` only where rebalancing weights are given)."""
 
 AB_METRICS = ("accuracy", "constant_baseline", "ab_mse", "auc")
 """The metrics measured on ab alone (no RGB image): what :class:`RunningTotals` sums with ``rgb=False``."""
@@ -89,11 +90,13 @@ def ab_mse(ab_true, ab_pred) -> float:
     return float(np.mean((ab_true.astype(np.float64) - ab_pred) ** 2))
 
 
-def _within_counts(ab_true, ab_pred, max_threshold):
-    """counts[t] = number of pixels with L2 ab error <= t, for integer t = 0..max_threshold."""
+def _within_counts(ab_true, ab_pred, max_threshold, weights=None):
+    """counts[t] = number of pixels (or their summed ``weights``, shaped like ab's pixels) with L2 ab
+    error <= t, for integer t = 0..max_threshold."""
     err = np.sqrt(np.sum((ab_true.astype(np.float64) - ab_pred) ** 2, axis=-1))
     bins = np.minimum(np.ceil(err), max_threshold + 1).astype(np.int64).ravel()  # err <= t <=> ceil(err) <= t
-    return np.cumsum(np.bincount(bins, minlength=max_threshold + 2)[: max_threshold + 1])
+    w = None if weights is None else np.asarray(weights, np.float64).ravel()
+    return np.cumsum(np.bincount(bins, weights=w, minlength=max_threshold + 2)[: max_threshold + 1])
 
 
 def auc(ab_true, ab_pred, max_threshold: int = 150) -> float:
@@ -108,6 +111,28 @@ def auc(ab_true, ab_pred, max_threshold: int = 150) -> float:
         raise ValueError(f"max_threshold must be a non-negative integer, got {max_threshold}")
     counts = _within_counts(ab_true, ab_pred, int(max_threshold))
     return float(counts.mean() / (ab_true.size // 2))
+
+
+def rebalanced_auc(ab_true, ab_pred, weights_of=None, max_threshold: int = 150) -> float:
+    """:func:`auc` with each pixel weighted by the rebalancing weight of its TRUE colour's bin, as
+    in Zhang et al. 2016 (notebook 11_colour_as_classes), so that gray guesses of rare, saturated
+    colours cost what they deserve.
+
+    weights_of: a callable ab (..., 2) -> (...) weights >= 0, e.g.
+    ``ab_bins.pixel_weights(weights, bins)``; None: weights from ``ab_true``'s own bin counts
+    (``ab_bins.rebalance_weights`` with lam 0.5, sigma 5, the bins of ``ab_bins.ab_bins()``).
+    ab_true, ab_pred: (N, H, W, 2) in Lab units.  Returns a float in [0, 1] (1 = perfect).
+    """
+    ab_true, ab_pred = _check_pair("ab", ab_true, ab_pred, 2)
+    if int(max_threshold) != max_threshold or max_threshold < 0:
+        raise ValueError(f"max_threshold must be a non-negative integer, got {max_threshold}")
+    if weights_of is None:
+        weights_of = own_colour_weights(ab_true)
+    w = np.asarray(weights_of(ab_true), np.float64)
+    if w.shape != ab_true.shape[:-1] or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"weights_of(ab_true) must give weights >= 0 of shape {ab_true.shape[:-1]} "
+                         f"with a positive sum, got shape {w.shape}")
+    return float(_within_counts(ab_true, ab_pred, int(max_threshold), w).mean() / w.sum())
 
 
 # --- on the RGB image ------------------------------------------------------------------------------
@@ -193,14 +218,16 @@ class RunningTotals:
     averages over (pixels for accuracy, ab_mse and auc; images for psnr, ssim and colourfulness).
     rgb: also the metrics of the RGB image (psnr, ssim, colourfulness), which need L; with
     ``rgb=False`` only :data:`AB_METRICS` are summed (the study's accuracies).  max_threshold:
-    as in :func:`auc`.
+    as in :func:`auc`.  weights_of: as in :func:`rebalanced_auc` (weights from the training set's
+    colours); given, the result also has ``rebalanced_auc``.
     """
 
-    def __init__(self, rgb: bool = True, max_threshold: int = 150):
-        self.rgb, self.max_threshold = rgb, max_threshold
+    def __init__(self, rgb: bool = True, max_threshold: int = 150, weights_of=None):
+        self.rgb, self.max_threshold, self.weights_of = rgb, max_threshold, weights_of
         self.images = self.pixels = self.correct = self.first = 0
-        self.sq_err = self.psnr = self.ssim = self.col_pred = self.col_true = 0.0
+        self.sq_err = self.psnr = self.ssim = self.col_pred = self.col_true = self.weight = 0.0
         self.within = np.zeros(max_threshold + 1, np.int64)
+        self.weighted_within = np.zeros(max_threshold + 1, np.float64)
 
     def add(self, ab_true, ab_pred, L=None, rgb_true=None) -> None:
         """Add one batch.  ab_true, ab_pred: (n, H, W, 2) in Lab units; L: (n, H, W) in [0, 100],
@@ -214,6 +241,10 @@ class RunningTotals:
         self.first += int(np.sum(arg_true == 0))
         self.sq_err += float(np.sum((ab_true.astype(np.float64) - ab_pred) ** 2))
         self.within += _within_counts(ab_true, ab_pred, self.max_threshold)
+        if self.weights_of is not None:
+            w = np.asarray(self.weights_of(ab_true), np.float64)
+            self.weight += float(w.sum())
+            self.weighted_within += _within_counts(ab_true, ab_pred, self.max_threshold, w)
         if not self.rgb:
             return
         if L is None:
@@ -232,24 +263,37 @@ class RunningTotals:
         p = self.first / self.pixels
         out = dict(accuracy=self.correct / self.pixels, constant_baseline=max(p, 1 - p),
                    ab_mse=self.sq_err / (2 * self.pixels), auc=float(self.within.mean() / self.pixels))
+        if self.weights_of is not None:
+            out["rebalanced_auc"] = float(self.weighted_within.mean() / self.weight)
         if self.rgb:
             out.update(psnr=self.psnr / self.images, ssim=self.ssim / self.images,
                        colourfulness_pred=self.col_pred / self.images,
                        colourfulness_true=self.col_true / self.images)
             out["colourfulness_gap"] = out["colourfulness_pred"] - out["colourfulness_true"]
-        return {k: float(out[k]) for k in (METRICS if self.rgb else AB_METRICS)}
+        return {k: float(out[k]) for k in (METRICS if self.rgb else AB_METRICS) if k in out}
 
 
 def evaluate_predictions(L, ab_true, ab_pred) -> dict:
     """Every metric of this module for one set of predictions (notebook 09_results).
 
     L: (N, H, W) in [0, 100]; ab_true, ab_pred: (N, H, W, 2) in Lab units.  Returns a dict with
-    the keys of ``METRICS``: accuracy, constant_baseline, ab_mse, psnr, ssim, auc,
+    the keys of ``METRICS``: accuracy, constant_baseline, ab_mse, psnr, ssim, auc, rebalanced_auc
+    (weighted by ``ab_true``'s own colours, as :func:`rebalanced_auc` by default),
     colourfulness_pred, colourfulness_true and colourfulness_gap (pred - true).
     """
-    totals = RunningTotals()
+    totals = RunningTotals(weights_of=own_colour_weights(ab_true))
     totals.add(ab_true, ab_pred, L)
     return totals.result()
+
+
+def own_colour_weights(ab_true):
+    """The rebalancing weights of ``ab_true``'s own colours (Zhang et al. 2016): a callable ab (..., 2)
+    -> (...) weights, the default of :func:`rebalanced_auc`."""
+    from . import ab_bins  # numpy and scikit-image only, like this module
+
+    bins = ab_bins.ab_bins()
+    weights = ab_bins.rebalance_weights(ab_bins.bin_counts(ab_true, bins), bins=bins)
+    return ab_bins.pixel_weights(weights, bins)
 
 
 # --- baselines -----------------------------------------------------------------------------------

@@ -76,7 +76,11 @@ def test_evaluate_perfect_model_and_baselines():
     gray = table.loc["gray baseline"]
     assert gray["colourfulness_pred"] == pytest.approx(0.0, abs=0.05)
     for key, value in metrics.evaluate_predictions(L, ab, np.zeros_like(ab)).items():
-        assert gray[key] == pytest.approx(value), key        # batches of 2, 2, 1 add up exactly
+        if key != "rebalanced_auc":  # evaluate weighs colours by the training images', not the test images'
+            assert gray[key] == pytest.approx(value), key        # batches of 2, 2, 1 add up exactly
+    weights_of = evaluation.rebalancing(ds, train_idx)
+    assert gray["rebalanced_auc"] == pytest.approx(metrics.rebalanced_auc(ab, np.zeros_like(ab), weights_of))
+    assert model["rebalanced_auc"] == pytest.approx(1.0)
     mean = metrics.mean_ab(ds.batch(train_idx)[1])
     np.testing.assert_allclose(metrics.dataset_mean_ab(ds, train_idx, batch_size=1), mean, rtol=1e-5)
     expected = metrics.evaluate_predictions(L, ab, metrics.mean_prediction(mean, ab.shape))
@@ -100,7 +104,8 @@ def test_evaluate_resizes_for_a_smaller_model():
     L, ab = ds.batch([0, 1, 2])
     expected = metrics.evaluate_predictions(L, ab, np.broadcast_to(np.float32([32, -16]), ab.shape))
     for key, value in expected.items():
-        assert table.loc["model", key] == pytest.approx(value, rel=1e-5), key
+        if key != "rebalanced_auc":  # weighted by the training image's colours in evaluate
+            assert table.loc["model", key] == pytest.approx(value, rel=1e-5), key
 
 
 def test_evaluate_a_real_keras_model():

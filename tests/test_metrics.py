@@ -136,6 +136,7 @@ def test_evaluate_predictions_agrees_with_each_metric():
     assert out["constant_baseline"] == pytest.approx(metrics.constant_baseline_accuracy(ab))
     assert out["ab_mse"] == pytest.approx(metrics.ab_mse(ab, ab_pred))
     assert out["auc"] == pytest.approx(metrics.auc(ab, ab_pred))
+    assert out["rebalanced_auc"] == pytest.approx(metrics.rebalanced_auc(ab, ab_pred))
     assert out["psnr"] == pytest.approx(metrics.psnr(rgb_true, rgb_pred))
     assert out["ssim"] == pytest.approx(metrics.ssim(rgb_true, rgb_pred))
     assert out["colourfulness_pred"] == pytest.approx(metrics.colourfulness(rgb_pred))
@@ -173,14 +174,18 @@ def test_bad_inputs_say_what_is_wrong():
 def test_running_totals_add_up_to_all_at_once():
     L, ab = _random_lab(n=5, size=16, seed=2)
     ab_pred = ab * 0.7 - 3
-    totals = metrics.RunningTotals()
+    weights_of = metrics.own_colour_weights(ab)  # the weights of all the batches' colours
+    totals = metrics.RunningTotals(weights_of=weights_of)
     for part in (slice(0, 2), slice(2, 4), slice(4, 5)):              # batches of 2, 2, 1
         totals.add(ab[part], ab_pred[part], L[part])
     result = totals.result()
     assert tuple(result) == metrics.METRICS
     for key, value in metrics.evaluate_predictions(L, ab, ab_pred).items():
         assert result[key] == pytest.approx(value), key
-    shared = metrics.RunningTotals()
+    unweighted = metrics.RunningTotals()
+    unweighted.add(ab, ab_pred, L)
+    assert tuple(unweighted.result()) == tuple(k for k in metrics.METRICS if k != "rebalanced_auc")
+    shared = metrics.RunningTotals(weights_of=weights_of)
     shared.add(ab, ab_pred, L, rgb_true=metrics.to_rgb(L, ab))       # a precomputed truth gives the same
     assert shared.result() == pytest.approx(result)
 

@@ -1,0 +1,145 @@
+"""Quantised ab colour (Zhang et al. 2016) against scikit-image and hand-computed cases."""
+
+import warnings
+
+import numpy as np
+import pytest
+from skimage import color as skcolor
+
+from deepcolor import ab_bins as abb
+from deepcolor.data import LabDataset
+
+BINS = abb.ab_bins()
+
+
+def test_bins_grid_and_count():
+    assert BINS.shape == (225, 2) and BINS.dtype == np.float32  # Zhang et al. report 313: see docstring
+    assert np.all(BINS % 10 == 0) and np.all(np.abs(BINS) <= 110)
+    assert len(np.unique(BINS, axis=0)) == len(BINS)
+    assert [0, 0] in BINS.tolist()
+    assert abb.ab_bins() is BINS                                   # cached
+    with pytest.raises(ValueError, match="grid"):
+        abb.ab_bins(0)
+
+
+def _round_trip_error(lab):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                            # scikit-image warns when it clips
+        return np.abs(skcolor.rgb2lab(skcolor.lab2rgb(lab)) - lab).max(axis=-1)
+
+
+def test_every_bin_is_in_gamut_by_the_scikit_image_round_trip():
+    L = np.arange(0.0, 101.0, 1.0)
+    lab = np.concatenate([np.broadcast_to(L[:, None, None], (len(L), len(BINS), 1)),
+                          np.broadcast_to(BINS[None].astype(np.float64), (len(L), len(BINS), 2))], -1)
+    best = _round_trip_error(lab).min(axis=0)                      # (Q,): the best lightness per bin
+    assert best.max() < 0.01
+    # and the bins left out fail the round trip at every lightness (the oracle agrees both ways)
+    grid = np.arange(-110, 111, 10.0)
+    all_ab = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    out = np.array([p for p in all_ab if p.tolist() not in BINS.tolist()])
+    lab_out = np.concatenate([np.broadcast_to(L[:, None, None], (len(L), len(out), 1)),
+                              np.broadcast_to(out[None], (len(L), len(out), 2))], -1)
+    assert _round_trip_error(lab_out).min(axis=0).min() > 0.01
+
+
+def test_in_gamut_matches_scikit_image_rgb():
+    rgb = np.random.default_rng(0).uniform(0, 1, (500, 3))
+    assert abb.in_gamut(skcolor.rgb2lab(rgb), tol=1e-6).all()
+    assert not abb.in_gamut(np.array([[50.0, 110.0, -110.0], [0.0, 50.0, 0.0]])).any()
+
+
+def test_nearest_bins_by_hand():
+    bins = np.array([[0, 0], [10, 0], [0, 10]], np.float32)
+    idx, dist = abb.nearest_bins(np.array([[[1.0, 0.0], [0.0, 9.0]]]), bins, 2)
+    assert idx.shape == (1, 2, 2) and idx.tolist() == [[[0, 1], [2, 0]]]
+    np.testing.assert_allclose(dist, [[[1, 9], [1, 9]]], atol=1e-5)
+    with pytest.raises(ValueError, match="k must be"):
+        abb.nearest_bins(np.zeros((1, 2)), bins, 4)
+
+
+def test_soft_encode_rows_sum_to_one_and_peak_at_the_nearest_bin(monkeypatch):
+    monkeypatch.setattr(abb, "CHUNK_PIXELS", 100)                  # several chunks
+    ab = np.random.default_rng(1).uniform(-60, 60, (3, 9, 7, 2)).astype(np.float32)
+    z = abb.soft_encode(ab, BINS)
+    assert z.shape == (3, 9, 7, len(BINS)) and z.dtype == np.float32
+    np.testing.assert_allclose(z.sum(-1), 1.0, atol=1e-5)
+    assert np.all((z > 0).sum(-1) == 5)
+    nearest = np.argmin(np.sum((ab[..., None, :] - BINS) ** 2, -1), -1)
+    assert np.array_equal(np.argmax(z, -1), nearest)
+
+
+def test_soft_encode_weights_are_gaussian():
+    bins = np.array([[0, 0], [10, 0]], np.float32)
+    z = abb.soft_encode(np.array([[3.0, 0.0]]), bins, k=2, sigma=5.0)
+    w = np.exp(-np.array([3.0, 7.0]) ** 2 / 50)
+    np.testing.assert_allclose(z[0], w / w.sum(), rtol=1e-5)
+
+
+def test_bin_counts_and_dataset_bin_counts():
+    rng = np.random.default_rng(2)
+    ab = rng.uniform(-50, 50, (4, 8, 8, 2)).astype(np.float32)
+    counts = abb.bin_counts(ab, BINS)
+    assert counts.dtype == np.int64 and counts.shape == (len(BINS),) and counts.sum() == 4 * 64
+    ds = LabDataset.from_arrays(rng.uniform(20, 80, (4, 8, 8)), ab)
+    _, ab8 = ds.batch(np.arange(4))                                 # what the 8-bit dataset holds
+    assert np.array_equal(abb.dataset_bin_counts(ds, np.arange(4), BINS, batch_size=3),
+                          abb.bin_counts(ab8, BINS))
+
+
+@pytest.mark.parametrize("smooth", [False, True])
+def test_rebalance_weights_are_normalised_and_favour_rare_bins(smooth):
+    counts = np.zeros(len(BINS), np.int64)
+    counts[:20] = np.arange(20, 0, -1) * 100                        # bin 0 most common, then fewer
+    bins = BINS if smooth else None
+    w = abb.rebalance_weights(counts, lam=0.5, sigma=5.0, bins=bins)
+    assert w.shape == (len(BINS),) and w.dtype == np.float32 and np.all(w > 0)
+    p = counts / counts.sum()
+    if smooth:
+        G = np.exp(-np.sum((BINS[:, None] - BINS[None]) ** 2, -1) / 50.0)
+        p = G @ p / (G @ p).sum()
+    assert np.sum(p * w) == pytest.approx(1.0, rel=1e-5)
+    assert np.all(np.diff(w[np.argsort(-p, kind="stable")]) >= 0)  # rarer (smoothed) bins weigh more
+    assert w[np.argmax(p)] < w[np.argmin(p)]
+    if not smooth:
+        assert np.all(np.diff(w[:20]) > 0)
+
+
+def test_rebalance_weights_lam_one_is_uniform_and_bad_input_fails():
+    w = abb.rebalance_weights(np.arange(1, len(BINS) + 1), lam=1.0)
+    np.testing.assert_allclose(w, 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="positive sum"):
+        abb.rebalance_weights(np.zeros(len(BINS)))
+    with pytest.raises(ValueError, match="lam"):
+        abb.rebalance_weights(np.ones(len(BINS)), lam=2)
+
+
+def test_pixel_weights_looks_up_the_nearest_bin():
+    w = np.arange(len(BINS), dtype=np.float32)
+    weights_of = abb.pixel_weights(w, BINS)
+    ab = BINS[[3, 7]] + 1.0
+    assert weights_of(ab[None]).tolist() == [[3.0, 7.0]]
+
+
+def test_annealed_mean_t1_is_the_expectation_and_small_t_the_mode():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(len(BINS)), size=(2, 5))          # (2, 5, Q)
+    top = np.argmax(probs, -1)[..., None]
+    np.put_along_axis(probs, top, 1.2 * np.take_along_axis(probs, top, -1), -1)  # a clear mode
+    probs /= probs.sum(-1, keepdims=True)
+    np.testing.assert_allclose(abb.annealed_mean(probs, BINS, 1.0), probs @ BINS, atol=1e-3)
+    mode = BINS[np.argmax(probs, -1)]
+    np.testing.assert_allclose(abb.annealed_mean(probs, BINS, 0.01), mode, atol=0.5)
+    # a sharp, two-peaked case: the mean lies between the peaks, the annealed mean goes to the larger
+    p = np.zeros(len(BINS))
+    i, j = 0, len(BINS) - 1
+    p[i], p[j] = 0.6, 0.4
+    np.testing.assert_allclose(abb.annealed_mean(p, BINS, 1.0), 0.6 * BINS[i] + 0.4 * BINS[j], atol=1e-4)
+    np.testing.assert_allclose(abb.annealed_mean(p, BINS, 0.01), BINS[i], atol=1e-4)
+    assert np.all(np.isfinite(abb.annealed_mean(p, BINS, 1e-4)))
+
+
+def test_annealed_mean_rejects_bad_t():
+    for T in (0.0, -1.0):
+        with pytest.raises(ValueError, match="T must be > 0"):
+            abb.annealed_mean(np.ones(len(BINS)) / len(BINS), BINS, T)
