@@ -101,3 +101,28 @@ def test_captions_name_the_profile_the_images_and_the_source(sample_ds, tiny_ds)
 def test_ab_histogram_title_names_its_data(tiny_ds):
     text = texts_of(lesson.ab_histogram(tiny_ds, [0, 5], bins=16, profile="smoke", which="train split"))
     assert "profile smoke: train split: 2 of the 6 images" in text and "128 pixels" in text
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.8, 0.99])
+def test_mse_toy_optimum_is_the_mean_not_the_mode(p):
+    colours = lesson.toy_colours(p)
+    red, blue = np.array(lesson.TOY_RED), np.array(lesson.TOY_BLUE)
+    mean, mode = colours["MSE optimum (mean)"], colours["most likely (mode)"]
+    np.testing.assert_allclose(mean, p * red + (1 - p) * blue)
+    assert not np.allclose(mean, mode)
+    np.testing.assert_array_equal(mode, red if p >= 0.5 else blue)
+    grid = np.stack(np.meshgrid(np.arange(-80, 81.0), np.arange(-80, 81.0), indexing="ij"), -1).reshape(-1, 2)
+    errors = [lesson.expected_squared_error(p, g) for g in grid]
+    np.testing.assert_allclose(grid[int(np.argmin(errors))], mean, atol=0.5)  # the grid's best guess is the mean
+    assert lesson.expected_squared_error(p, mean) < lesson.expected_squared_error(p, mode)
+    assert np.hypot(*mean) < np.hypot(*mode)  # duller than the most likely colour
+
+
+def test_mse_toy_draws_four_swatches_and_checks_p():
+    fig = lesson.mse_toy(0.3)
+    ims = images_of(fig)
+    assert len(ims) == 4
+    assert "p = 0.30" in texts_of(fig) and "MSE optimum" in texts_of(fig)
+    np.testing.assert_allclose(lesson.toy_colours(1.0)["MSE optimum (mean)"], lesson.TOY_RED)
+    with pytest.raises(ValueError, match="probability"):
+        lesson.mse_toy(1.5)

@@ -14,7 +14,8 @@ from .. import color
 from .figures import AB_LIMIT, figure, lab_panels
 
 __all__ = ['data_caption', 'captioned', 'dataset_arrays', 'manifest_table', 'show_dataset_image', 'ab_counts',
-           'ab_histogram', 'split_table']
+           'ab_histogram', 'split_table', 'TOY_L', 'TOY_RED', 'TOY_BLUE', 'toy_colours', 'expected_squared_error',
+           'mse_toy']
 
 
 SOURCES = {"sample": "the built-in sample", "kaggle": "the Kaggle set"}
@@ -129,3 +130,57 @@ def split_table(split) -> pd.DataFrame:
     df = pd.DataFrame({"images": sizes, "fraction": {k: v / total for k, v in sizes.items()}})
     df.loc["total"] = [total, 1.0]
     return df.astype({"images": int})
+
+
+# --- why MSE gives dull colours: one pixel, two possible colours ---------------------------------
+
+TOY_L = 50.0
+"""Lightness of the toy pixel of :func:`mse_toy` (notebook 02)."""
+TOY_RED = (60.0, 45.0)
+"""(a, b) in Lab units of the toy's red (sRGB about (0.86, 0.24, 0.18) at L 50)."""
+TOY_BLUE = (0.0, -55.0)
+"""(a, b) in Lab units of the toy's blue (sRGB about (0.07, 0.48, 0.82) at L 50)."""
+
+
+def _check_p(p):
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p is a probability: it must lie in [0, 1], got {p}")
+    return p
+
+
+def toy_colours(p: float) -> dict:
+    """The toy of notebook 02: one pixel is :data:`TOY_RED` with probability ``p``, else
+    :data:`TOY_BLUE`.  Returns {name: (2,) float64 ab in Lab units} for "red", "blue", "MSE optimum
+    (mean)" (p * red + (1 - p) * blue, the minimiser of the expected squared error) and "most likely
+    (mode)" (red if p >= 0.5, else blue).  p: float in [0, 1]."""
+    p = _check_p(p)
+    red, blue = np.array(TOY_RED), np.array(TOY_BLUE)
+    return {"red": red, "blue": blue, "MSE optimum (mean)": p * red + (1 - p) * blue,
+            "most likely (mode)": red if p >= 0.5 else blue}
+
+
+def expected_squared_error(p: float, guess) -> float:
+    """E[|y - guess|^2] of the toy pixel y (red with probability ``p``, else blue): guess (2,) ab in
+    Lab units -> Lab units squared (notebook 02)."""
+    p, guess = _check_p(p), np.asarray(guess, np.float64)
+    return float(p * np.sum((np.array(TOY_RED) - guess) ** 2) + (1 - p) * np.sum((np.array(TOY_BLUE) - guess) ** 2))
+
+
+def mse_toy(p: float = 0.5) -> Figure:
+    """Four colour swatches at L = :data:`TOY_L`: the two colours the pixel may be (red with
+    probability ``p``, blue otherwise), the guess that minimises the expected squared error (their
+    mean) and the most likely colour (the mode), each titled with its ab, its chroma sqrt(a^2 + b^2)
+    and its expected squared error.  p: float in [0, 1].  Returns a Figure with 4 image axes
+    (notebook 02_dataset)."""
+    colours = toy_colours(p)
+    fig = figure(figsize=(11, 3.2))
+    for ax, (name, ab) in zip(fig.subplots(1, 4), colours.items()):
+        swatch = color.lab_parts_to_rgb(np.full((8, 8), TOY_L, np.float32), np.broadcast_to(ab, (8, 8, 2)))
+        ax.imshow(swatch)
+        ax.set_title(f"{name}\nab ({ab[0]:.1f}, {ab[1]:.1f}), chroma {np.hypot(*ab):.0f}\n"
+                     f"expected squared error {expected_squared_error(p, ab):,.0f}", fontsize=9)
+        ax.axis("off")
+    tie = " (a tie at p = 0.5: red is shown as the mode)" if p == 0.5 else ""
+    fig.suptitle(f"one pixel: red with probability p = {p:.2f}, blue otherwise (L = {TOY_L:g}){tie}", fontsize=10)
+    return fig
