@@ -72,7 +72,12 @@ def _layers(name):
             yield stage, f"{stage}_{row[0]}{counts[row[0]]}", row
 
 
-def build_model(name, input_size=224, l2=0.0):
+HEADS = ("mse", "classify")
+"""The heads :func:`build_model` puts on the trunk: "mse" (the paper's tanh conv to ab / 128)
+or "classify" (Zhang et al. 2016: softmax over colour bins, ``deepcolor.classify``)."""
+
+
+def build_model(name, input_size=224, l2=0.0, head="mse", n_bins=None):
     """Build architecture ``name`` as a Keras functional model (notebooks 04-07).
 
     name: one of ``paper.ARCHITECTURES``.  input_size: side of the square input, a
@@ -82,20 +87,37 @@ def build_model(name, input_size=224, l2=0.0):
     Inputs ``[L (N, S, S, 1) float32 in [0, 1], embedding (N, 1000) float32]``,
     named "L" and "embedding"; output ``(N, S, S, 2)`` ab / 128 in [-1, 1].
     The model is named ``name``; its layers as in ``layer_table(name)``.
+
+    head="classify" (notebook 11_colour_as_classes, via ``deepcolor.classify.build_classifier``)
+    keeps the same trunk but replaces the last conv (2 filters, tanh) by a 1x1 conv
+    "decoder_classes" with ``n_bins`` filters and softmax, and drops the final upsampling:
+    output ``(N, S/2, S/2, n_bins)``, each pixel's probabilities summing to 1; the model is
+    named ``name + "_classify"``.  The default "mse" head is the paper's network, unchanged.
     """
     paper.check_architecture(name)
     size = _check_size(input_size, allow_none=True)
     if not isinstance(l2, (int, float)) or not l2 >= 0:
         raise ValueError(f"l2 must be a number >= 0 (0 turns it off), got {l2!r}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {', '.join(HEADS)}, got {head!r}")
+    classify = head == "classify"
+    if classify and not (isinstance(n_bins, numbers.Integral) and n_bins >= 2):
+        raise ValueError(f"head='classify' needs n_bins, an integer >= 2 (Q colour bins), got {n_bins!r}; "
+                         "use deepcolor.classify.build_classifier, which reads it from ab_bins()")
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
     rows = list(_layers(name))
+    if classify and rows[-1][2][0] == "up":
+        rows = rows[:-1]  # predict at the decoder's resolution before the last upsampling
     last_conv = max(i for i, (_, _, row) in enumerate(rows) if row[0] == "conv")
 
     L = keras.Input((size, size, 1), name="L")
     embedding = keras.Input((paper.EMBEDDING_SIZE,), name="embedding")
     x = L
     for i, (_, layer_name, row) in enumerate(rows):
-        if row[0] == "conv":
+        if row[0] == "conv" and classify and i == last_conv:
+            x = keras.layers.Conv2D(n_bins, 1, padding="same", activation="softmax",
+                                    kernel_regularizer=regularizer, name="decoder_classes")(x)
+        elif row[0] == "conv":
             _, filters, kernel, stride = row
             x = keras.layers.Conv2D(
                 filters, kernel, strides=stride, padding="same",
@@ -105,7 +127,7 @@ def build_model(name, input_size=224, l2=0.0):
             x = keras.layers.UpSampling2D(2, name=layer_name)(x)
         else:
             x = FuseEmbedding(name=layer_name)([x, embedding])
-    return keras.Model([L, embedding], x, name=name)
+    return keras.Model([L, embedding], x, name=f"{name}_classify" if classify else name)
 
 
 def layer_table(name, input_size=224):

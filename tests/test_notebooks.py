@@ -10,7 +10,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 EXPECTED = [
     "00_start_here", "01_lab_color_space", "02_dataset", "03_embeddings", "04_base_model",
     "05_architecture_1", "06_architecture_2", "07_architecture_3", "08_hyperparameter_study",
-    "09_results", "10_colorize_your_own",
+    "09_results", "10_colorize_your_own", "11_colour_as_classes",
 ]
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 

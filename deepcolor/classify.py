@@ -1,0 +1,168 @@
+"""Colour as classification (Zhang, Isola and Efros 2016) on DeepColor's trunk.
+
+Introduced in notebook ``11_colour_as_classes``.  The paper's networks regress ab with MSE,
+which averages the plausible colours of an object into gray.  Here the same encoder, fusion and
+decoder (``deepcolor.models.build_model(..., head="classify")``) predict, at each pixel, a
+distribution over the Q ab bins of :func:`deepcolor.ab_bins.ab_bins`, trained with a (rebalanced)
+categorical cross-entropy against soft-encoded targets; :func:`predict_ab_classes` turns the
+distribution back into ab with the annealed mean.
+
+- :func:`build_classifier`: the model; output (N, S/2, S/2, Q) softmax probabilities: the
+  classifier predicts at the decoder's resolution before the last upsampling (half the input
+  side), which keeps the (..., Q) targets and outputs small; the colour is upsampled afterwards.
+- :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
+- :func:`train_classifier`: a plain ``fit`` in memory, no run folders, checkpoints or resuming
+  in this first version (unlike ``deepcolor.train``).
+- :func:`predict_ab_classes`: probabilities -> annealed mean at temperature T -> photo size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from . import ab_bins as bins_module
+from .models import build_model
+from .photos import resize_images
+
+__all__ = ["ClassBatches", "build_classifier", "classifier_output_size", "predict_ab_classes",
+           "train_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
+
+ZHANG_LAMBDA = 0.5
+"""Zhang et al.'s mix of the empirical colour distribution with a uniform one (eq. 4)."""
+
+ZHANG_T = 0.38
+"""Zhang et al.'s annealed-mean temperature (section 2.2)."""
+
+
+def classifier_output_size(input_size: int) -> int:
+    """Side of the classifier's output for an ``input_size`` input: half of it, as the final
+    upsampling of the decoder is dropped (notebook 11_colour_as_classes)."""
+    return int(input_size) // 2
+
+
+def build_classifier(name, input_size=224, l2=0.0, n_bins=None):
+    """Architecture ``name`` with a classification head (notebook 11_colour_as_classes).
+
+    Same trunk (layers, names, weights shapes) as ``deepcolor.models.build_model(name, ...)``
+    but the last tanh conv(2) is a 1x1 conv with ``n_bins`` filters and softmax, and the final
+    upsampling is dropped.  n_bins: Q, default ``len(ab_bins())`` (225).
+    Inputs ``[L (N, S, S, 1) float32 in [0, 1], embedding (N, 1000)]``; output
+    ``(N, S/2, S/2, Q)`` float32 in [0, 1], summing to 1 over the last axis.
+    """
+    if n_bins is None:
+        n_bins = len(bins_module.ab_bins())
+    return build_model(name, input_size, l2, head="classify", n_bins=n_bins)
+
+
+class ClassBatches(keras.utils.PyDataset):
+    """Batches for the classifier (notebook 11_colour_as_classes); like
+    :class:`deepcolor.batches.ColorBatches`, but the targets are colour distributions.
+
+    Yields ``((L_scaled, embedding), targets)`` or, with ``weights``, ``((L_scaled, embedding),
+    targets, pixel_weights)``: L_scaled (b, S, S, 1) float32 in [0, 1] (L / 100) at S =
+    ``input_size``; embedding (b, 1000) float32; targets (b, S/2, S/2, Q) float32, the soft
+    encoding (k = 5, sigma = 5) of the ab resized to S/2 with :func:`deepcolor.photos.resize_images`;
+    pixel_weights (b, S/2, S/2) float32, ``weights`` of each pixel's nearest bin.
+    dataset: a LabDataset; embeddings: (len(dataset), 1000); bins: (Q, 2); weights: (Q,) or None.
+    """
+
+    def __init__(self, dataset, embeddings, indices, bins, input_size, batch_size=16,
+                 weights=None, shuffle=True, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.dataset, self.bins = dataset, np.asarray(bins, np.float32)
+        self.indices = np.asarray(indices, np.int64).reshape(-1)
+        if self.indices.size == 0:
+            raise ValueError("no images to batch: the index subset is empty")
+        if embeddings is None or len(embeddings) != len(dataset) or np.shape(embeddings)[1:] != (1000,):
+            raise ValueError(f"embeddings must be ({len(dataset)}, 1000), one row per dataset image, got "
+                             f"{None if embeddings is None else np.shape(embeddings)}; compute them with "
+                             "deepcolor.embedding_cache.dataset_embeddings(dataset, mode)")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.embeddings, self.batch_size = embeddings, int(batch_size)
+        self.input_size = int(input_size)
+        self.weights = None if weights is None else np.asarray(weights, np.float32)
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.indices) / self.batch_size)
+
+    def __getitem__(self, i):
+        if not 0 <= i < len(self):
+            raise IndexError(f"batch {i} out of range ({len(self)} batches)")
+        order = self.indices
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(self.indices)
+        idx = np.sort(order[i * self.batch_size:(i + 1) * self.batch_size])
+        L, ab = self.dataset.batch(idx)
+        x = resize_images(L[..., None] / np.float32(100), self.input_size, self.input_size)
+        out = classifier_output_size(self.input_size)
+        targets = bins_module.soft_encode(resize_images(ab, out, out), self.bins)
+        emb = np.asarray(self.embeddings[idx], np.float32)
+        if self.weights is None:
+            return (x, emb), targets
+        return (x, emb), targets, self.weights[np.argmax(targets, axis=-1)]  # nearest bin weighs most
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
+def train_classifier(dataset, embeddings, split, arch, input_size, epochs, batch_size, lr,
+                     l2=0.0, rebalance=True, seed=0, verbose=0):
+    """Train a classifier on ``split.train`` (notebook 11_colour_as_classes).
+
+    Adam at ``lr``, categorical cross-entropy over the Q bins of ``ab_bins()``.  With
+    ``rebalance`` each pixel's loss is weighted by :func:`deepcolor.ab_bins.rebalance_weights`
+    (lam = 0.5, sigma = 5, Zhang et al.) of its nearest bin, the counts taken over the training
+    images; validation on ``split.val`` (if any) is unweighted.  A first version: it trains in
+    memory and writes no run folder (no checkpoints, no resuming, nothing cached).
+    dataset: a LabDataset; embeddings: (len(dataset), 1000); split: ``deepcolor.data.Split``.
+    Returns (model, history) with ``history.history["loss"]`` one value per epoch.
+    """
+    keras.utils.set_random_seed(seed)
+    bins = bins_module.ab_bins()
+    weights = None
+    if rebalance:
+        counts = bins_module.dataset_bin_counts(dataset, split.train, bins, batch_size)
+        weights = bins_module.rebalance_weights(counts, lam=ZHANG_LAMBDA, sigma=5.0, bins=bins)
+    train = ClassBatches(dataset, embeddings, split.train, bins, input_size, batch_size,
+                         weights=weights, seed=seed)
+    val = None
+    if len(split.val):
+        val = ClassBatches(dataset, embeddings, split.val, bins, input_size, batch_size, shuffle=False)
+    model = build_classifier(arch, input_size, l2, n_bins=len(bins))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                  loss=keras.losses.CategoricalCrossentropy())
+    history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose)
+    return model, history
+
+
+def predict_ab_classes(model, L, embedding, T=ZHANG_T, batch_size=16):
+    """Colour from a classifier (notebook 11_colour_as_classes).
+
+    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000).  L / 100 is resized to the model's
+    input size (:func:`deepcolor.photos.resize_images`, as in training), the softmax
+    probabilities turned into ab by :func:`deepcolor.ab_bins.annealed_mean` at temperature ``T``
+    (1 = mean, washed out; small = near the mode, vivid; Zhang et al. 0.38), and the ab resized
+    to (H, W).  Returns ab (n, H, W, 2) float32 in Lab units.
+    """
+    L = np.asarray(L, np.float32)
+    if L.ndim != 3:
+        raise ValueError(f"L must be (n, H, W) in [0, 100], got shape {L.shape}")
+    embedding = np.asarray(embedding, np.float32)
+    n, h, w = L.shape
+    side = model.inputs[0].shape[1] or h
+    bins = bins_module.ab_bins(grid=10)
+    if model.outputs[0].shape[-1] != len(bins):
+        raise ValueError(f"the model must output {len(bins)} bin probabilities (build_classifier), "
+                         f"got {model.outputs[0].shape}")
+    out = np.empty((n, h, w, 2), np.float32)
+    for start in range(0, n, batch_size):
+        x = resize_images(L[start:start + batch_size, ..., None] / np.float32(100), side, side)
+        probs = keras.ops.convert_to_numpy(model([x, embedding[start:start + batch_size]], training=False))
+        ab = bins_module.annealed_mean(np.maximum(probs, 0), bins, T)
+        out[start:start + batch_size] = resize_images(ab, h, w)
+    return out

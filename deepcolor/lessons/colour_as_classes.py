@@ -1,0 +1,119 @@
+"""What notebook ``11_colour_as_classes`` compares: the paper's MSE regression beside colour as
+classes (Zhang et al. 2016), without and with class rebalancing, on the same trunk.
+
+:func:`train_three` trains (or loads) the three models under a profile, :func:`comparison_table`
+measures them with :func:`deepcolor.evaluation.evaluate`, :func:`show_side_by_side` and
+:func:`temperature_figure` draw them.  :class:`AnnealedColorizer` lets a classifier stand where
+a regression model is expected (``evaluation.evaluate``, ``predict.predict_ab``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ab_bins as bins_module
+from ..classify import ZHANG_T, train_classifier
+from ..color import AB_SCALE, lab_parts_to_rgb
+from ..evaluation import evaluate, results_side_by_side
+from ..predict import predict_ab
+from .figures import caption, new_figure, suptitle
+
+__all__ = ["AnnealedColorizer", "MODELS", "as_regressor", "comparison_table", "mean_chroma", "predict_all",
+           "show_side_by_side", "temperature_figure", "train_three"]
+
+MODELS = ("MSE (paper)", "classes", "classes + rebalancing")
+"""The three models of the notebook, in the order of its tables and figures."""
+
+
+class AnnealedColorizer:
+    """A classifier seen as a regression model (notebook 11_colour_as_classes): ``predict([L / 100
+    (n, s, s, 1), embedding (n, 1000)])`` returns ab / 128 (n, s/2, s/2, 2), the annealed mean at
+    temperature ``T``; ``inputs`` are the classifier's, so ``predict.predict_ab`` resizes as usual."""
+
+    def __init__(self, model, T: float = ZHANG_T):
+        self.model, self.T, self.inputs = model, float(T), model.inputs
+        self.bins = bins_module.ab_bins()
+
+    def predict(self, inputs, verbose=0):
+        import keras
+
+        probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
+        return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)
+
+
+def train_three(cfg, ds, emb, split, arch: str = "base", verbose=0):
+    """The three models under profile ``cfg`` (notebook 11_colour_as_classes): the paper's MSE
+    model (``cfg.train_or_load``: a run folder, reused when it exists) and two classifiers trained
+    in memory with ``classify.train_classifier`` at the profile's size, epochs, batch size, lr and
+    L2.  Returns (models, histories): dicts keyed by :data:`MODELS`; the classifiers are Keras
+    models with (n, s/2, s/2, Q) softmax outputs, the MSE model outputs ab / 128."""
+    p = cfg.profile
+    run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose)
+    models, histories = {MODELS[0]: run.model}, {MODELS[0]: run.history}
+    for name, rebalance in zip(MODELS[1:], (False, True)):
+        model, history = train_classifier(ds, emb, split, arch, p.input_size, p.epochs, p.batch_size,
+                                          p.lr, l2=p.l2, rebalance=rebalance, seed=p.seed, verbose=verbose)
+        models[name], histories[name] = model, history.history
+    return models, histories
+
+
+def as_regressor(model, T):
+    """``model`` itself if it outputs ab (2 channels), else an :class:`AnnealedColorizer` at ``T``
+    (notebook 11_colour_as_classes)."""
+    return model if model.outputs[0].shape[-1] == 2 else AnnealedColorizer(model, T)
+
+
+def predict_all(models, L, embedding, T: float = ZHANG_T) -> dict:
+    """Each model's ab (n, H, W, 2) in Lab units for L (n, H, W) in [0, 100] (notebook
+    11_colour_as_classes); classifiers at temperature ``T``.  Returns a dict keyed like ``models``."""
+    embedding = np.asarray(embedding, np.float32)
+    return {name: predict_ab(as_regressor(m, T), L, embedding) for name, m in models.items()}
+
+
+def comparison_table(cfg, models, ds, emb, split, T: float = ZHANG_T):
+    """The models side by side on the test split (notebook 11_colour_as_classes): one row per
+    model then the gray and mean-ab baselines, the columns of ``metrics.METRICS`` (the paper's
+    accuracy, ab_mse, psnr, auc, rebalanced_auc, colourfulness ...).  Returns a captioned Styler
+    (``figures.metrics_table``)."""
+    from .figures import metrics_table
+
+    tables = {name: evaluate(as_regressor(m, T), ds, split.test, emb, train_indices=split.train)
+              for name, m in models.items()}
+    return metrics_table(results_side_by_side(tables), cfg.name, cfg.embedding_mode,
+                         f"MSE vs colour classes (T = {T:g}), test split")
+
+
+def mean_chroma(ab) -> float:
+    """Mean chroma sqrt(a**2 + b**2) of ab (..., 2) in Lab units: 0 is gray; larger is more colourful."""
+    ab = np.asarray(ab, np.float32)
+    return float(np.mean(np.hypot(ab[..., 0], ab[..., 1])))
+
+
+def show_side_by_side(cfg, L, ab_true, preds: dict, max_images: int = 6, title=None):
+    """Gray input, each prediction and the truth, one row each, one column per photo (notebook
+    11_colour_as_classes).  L: (n, H, W) in [0, 100]; ab_true (None: no truth row) and each of
+    ``preds``: (n, H, W, 2) in Lab units.  Each row is labelled with its mean chroma; the caption names the profile."""
+    L = np.asarray(L, np.float32)
+    rows = {"gray input": np.zeros(L.shape + (2,), np.float32), **preds}
+    if ab_true is not None:
+        rows["truth"] = ab_true
+    n = min(len(L), int(max_images))
+    fig = new_figure(figsize=(1.8 * n + 1.6, 1.8 * len(rows) + 0.6), layout="constrained")
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, (label, ab) in enumerate(rows.items()):
+        rgb = lab_parts_to_rgb(L[:n], np.asarray(ab, np.float32)[:n])
+        for i in range(n):
+            axes[r, i].imshow(rgb[i], interpolation="nearest" if rgb.shape[1] <= 64 else "antialiased")
+            axes[r, i].set_xticks([])
+            axes[r, i].set_yticks([])
+        axes[r, 0].set_ylabel(f"{label}\nchroma {mean_chroma(ab[:n]):.1f}", fontsize=8)
+    suptitle(fig, caption(cfg.name, cfg.embedding_mode, title))
+    return fig
+
+
+def temperature_figure(cfg, model, L, embedding, T: float = ZHANG_T, max_images: int = 6):
+    """Test photos recoloured by a classifier at temperature ``T``, no retraining (notebook
+    11_colour_as_classes): T = 1 is the mean of the distribution, small T approaches its mode.
+    L: (n, H, W) in [0, 100]; embedding: (n, 1000).  Returns a Figure (gray row, prediction row)."""
+    ab = predict_all({f"T = {T:.2f}": model}, L, embedding, T)
+    return show_side_by_side(cfg, L, None, ab, max_images, f"annealed mean at T = {T:.2f}")
