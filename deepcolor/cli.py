@@ -99,6 +99,12 @@ def cmd_colorize(args) -> int:
     return 1 if result.skipped else 0
 
 
+def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose one-line summary is both its line in the parent's --help and the
+    description at the top of its own --help."""
+    return subparsers.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".", **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
@@ -111,20 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_data = sub.add_parser("data", help="get or build a dataset")
+    p_data = _subcommand(sub, "data", "get or build a dataset")
     data_sub = p_data.add_subparsers(dest="source", required=True)
-    p = data_sub.add_parser("sample", parents=[debug], help="the built-in offline sample (real photos shipped with packages)")
+    p = _subcommand(data_sub, "sample", "the built-in offline sample (real photos shipped with packages)", parents=[debug])
     p.add_argument("-n", type=int, default=48, help="number of 224x224 crops (default 48)")
     p.add_argument("--seed", type=int, default=0)
-    p = data_sub.add_parser("kaggle", parents=[debug], help="download (kagglehub) or open the Kaggle image-colorization set")
+    p = _subcommand(data_sub, "kaggle", "download (kagglehub) or open the Kaggle image-colorization set", parents=[debug])
     p.add_argument("--from", dest="from_folder", metavar="FOLDER", help="open an already downloaded folder")
-    p = data_sub.add_parser("folder", parents=[debug], help="convert a folder of your colour photos")
+    p = _subcommand(data_sub, "folder", "convert a folder of your colour photos", parents=[debug])
     p.add_argument("src", help="folder of photos (JPEG, PNG, ...); only read")
     p.add_argument("dst", help="new dataset folder")
     p.add_argument("--force", action="store_true", help="replace dst if it exists")
     p_data.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("train", parents=[debug], help="train one of the paper's models and record the run")
+    p = _subcommand(sub, "train", "train one of the paper's models and record the run", parents=[debug])
     p.add_argument("--arch", default="base", choices=ARCHITECTURES)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (paper: 0.1 to 1e-5)")
     p.add_argument("--batch-size", type=int, default=5, help="paper: 5 or 50")
@@ -140,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue an interrupted run (with the same options, --data, -n and --embeddings)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("colorize", parents=[debug], help="colorize photos with a trained model, at full resolution")
+    p = _subcommand(sub, "colorize", "colorize photos with a trained model, at full resolution", parents=[debug])
     p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...; gray or colour) or folders of photos")
     p.add_argument("-o", "--outdir", required=True, help="folder for <name>_colorized.png")
     p.add_argument("--model", required=True, help="model.keras from a run folder")
@@ -152,8 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The package's errors name the Python arguments; on the command line the options say the same.
+_API_TO_CLI = {'mode="untrained"': "--embeddings untrained", 'mode="none"': "--embeddings none",
+               "overwrite=True": "--force", "force=True": "--force"}
+
+
 def describe_error(exc: BaseException) -> str:
-    """One line for the user: what went wrong, on which file, and what to do."""
+    """One line for the user: what went wrong, on which file, and what to do (in the command line's words)."""
+    text = _describe(exc)
+    for api, option in _API_TO_CLI.items():
+        text = text.replace(api, option)
+    return text
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:  # raised by the system: name the file and the fix
         where = f": {exc.filename}" if exc.filename is not None else ""
         if exc.filename2 is not None:

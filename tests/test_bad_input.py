@@ -704,3 +704,17 @@ def test_colorize_with_other_embeddings_than_the_model_was_trained_with_warns(mo
     warnings = [line for line in capsys.readouterr().out.splitlines() if "never learned" in line]
     assert len(warnings) == 1 and "trained with imagenet" in warnings[0] and "with none" in warnings[0]
     assert (tmp_path / "out" / "coffee_colorized.png").is_file()  # a warning, not a refusal
+
+
+def test_errors_speak_the_command_lines_words_and_every_subcommand_describes_itself(capsys):
+    from deepcolor.weights import WeightsUnavailableError
+
+    line = cli.describe_error(WeightsUnavailableError('offline. To go on: use mode="untrained" or mode="none".'))
+    assert "--embeddings untrained" in line and "--embeddings none" in line and "mode=" not in line
+    assert "--force" in cli.describe_error(FileExistsError("x exists; pass overwrite=True to replace it"))
+    for words in (["data", "sample"], ["data", "folder"], ["train"], ["colorize"]):
+        with pytest.raises(SystemExit):
+            cli.main([*words, "--help"])
+        help_text = capsys.readouterr().out
+        description = help_text.split("\n\n")[1].strip()  # the paragraph under the usage lines
+        assert description[0].isupper() and description.endswith("."), (words, description)
