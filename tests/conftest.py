@@ -131,13 +131,11 @@ def tiny(tmp_path_factory):
     """(cfg, ds, emb, split, runs_dir): 12 random 32x32 images, input 16, one epoch, private runs."""
     from dataclasses import replace
 
-    from deepcolor import config, data
+    from deepcolor import config
 
-    rng = np.random.default_rng(0)
-    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
-    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
-    ds = data.LabDataset.from_arrays(L, ab)
-    emb = rng.random((12, 1000)).astype(np.float32)  # stands in for the profile's (untrained) embeddings
+    from lab_checks import random_lab_dataset
+
+    ds, emb = random_lab_dataset()  # emb stands in for the profile's (untrained) embeddings
     cfg = config.Config(replace(config.PROFILES["smoke"], input_size=16, epochs=1, batch_size=8))
     return cfg, ds, emb, cfg.split(ds), tmp_path_factory.mktemp("runs")
 

@@ -1,5 +1,5 @@
-"""Shared by the data-layer tests: the tolerances of the 8-bit Lab encoding, and a writer of
-16-bit colour PNGs (which Pillow cannot write)."""
+"""Shared by the tests: the tolerances of the 8-bit Lab encoding, a writer of 16-bit colour PNGs
+(which Pillow cannot write), and a tiny random dataset for training tests."""
 
 import struct
 import zlib
@@ -27,3 +27,14 @@ def write_png16(path: Path, rgb16: np.ndarray) -> None:
     header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
     chunks = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
+
+
+def random_lab_dataset(n: int = 12, size: int = 32, seed: int = 0):
+    """(ds, emb): ``n`` random size x size images as a LabDataset (L uniform in [0, 100], ab in
+    [-60, 60]) and (n, 1000) random embeddings, for tests that only need something to train on."""
+    from deepcolor.lab_dataset import LabDataset
+
+    rng = np.random.default_rng(seed)
+    L = rng.uniform(0, 100, (n, size, size)).astype(np.float32)
+    ab = rng.uniform(-60, 60, (n, size, size, 2)).astype(np.float32)
+    return LabDataset.from_arrays(L, ab), rng.random((n, 1000)).astype(np.float32)

@@ -10,6 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from lab_checks import random_lab_dataset
 
 from deepcolor import config, evaluation, metrics
 from deepcolor.data import LabDataset
@@ -208,11 +209,7 @@ def tiny_profile(**changes):
 def trained(tmp_path_factory):
     """(cfg, ds, emb, split, runs_dir): arch2 trained once at the tiny profile's settings."""
     runs_dir = tmp_path_factory.mktemp("runs")
-    rng = np.random.default_rng(0)
-    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
-    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
-    ds = LabDataset.from_arrays(L, ab)
-    emb = rng.random((12, 1000)).astype(np.float32)
+    ds, emb = random_lab_dataset()
     cfg = config.Config(tiny_profile())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lab_checks import random_lab_dataset
 
-from deepcolor import config, data, metrics, paper, predict, runs
+from deepcolor import config, metrics, paper, predict, runs
 from deepcolor.lessons import hyperparameter_study as study
 from deepcolor.paper import StudyRun
 
@@ -30,11 +31,7 @@ def tiny_profile(**changes):
 def setup(tmp_path_factory):
     """(cfg, ds, emb, split, runs_dir, table): the two-run study trained once in a private runs folder."""
     runs_dir = tmp_path_factory.mktemp("runs")
-    rng = np.random.default_rng(0)
-    L = rng.uniform(0, 100, (12, 32, 32)).astype(np.float32)
-    ab = rng.uniform(-60, 60, (12, 32, 32, 2)).astype(np.float32)
-    ds = data.LabDataset.from_arrays(L, ab)
-    emb = rng.random((12, 1000)).astype(np.float32)
+    ds, emb = random_lab_dataset()
     cfg = config.Config(tiny_profile())
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))
