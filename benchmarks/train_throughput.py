@@ -10,6 +10,12 @@ compute rate: training FLOP/s = 3 * forward FLOPs per image * images/second.
 
 ``--peak-tflops`` is the device's peak for the precision you compare against
 (e.g. the dense bf16 figure of a GPU); the last column is then the share of it.
+
+``--compare-torch`` instead times Keras on every installed backend beside the hand-written
+PyTorch reference (``benchmarks/reference_torch.py``), interleaved, and prints each one's ratio
+to the reference (see ``compare_torch.py``):
+
+    python benchmarks/train_throughput.py --compare-torch --json rows.json
 """
 
 import argparse
@@ -94,6 +100,10 @@ def time_training(name, batch, precision, args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--compare-torch" in argv:  # benchmarks/ is on sys.path when run as a script
+        from compare_torch import main as compare_main
+        return compare_main([a for a in argv if a != "--compare-torch"])
     args = parse_args(argv)
     if args.backend:
         os.environ["KERAS_BACKEND"] = args.backend  # must precede the first keras import
