@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Run every notebook of the course under nbval on a GPU machine.
 #
-#   scripts/run_course_gpu.sh [PROFILE] [BACKEND]
+#   scripts/run_course_gpu.sh [PROFILE] [BACKEND] [FROM]
 #
 # PROFILE: default (Kaggle subset + ImageNet embeddings; falls back to the sample offline) or full
 # (the paper's setting; needs the Kaggle data and the ImageNet weights).  BACKEND: tensorflow, jax
 # or torch -- a GPU machine with PyTorch or JAX and no TensorFlow runs the same notebooks.
-# Prints each notebook's time (pytest --durations) and writes the log to course-PROFILE-BACKEND.log.
+# Runs the notebooks one by one, in order, as a student would, and prints each one's wall time and
+# result as it ends (so a run cut short still shows the notebooks it finished); the whole output
+# goes to course-PROFILE-BACKEND.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${1:-default}
 BACKEND=${2:-${KERAS_BACKEND:-tensorflow}}
+FROM=${3:-00}  # the first notebook's number: 07 runs 07 onwards (each trains what it lacks)
 PYTHON=${PYTHON:-python3}
 
 export DEEPCOLOR_PROFILE=$PROFILE KERAS_BACKEND=$BACKEND MPLBACKEND=Agg
@@ -24,5 +27,19 @@ PY
 echo "profile=$PROFILE backend=$BACKEND"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi: is there a GPU?"
 set -o pipefail
-"$PYTHON" -m pytest --nbval-lax --nbval-current-env notebooks --durations=0 -p no:cacheprovider \
-  2>&1 | tee "course-$PROFILE-$BACKEND.log"
+LOG="course-$PROFILE-$BACKEND.log"
+: > "$LOG"
+failed=0
+total_start=$(date +%s%N)
+for notebook in notebooks/[0-9][0-9]_*.ipynb; do
+  [[ "$(basename "$notebook")" < "$FROM" ]] && continue
+  start=$(date +%s%N)
+  if "$PYTHON" -m pytest --nbval-lax --nbval-current-env "$notebook" -q -p no:cacheprovider >> "$LOG" 2>&1; then
+    result=passed
+  else
+    result=FAILED; failed=1
+  fi
+  printf '%-32s %7.1f s  %s\n' "$(basename "$notebook" .ipynb)" "$(( ($(date +%s%N) - start) / 1000000 ))e-3" "$result" | tee -a "$LOG"
+done
+printf '%-32s %7.1f s\n' "all notebooks" "$(( ($(date +%s%N) - total_start) / 1000000 ))e-3" | tee -a "$LOG"
+exit $failed
