@@ -17,6 +17,13 @@ distribution back into ab with the annealed mean.
 - :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
 - :func:`train_classifier`: a plain ``fit`` in memory, nothing written (quick experiments).
 - :func:`predict_ab_classes`: probabilities -> annealed mean at temperature T -> photo size.
+
+The rebalancing weights go to Keras as ``sample_weight`` (b, S/2, S/2), one per pixel.  Keras'
+``CategoricalCrossentropy`` (reduction "sum_over_batch_size") then minimises
+sum over the batch's pixels of w * CE, divided by the number of pixels b * S/2 * S/2 (not by the
+sum of the weights): Zhang et al.'s weighted sum (eq. 2) times 1 / (b * S/2 * S/2), the same
+factor for every batch of b images (a smaller last batch of an epoch gets a larger one, as with
+any Keras loss).  ``tests/test_classify.py`` checks this against numpy.
 """
 
 from __future__ import annotations

@@ -159,6 +159,33 @@ def test_lesson_reads_a_classifier_as_a_regression_model(trained):
     assert cac.as_regressor(build_model("arch3", 32), 0.38).count_params() == PAPER_PARAMS["arch3"]
 
 
+# ---------------------------------------------------------------- the loss Keras minimises
+
+
+def test_keras_minimises_zhangs_weighted_cross_entropy_divided_by_the_pixels():
+    """The rebalancing weights reach Keras as sample_weight (b, S/2, S/2).  The loss ``fit``
+    minimises must be Zhang et al.'s eq. 2, sum over pixels of w * CE, up to a constant factor:
+    Keras' "sum_over_batch_size" divides it by the number of pixels b * S/2 * S/2 (not by the
+    sum of the weights).  The oracle is numpy on the model's own probabilities."""
+    from deepcolor.classify import compile_classifier
+
+    ds, emb = colourful_dataset(), embeddings(4)
+    weights = np.linspace(0.2, 5.0, Q).astype(np.float32)  # far from uniform: a lost weight would show
+    batches = ClassBatches(ds, emb, np.arange(4), bins_module.ab_bins(), 16, batch_size=4, weights=weights,
+                           shuffle=False)
+    (x, e), targets, w = batches[0]
+    keras.utils.set_random_seed(0)
+    model = compile_classifier(build_classifier("arch3", 16), lr=1e-3)
+    probs = keras.ops.convert_to_numpy(model([x, e], training=False)).astype(np.float64)
+    ce = -np.sum(targets * np.log(np.clip(probs, 1e-7, 1 - 1e-7)), axis=-1)  # (b, 8, 8), one per pixel
+    zhang = np.sum(w * ce)  # eq. 2, summed over the batch's pixels
+    # one batch, one step: the epoch's loss is that step's, computed before the update
+    loss = model.fit(batches, epochs=1, verbose=0, shuffle=False).history["loss"][0]
+    np.testing.assert_allclose(loss, zhang / ce.size, rtol=1e-4)
+    assert not np.isclose(loss, np.mean(ce), rtol=1e-2)  # the weights were applied ...
+    assert not np.isclose(loss, zhang / np.sum(w), rtol=1e-2)  # ... and not divided out again
+
+
 def test_the_rebalancing_weights_come_with_the_batches_only_when_asked():
     from deepcolor.classify import ClassifierHead, classifier_batches
 
