@@ -16,7 +16,8 @@ distribution back into ab with the annealed mean.
   resume, reuse), as they do the MSE models.
 - :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
 - :func:`train_classifier`: a plain ``fit`` in memory, nothing written (quick experiments).
-- :func:`predict_ab_classes`: probabilities -> annealed mean at temperature T -> photo size.
+- :func:`predict_ab_classes`, :class:`AnnealedColorizer`: probabilities -> annealed mean at
+  temperature T -> photo size.
 
 The rebalancing weights go to Keras as ``sample_weight`` (b, S/2, S/2), one per pixel.  Keras'
 ``CategoricalCrossentropy`` (reduction "sum_over_batch_size") then minimises
@@ -38,8 +39,8 @@ from . import ab_bins as bins_module
 from .models import build_model
 from .photos import resize_images
 
-__all__ = ["ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
-           "classifier_output_size", "compile_classifier", "predict_ab_classes", "resolve_head",
+__all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
+           "classifier_output_size", "compile_classifier", "model_head", "predict_ab_classes", "resolve_head",
            "train_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
 
 ZHANG_LAMBDA = 0.5
@@ -118,6 +119,12 @@ def resolve_head(head):
     if isinstance(head, ClassifierHead):
         return head
     raise ValueError(f"head must be 'mse', 'classify' or a deepcolor.classify.ClassifierHead, got {head!r}")
+
+
+def model_head(model) -> str:
+    """"mse" for a model whose output is ab (..., 2), "classify" for one that outputs bin
+    probabilities (..., Q) with Q > 2 (notebook 11_colour_as_classes, ``deepcolor colorize``)."""
+    return "mse" if model.outputs[0].shape[-1] == 2 else "classify"
 
 
 def classifier_output_size(input_size: int) -> int:
@@ -245,6 +252,30 @@ def train_classifier(dataset, embeddings, split, arch, input_size, epochs, batch
     model = compile_classifier(build_classifier(arch, input_size, l2, n_bins=head.n_bins), lr)
     history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose)
     return model, history
+
+
+class AnnealedColorizer:
+    """A classifier seen as a regression model (notebook 11_colour_as_classes; ``deepcolor
+    colorize``): ``predict([L / 100 (n, s, s, 1), embedding (n, 1000)])`` returns ab / 128
+    (n, s/2, s/2, 2), the annealed mean at temperature ``T`` over ``bins`` (default
+    ``ab_bins()``); ``inputs`` are the classifier's, so :func:`deepcolor.predict.predict_ab`
+    resizes the lightness down and the colour up to the photo's size as for an MSE model."""
+
+    def __init__(self, model, T: float = ZHANG_T, bins=None):
+        if not 0 < T < math.inf:
+            raise ValueError(f"the temperature must be a number > 0 (1 = the mean, small = near the mode; "
+                             f"Zhang et al. {ZHANG_T}), got {T}")
+        self.model, self.T, self.inputs = model, float(T), model.inputs
+        self.bins = bins_module.ab_bins() if bins is None else np.asarray(bins, np.float32)
+        if model.outputs[0].shape[-1] != len(self.bins):
+            raise ValueError(f"the model outputs {model.outputs[0].shape[-1]} classes, but there are "
+                             f"{len(self.bins)} bins: decode it with the bins it was trained on")
+
+    def predict(self, inputs, verbose=0):
+        from .color import AB_SCALE
+
+        probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
+        return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)
 
 
 def predict_ab_classes(model, L, embedding, T=ZHANG_T, batch_size=16):

@@ -327,3 +327,20 @@ def test_an_interrupted_classifier_run_resumes_to_the_same_weights(run_inputs, t
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-5)
 
+
+def test_notebook_11_reuses_its_three_runs_the_second_time(tiny, monkeypatch):
+    import deepcolor.train as train_module
+    from deepcolor.lessons import colour_as_classes as cac
+
+    cfg, ds, emb, split, runs_dir = tiny
+    models, histories = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
+    assert list(models) == list(cac.MODELS) and all(len(h["loss"]) == cfg.profile.epochs for h in histories.values())
+    folders = sorted(p.name for p in runs_dir.iterdir())
+    assert len(folders) == 3
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained again"))
+    again, _ = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
+    assert sorted(p.name for p in runs_dir.iterdir()) == folders
+    for name in cac.MODELS:
+        for a, b in zip(models[name].get_weights(), again[name].get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert [cac.as_regressor(m, 0.38) is m for m in again.values()] == [True, False, False]
