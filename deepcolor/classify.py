@@ -36,6 +36,7 @@ import keras
 import numpy as np
 
 from . import ab_bins as bins_module
+from .ab_bins import ZHANG_T  # Zhang et al.'s annealed-mean temperature, 0.38 (section 2.2)
 from .models import build_model
 from .photos import resize_images
 
@@ -45,9 +46,6 @@ __all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classif
 
 ZHANG_LAMBDA = 0.5
 """Zhang et al.'s mix of the empirical colour distribution with a uniform one (eq. 4)."""
-
-ZHANG_T = 0.38
-"""Zhang et al.'s annealed-mean temperature (section 2.2)."""
 
 
 @dataclass(frozen=True)
