@@ -24,6 +24,9 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.metrics``         the paper's accuracy, real colour metrics and the baselines (notebooks 04-09)
 - ``deepcolor.evaluation``      models measured on a dataset, and the table of every architecture (notebooks 04-09)
 - ``deepcolor.ab_bins``         colour as classes: ab bins, soft encoding, rebalancing, the annealed mean
+  (notebook 11)
+- ``deepcolor.classify``        colour as classes: the classifier on the paper's trunk, its batches and
+  head setting, read with the annealed mean (notebook 11)
 - ``deepcolor.colorize``        colorize your own photos (notebook 10; ``deepcolor colorize``)
 - ``deepcolor.lessons``         what each notebook shows, one module per notebook, named after it
 - ``deepcolor.exercises``       the notebooks' exercises, checked: ``exercises.check("04.2", answer)``

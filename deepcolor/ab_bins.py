@@ -25,11 +25,14 @@ import numpy as np
 
 __all__ = [
     "AB_RANGE", "annealed_mean", "ab_bins", "bin_counts", "dataset_bin_counts", "in_gamut",
-    "nearest_bins", "pixel_weights", "rebalance_weights", "soft_encode",
+    "nearest_bins", "pixel_weights", "rebalance_weights", "soft_encode", "ZHANG_T",
 ]
 
 AB_RANGE = 110
 """The bin centres lie in [-AB_RANGE, AB_RANGE] on both axes, as in Zhang et al. 2016."""
+
+ZHANG_T = 0.38
+"""Zhang et al.'s annealed-mean temperature (section 2.2), :func:`annealed_mean`'s usual T."""
 
 CHUNK_PIXELS = 16_384
 """Pixels per chunk when measuring distances to all Q bins (chunk * Q floats at a time)."""

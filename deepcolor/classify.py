@@ -10,31 +10,119 @@ distribution back into ab with the annealed mean.
 - :func:`build_classifier`: the model; output (N, S/2, S/2, Q) softmax probabilities: the
   classifier predicts at the decoder's resolution before the last upsampling (half the input
   side), which keeps the (..., Q) targets and outputs small; the colour is upsampled afterwards.
+- :class:`ClassifierHead`: what defines a classifier beyond :class:`deepcolor.train.TrainConfig`
+  (rebalancing and its lambda, the bins, the soft encoding); ``deepcolor.train.train(...,
+  head=ClassifierHead())`` and ``train_or_load`` train it in a run folder (record, checkpoints,
+  resume, reuse), as they do the MSE models.
 - :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
-- :func:`train_classifier`: a plain ``fit`` in memory, no run folders, checkpoints or resuming
-  in this first version (unlike ``deepcolor.train``).
-- :func:`predict_ab_classes`: probabilities -> annealed mean at temperature T -> photo size.
+- :func:`train_classifier`: a plain ``fit`` in memory, nothing written (quick experiments).
+- :func:`predict_ab_classes`, :class:`AnnealedColorizer`: probabilities -> annealed mean at
+  temperature T -> photo size.
+
+The rebalancing weights go to Keras as ``sample_weight`` (b, S/2, S/2), one per pixel.  Keras'
+``CategoricalCrossentropy`` (reduction "sum_over_batch_size") then minimises
+sum over the batch's pixels of w * CE, divided by the number of pixels b * S/2 * S/2 (not by the
+sum of the weights): Zhang et al.'s weighted sum (eq. 2) times 1 / (b * S/2 * S/2), the same
+factor for every batch of b images (a smaller last batch of an epoch gets a larger one, as with
+any Keras loss).  ``tests/test_classify.py`` checks this against numpy.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from . import ab_bins as bins_module
+from .ab_bins import ZHANG_T  # Zhang et al.'s annealed-mean temperature, 0.38 (section 2.2)
 from .models import build_model
 from .photos import resize_images
 
-__all__ = ["ClassBatches", "build_classifier", "classifier_output_size", "predict_ab_classes",
+__all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
+           "classifier_output_size", "compile_classifier", "model_head", "predict_ab_classes", "resolve_head",
            "train_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
 
 ZHANG_LAMBDA = 0.5
 """Zhang et al.'s mix of the empirical colour distribution with a uniform one (eq. 4)."""
 
-ZHANG_T = 0.38
-"""Zhang et al.'s annealed-mean temperature (section 2.2)."""
+
+@dataclass(frozen=True)
+class ClassifierHead:
+    """The setting of a classifier beyond :class:`deepcolor.train.TrainConfig` (notebook
+    11_colour_as_classes); Zhang et al.'s values by default.
+
+    rebalance: weigh each pixel's loss by :func:`deepcolor.ab_bins.rebalance_weights` of its
+    nearest bin (counted over the training images), with ``lam`` (mix with a uniform
+    distribution, in [0, 1]) and ``rebalance_sigma`` (Gaussian smoothing, Lab units);
+    grid: side of the ab bins (:func:`deepcolor.ab_bins.ab_bins`, Q = 225 at 10);
+    k, sigma: the soft encoding of the targets (:func:`deepcolor.ab_bins.soft_encode`).
+    A run record holds :meth:`as_record`, so a run is reused only for the same setting.
+    """
+
+    rebalance: bool = True
+    lam: float = ZHANG_LAMBDA
+    rebalance_sigma: float = 5.0
+    grid: int = 10
+    k: int = 5
+    sigma: float = 5.0
+
+    def __post_init__(self):
+        if not isinstance(self.rebalance, bool):
+            raise ValueError(f"rebalance must be True or False, got {self.rebalance!r}")
+        if not 0 <= self.lam <= 1:
+            raise ValueError(f"lam must be in [0, 1] (1 = no rebalancing), got {self.lam}")
+        for name in ("rebalance_sigma", "sigma"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a number > 0 (Lab units), got {getattr(self, name)}")
+        q = len(self.bins())  # checks the grid
+        if int(self.k) != self.k or not 1 <= self.k <= q:
+            raise ValueError(f"k must be an integer in 1..Q = {q}, got {self.k}")
+
+    def bins(self) -> np.ndarray:
+        """The (Q, 2) bin centres in Lab units (:func:`deepcolor.ab_bins.ab_bins`)."""
+        return bins_module.ab_bins(self.grid)
+
+    @property
+    def n_bins(self) -> int:
+        """Q, the number of bins: the classifier's output channels."""
+        return len(self.bins())
+
+    def as_record(self) -> dict:
+        """What a run record keeps of this setting (plain JSON values): rebalance, lam and
+        rebalance_sigma (None without rebalancing, where they change nothing), grid, n_bins, k, sigma."""
+        on = self.rebalance
+        return {"rebalance": on, "lam": float(self.lam) if on else None,
+                "rebalance_sigma": float(self.rebalance_sigma) if on else None,
+                "grid": int(self.grid), "n_bins": self.n_bins, "k": int(self.k), "sigma": float(self.sigma)}
+
+    def class_weights(self, dataset, indices, batch_size: int = 16):
+        """The (Q,) float32 rebalancing weights counted over images ``indices`` of ``dataset``, or
+        None without rebalancing."""
+        if not self.rebalance:
+            return None
+        bins = self.bins()
+        counts = bins_module.dataset_bin_counts(dataset, indices, bins, batch_size)
+        return bins_module.rebalance_weights(counts, lam=self.lam, sigma=self.rebalance_sigma, bins=bins)
+
+
+def resolve_head(head):
+    """None for the paper's MSE head (``head`` None or "mse"), else a :class:`ClassifierHead`
+    ("classify" gives Zhang et al.'s setting).  Anything else is a ValueError saying what to pass."""
+    if head is None or head == "mse":
+        return None
+    if head == "classify":
+        return ClassifierHead()
+    if isinstance(head, ClassifierHead):
+        return head
+    raise ValueError(f"head must be 'mse', 'classify' or a deepcolor.classify.ClassifierHead, got {head!r}")
+
+
+def model_head(model) -> str:
+    """"mse" for a model whose output is ab (..., 2), "classify" for one that outputs bin
+    probabilities (..., Q) with Q > 2 (notebook 11_colour_as_classes, ``deepcolor colorize``)."""
+    return "mse" if model.outputs[0].shape[-1] == 2 else "classify"
 
 
 def classifier_output_size(input_size: int) -> int:
@@ -64,13 +152,15 @@ class ClassBatches(keras.utils.PyDataset):
     Yields ``((L_scaled, embedding), targets)`` or, with ``weights``, ``((L_scaled, embedding),
     targets, pixel_weights)``: L_scaled (b, S, S, 1) float32 in [0, 1] (L / 100) at S =
     ``input_size``; embedding (b, 1000) float32; targets (b, S/2, S/2, Q) float32, the soft
-    encoding (k = 5, sigma = 5) of the ab resized to S/2 with :func:`deepcolor.photos.resize_images`;
-    pixel_weights (b, S/2, S/2) float32, ``weights`` of each pixel's nearest bin.
+    encoding (``k`` nearest bins, Gaussian of ``sigma``) of the ab resized to S/2 with
+    :func:`deepcolor.photos.resize_images`; pixel_weights (b, S/2, S/2) float32, ``weights`` of
+    each pixel's nearest bin, Keras' ``sample_weight``.
     dataset: a LabDataset; embeddings: (len(dataset), 1000); bins: (Q, 2); weights: (Q,) or None.
+    With ``shuffle`` the order is drawn from ``seed`` and the epoch number (:meth:`set_epoch`).
     """
 
     def __init__(self, dataset, embeddings, indices, bins, input_size, batch_size=16,
-                 weights=None, shuffle=True, seed=0, **kwargs):
+                 weights=None, shuffle=True, seed=0, k=5, sigma=5.0, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.bins = dataset, np.asarray(bins, np.float32)
         self.indices = np.asarray(indices, np.int64).reshape(-1)
@@ -83,7 +173,7 @@ class ClassBatches(keras.utils.PyDataset):
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.embeddings, self.batch_size = embeddings, int(batch_size)
-        self.input_size = int(input_size)
+        self.input_size, self.k, self.sigma = int(input_size), int(k), float(sigma)
         self.weights = None if weights is None else np.asarray(weights, np.float32)
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
 
@@ -100,44 +190,90 @@ class ClassBatches(keras.utils.PyDataset):
         L, ab = self.dataset.batch(idx)
         x = resize_images(L[..., None] / np.float32(100), self.input_size, self.input_size)
         out = classifier_output_size(self.input_size)
-        targets = bins_module.soft_encode(resize_images(ab, out, out), self.bins)
+        targets = bins_module.soft_encode(resize_images(ab, out, out), self.bins, self.k, self.sigma)
         emb = np.asarray(self.embeddings[idx], np.float32)
         if self.weights is None:
             return (x, emb), targets
         return (x, emb), targets, self.weights[np.argmax(targets, axis=-1)]  # nearest bin weighs most
 
+    def set_epoch(self, epoch: int) -> None:
+        """Use the shuffle order of ``epoch`` (a resumed run replays the order it would have had)."""
+        self.epoch = int(epoch)
+
     def on_epoch_end(self):
         self.epoch += 1
 
 
+def classifier_batches(dataset, embeddings, train_idx, val_idx, head: ClassifierHead, input_size: int,
+                       batch_size: int, seed: int = 0):
+    """(train, val) :class:`ClassBatches` for ``head`` (notebook 11_colour_as_classes): the
+    training batches shuffled from ``seed`` and, with ``head.rebalance``, weighted by the
+    rebalancing weights counted over the training images; the validation batches (None when
+    ``val_idx`` is None or empty) in order, unweighted, at least 16 images each."""
+    bins = head.bins()
+    weights = head.class_weights(dataset, train_idx, batch_size)
+    train = ClassBatches(dataset, embeddings, train_idx, bins, input_size, batch_size, weights=weights,
+                         seed=seed, k=head.k, sigma=head.sigma)
+    val = None
+    if val_idx is not None and len(val_idx):
+        val = ClassBatches(dataset, embeddings, val_idx, bins, input_size, max(batch_size, 16),
+                           shuffle=False, k=head.k, sigma=head.sigma)
+    return train, val
+
+
+def compile_classifier(model, lr: float):
+    """Adam at ``lr`` and categorical cross-entropy over the Q bins (notebook
+    11_colour_as_classes); per-pixel rebalancing weights come with the batches as
+    ``sample_weight``.  Returns ``model``."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                  loss=keras.losses.CategoricalCrossentropy())
+    return model
+
+
 def train_classifier(dataset, embeddings, split, arch, input_size, epochs, batch_size, lr,
                      l2=0.0, rebalance=True, seed=0, verbose=0):
-    """Train a classifier on ``split.train`` (notebook 11_colour_as_classes).
+    """Train a classifier on ``split.train`` in memory (notebook 11_colour_as_classes).
 
     Adam at ``lr``, categorical cross-entropy over the Q bins of ``ab_bins()``.  With
     ``rebalance`` each pixel's loss is weighted by :func:`deepcolor.ab_bins.rebalance_weights`
     (lam = 0.5, sigma = 5, Zhang et al.) of its nearest bin, the counts taken over the training
-    images; validation on ``split.val`` (if any) is unweighted.  A first version: it trains in
-    memory and writes no run folder (no checkpoints, no resuming, nothing cached).
+    images; validation on ``split.val`` (if any) is unweighted.  Nothing is written: for a run
+    folder (record, checkpoints, resume, reuse) use ``deepcolor.train.train_or_load(...,
+    head=ClassifierHead(rebalance=...))``, which trains the same way.
     dataset: a LabDataset; embeddings: (len(dataset), 1000); split: ``deepcolor.data.Split``.
     Returns (model, history) with ``history.history["loss"]`` one value per epoch.
     """
     keras.utils.set_random_seed(seed)
-    bins = bins_module.ab_bins()
-    weights = None
-    if rebalance:
-        counts = bins_module.dataset_bin_counts(dataset, split.train, bins, batch_size)
-        weights = bins_module.rebalance_weights(counts, lam=ZHANG_LAMBDA, sigma=5.0, bins=bins)
-    train = ClassBatches(dataset, embeddings, split.train, bins, input_size, batch_size,
-                         weights=weights, seed=seed)
-    val = None
-    if len(split.val):
-        val = ClassBatches(dataset, embeddings, split.val, bins, input_size, batch_size, shuffle=False)
-    model = build_classifier(arch, input_size, l2, n_bins=len(bins))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
-                  loss=keras.losses.CategoricalCrossentropy())
+    head = ClassifierHead(rebalance=bool(rebalance))
+    train, val = classifier_batches(dataset, embeddings, split.train, split.val, head, input_size,
+                                    batch_size, seed)
+    model = compile_classifier(build_classifier(arch, input_size, l2, n_bins=head.n_bins), lr)
     history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose)
     return model, history
+
+
+class AnnealedColorizer:
+    """A classifier seen as a regression model (notebook 11_colour_as_classes; ``deepcolor
+    colorize``): ``predict([L / 100 (n, s, s, 1), embedding (n, 1000)])`` returns ab / 128
+    (n, s/2, s/2, 2), the annealed mean at temperature ``T`` over ``bins`` (default
+    ``ab_bins()``); ``inputs`` are the classifier's, so :func:`deepcolor.predict.predict_ab`
+    resizes the lightness down and the colour up to the photo's size as for an MSE model."""
+
+    def __init__(self, model, T: float = ZHANG_T, bins=None):
+        if not 0 < T < math.inf:
+            raise ValueError(f"the temperature must be a number > 0 (1 = the mean, small = near the mode; "
+                             f"Zhang et al. {ZHANG_T}), got {T}")
+        self.model, self.T, self.inputs = model, float(T), model.inputs
+        self.bins = bins_module.ab_bins() if bins is None else np.asarray(bins, np.float32)
+        if model.outputs[0].shape[-1] != len(self.bins):
+            raise ValueError(f"the model outputs {model.outputs[0].shape[-1]} classes, but there are "
+                             f"{len(self.bins)} bins: decode it with the bins it was trained on")
+
+    def predict(self, inputs, verbose=0):
+        from .color import AB_SCALE
+
+        probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
+        return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)
 
 
 def predict_ab_classes(model, L, embedding, T=ZHANG_T, batch_size=16):

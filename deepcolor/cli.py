@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import shlex
 import sys
 
@@ -89,11 +90,28 @@ def resume_command(args, run_dir) -> str:
     return shlex.join(words)
 
 
+def temperature(text: str | None) -> float | None:
+    """The value of ``--temperature``: a number > 0, or None when it was not given."""
+    from .ab_bins import ZHANG_T  # numpy only
+
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"--temperature must be a number > 0 (1 reads a classifier's colour distribution as "
+                         f"its mean, washed out; smaller is more vivid; default {ZHANG_T}), got {text!r}")
+    return value
+
+
 def cmd_colorize(args) -> int:
+    T = temperature(args.temperature)  # before any model is loaded
     from .colorize import colorize
 
     result = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings,
-                      report=print)
+                      report=print, temperature=T)
     if result.skipped:
         print(f"colorized {len(result.written)} photos, skipped {len(result.skipped)}", file=sys.stderr)
     return 1 if result.skipped else 0
@@ -107,6 +125,7 @@ def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.Argum
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .ab_bins import ZHANG_T  # numpy only
     from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
     from .paper import ARCHITECTURES
 
@@ -149,9 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "colorize", "colorize photos with a trained model, at full resolution", parents=[debug])
     p.add_argument("images", nargs="+", help="photos (JPEG, PNG, ...; gray or colour) or folders of photos")
     p.add_argument("-o", "--outdir", required=True, help="folder for <name>_colorized.png")
-    p.add_argument("--model", required=True, help="model.keras from a run folder")
+    p.add_argument("--model", required=True, help="model.keras from a run folder (MSE or classifier)")
     p.add_argument("--embeddings", choices=MODES,
                    help="embedding mode (default: the one recorded in the run folder)")
+    p.add_argument("--temperature", metavar="T",
+                   help=f"for a classifier model: the annealed mean's temperature, a number > 0 (default "
+                        f"{ZHANG_T}, Zhang et al.; 1 = the mean, washed out; smaller = more vivid)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_colorize)
 
@@ -160,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # The package's errors name the Python arguments; on the command line the options say the same.
 _API_TO_CLI = {'mode="untrained"': "--embeddings untrained", 'mode="none"': "--embeddings none",
-               "overwrite=True": "--force", "force=True": "--force"}
+               "overwrite=True": "--force", "force=True": "--force", "the temperature argument": "--temperature"}
 
 
 def describe_error(exc: BaseException) -> str:

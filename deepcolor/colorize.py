@@ -1,7 +1,9 @@
 """Colorize your own photos with a trained model, at the photo's full resolution.
 
 Introduced in notebook ``10_colorize_your_own``; the same as ``deepcolor colorize IMG... -o OUT
---model PATH`` on the command line.
+--model PATH`` on the command line.  The model is either one of the paper's (MSE, output ab) or a
+classifier (notebook ``11_colour_as_classes``, output Q colour-class probabilities at half the
+input size), read with the annealed mean at a temperature (``--temperature``, default 0.38).
 
 The model sees the photo's lightness resized to its input size (e.g. 224x224); the predicted
 colour (a, b) is upsampled back to the photo's own size and put on the photo's full-resolution
@@ -31,22 +33,29 @@ from .photos import PHOTO_SUFFIXES, PhotoSkipped, list_photos, read_photo
 BAND_PIXELS = 1 << 20  # the Lab conversions run on bands of rows of about one megapixel at a time
 
 
-def _check_model(model, path) -> int:
-    """The model's input size; a clear error if it is not one of the course's colorizers."""
+def _check_model(model, path) -> str:
+    """The model's head, "mse" (output ab, 2 channels) or "classify" (Q > 2 class probabilities);
+    a clear error if it is not one of the course's colorizers."""
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     out = tuple(model.outputs[0].shape[1:]) if model.outputs else ()
-    ok = len(shapes) == 2 and len(shapes[0]) == 3 and shapes[0][-1] == 1 and shapes[1] == (1000,) and out[-1:] == (2,)
-    if not ok:
+    inputs_ok = len(shapes) == 2 and len(shapes[0]) == 3 and shapes[0][-1] == 1 and shapes[1] == (1000,)
+    head = None
+    if len(out) == 3 and out[-1] == 2:
+        head = "mse"
+    elif len(out) == 3 and out[-1] is not None and out[-1] > 2:
+        head = "classify"
+    if not inputs_ok or head is None:
         raise ValueError(
             f"{path} is not a DeepColor colorization model: expected inputs [L (S, S, 1), embedding (1000,)] "
-            f"and output ab (S, S, 2), found inputs {shapes} and output {out}; train one with `deepcolor train`"
+            f"and output ab (S, S, 2) or colour-class probabilities (S/2, S/2, Q), found inputs {shapes} "
+            f"and output {out}; train one with `deepcolor train`"
         )
-    return shapes[0][0]
+    return head
 
 
 def load_colorizer(path):
-    """Load a ``.keras`` model written by :func:`deepcolor.train.train`; clear errors if the file
-    is missing or is not a colorization model.  Returns the Keras model."""
+    """Load a ``.keras`` model written by :func:`deepcolor.train.train` (MSE or classifier); clear
+    errors if the file is missing or is not a colorization model.  Returns the Keras model."""
     import keras
 
     from . import models  # noqa: F401  (registers the fusion layer for loading)
@@ -69,6 +78,18 @@ def embedding_mode_of(model_path) -> str | None:
 
     mode = recorded_embedding_mode(model_path)
     return mode if mode in MODES else None  # e.g. "unknown" when train() was not told
+
+
+def recorded_bins(model_path):
+    """The (Q, 2) ab bins a classifier was trained on, from the run record next to
+    ``model_path`` (its ``classify`` setting's grid); the default ``ab_bins()`` when there is no
+    ``model_path``, no record or it names no grid (notebook 11_colour_as_classes, ``deepcolor colorize``)."""
+    from .ab_bins import ab_bins
+    from .runs import record_beside
+
+    record = (record_beside(model_path) if model_path is not None else None) or {}
+    grid = (record.get("classify") or {}).get("grid") if record.get("head") == "classify" else None
+    return ab_bins() if grid is None else ab_bins(grid)
 
 
 def in_bands(fn: Callable, out: np.ndarray, *arrays: np.ndarray, band_pixels: int = BAND_PIXELS) -> np.ndarray:
@@ -133,29 +154,52 @@ def write_png(path, rgb8: np.ndarray) -> Path:
 class Colorizer:
     """A trained model plus the embedder it was trained with.
 
-    model: a Keras model or a path to ``.keras``; embedding_mode: "imagenet", "untrained" or
-    "none" (default: what the run folder's run record says, else "untrained").
+    model: a Keras model or a path to ``.keras``, MSE or classifier (``head`` says which);
+    embedding_mode: "imagenet", "untrained" or "none" (default: what the run folder's run record
+    says, else "untrained").  temperature: how a classifier's distribution is read, the annealed
+    mean's T > 0 (default :data:`deepcolor.ab_bins.ZHANG_T`, 0.38; 1 = the mean, washed out;
+    small = near the mode, vivid); an MSE model has no distribution, and refuses one.
     """
 
-    def __init__(self, model, embedding_mode: str | None = None):
+    def __init__(self, model, embedding_mode: str | None = None, temperature: float | None = None):
         from .embeddings import Embedder
 
+        path = None
         if isinstance(model, (str, Path)):
-            embedding_mode = embedding_mode or embedding_mode_of(model)
-            model = load_colorizer(model)
+            path = model
+            embedding_mode = embedding_mode or embedding_mode_of(path)
+            model = load_colorizer(path)
+        where = path or "the model"
         self.model = model
-        _check_model(model, "the model")
+        self.head = _check_model(model, where)
+        self.temperature, self.predictor = None, model
+        if self.head == "mse" and temperature is not None:
+            raise ValueError(f"{where} is an MSE model (it predicts ab directly, a 2-channel tanh output): a "
+                             "temperature only applies to a classifier (a Q-way softmax output); leave out "
+                             "the temperature argument")
+        if self.head == "classify":
+            from .ab_bins import ZHANG_T
+            from .classify import AnnealedColorizer
+
+            bins = recorded_bins(path)
+            classes = model.outputs[0].shape[-1]
+            if classes != len(bins):
+                raise ValueError(f"{where} outputs {classes} colour classes, but the ab bins it would be read with "
+                                 f"number {len(bins)}: keep the model in its run folder, whose run.json names its bins")
+            self.temperature = ZHANG_T if temperature is None else temperature
+            self.predictor = AnnealedColorizer(model, self.temperature, bins)
         self.embedding_mode = embedding_mode or "untrained"
         self.embedder = Embedder(self.embedding_mode)
 
     def predict_ab(self, L: np.ndarray) -> np.ndarray:
         """Colour for one photo's lightness (notebook ``10_colorize_your_own``).  L: (H, W) float32
         in [0, 100].  Returns ab (H, W, 2) float32 in Lab units, about [-128, 127]: predicted at
-        the model's input size and bilinearly upsampled to (H, W)."""
+        the model's input size (a classifier: at half of it, read with the annealed mean) and
+        bilinearly upsampled to (H, W)."""
         from .predict import predict_ab
 
         embedding = self.embedder.embed(L[None])
-        return predict_ab(self.model, L[None], embedding)[0]
+        return predict_ab(self.predictor, L[None], embedding)[0]
 
     def colorize_array(self, rgb: np.ndarray) -> np.ndarray:
         """Colorize one photo.  rgb: (H, W, 3) uint8/uint16/float in [0, 1] (its colour, if any,
@@ -231,7 +275,7 @@ def _why(exc: Exception, photo: Path) -> str:
 
 
 def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str | None = None,
-             report=print) -> ColorizeReport:
+             report=print, temperature: float | None = None) -> ColorizeReport:
     """Colorize each photo in ``paths`` into ``outdir/<name>_colorized.png`` with the model at
     ``model_path`` (notebook ``10_colorize_your_own``; ``deepcolor colorize`` on the command line).
 
@@ -241,8 +285,9 @@ def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str
     instead of writing through it.  A photo that cannot be read or colorized is reported
     (``skipped <path>: <reason>``) and the others go on; errors writing an output (OSError, e.g.
     a read-only folder) stop the run.  embedding_mode: default, the one recorded in the run
-    folder; a different one is reported as a warning.  ``report`` receives one line per photo.
-    Returns a :class:`ColorizeReport` (written, skipped).
+    folder; a different one is reported as a warning.  temperature: for a classifier model, the
+    annealed mean's T (default 0.38); refused for an MSE model (:class:`Colorizer`).  ``report``
+    receives one line per photo.  Returns a :class:`ColorizeReport` (written, skipped).
     """
     photos = expand_photos(paths)
     targets = [output_path(p, outdir) for p in photos]
@@ -251,7 +296,7 @@ def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str
     if embedding_mode and recorded and embedding_mode != recorded:
         report(f"warning: the model was trained with {recorded} embeddings; colorizing with {embedding_mode} "
                f"gives colours it never learned (leave out --embeddings to use {recorded})")
-    colorizer = Colorizer(model_path, embedding_mode)
+    colorizer = Colorizer(model_path, embedding_mode, temperature)
     written, skipped = [], []
     for photo, out in zip(photos, targets):
         try:

@@ -124,14 +124,17 @@ class Config:
         return TrainConfig(**{**values, **overrides})
 
 
-    def train_or_load(self, arch: str, dataset, embeddings, split, verbose="auto", runs_dir=None, **overrides):
-        """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-10).
-        Run folders go under ``runs_dir`` (default :func:`deepcolor.runs.default_runs_dir`)."""
+    def train_or_load(self, arch: str, dataset, embeddings, split, verbose="auto", runs_dir=None, head=None,
+                      **overrides):
+        """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-11).
+        Run folders go under ``runs_dir`` (default :func:`deepcolor.runs.default_runs_dir`).
+        head: None for the paper's MSE model, or a :class:`deepcolor.classify.ClassifierHead`
+        (notebook 11_colour_as_classes)."""
         from .train import train_or_load
 
         return train_or_load(dataset, embeddings, split, self.train_config(arch, **overrides),
                              embedding_mode=self.embedding_mode, profile=self.name, runs_dir=runs_dir,
-                             verbose=verbose)
+                             verbose=verbose, head=head)
 
 
 def profile_name(name: str | None = None) -> str:

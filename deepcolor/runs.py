@@ -4,7 +4,7 @@ Introduced in notebook ``04_base_model`` (every ``train_or_load`` reuses a run f
 notebooks 05-10; :mod:`deepcolor.train` writes the folders, this module owns their layout.
 A run folder holds::
 
-    run.json          the record: config, data, embedding mode, profile, per-epoch metrics,
+    run.json          the record: config, head, data, embedding mode, profile, per-epoch metrics,
                       wall time, status ("completed", "nan", "interrupted", "failed", "running"),
                       and while it runs its process (pid, host) and a heartbeat timestamp
     checkpoint.keras  model + optimizer state after the last finished epoch (for resuming)
@@ -18,6 +18,12 @@ is strict JSON (a NaN metric is written as null, and read back as NaN by :func:`
 run whose process was killed (SIGKILL, a crash of the machine) cannot write its end:
 :func:`load_run` reports a "running" record whose process is gone as "interrupted", and the
 heartbeat says when it was last alive.  Nothing here imports Keras.
+
+The head (:func:`head_fields`): ``"head": "mse"`` for the paper's models, or ``"head":
+"classify"`` with ``"classify": {...}``, the setting of a classifier
+(:meth:`deepcolor.classify.ClassifierHead.as_record`, notebook 11_colour_as_classes).  A record
+written before classifiers existed has no head and is read as "mse".  Wherever a function here
+takes ``head``, it is None for the MSE head or a :class:`deepcolor.classify.ClassifierHead`.
 """
 
 from __future__ import annotations
@@ -47,11 +53,40 @@ def default_runs_dir() -> Path:
     return runs_dir()
 
 
-def run_name(config) -> str:
-    """A new run folder's name: the time to the microsecond, then the architecture and settings of
-    ``config`` (a :class:`deepcolor.train.TrainConfig`), e.g. ``20250101-120000-000000-base-lr0.001-b5-l20``."""
+def run_name(config, head=None) -> str:
+    """A new run folder's name: the time to the microsecond, then the architecture, the head (for a
+    classifier) and settings of ``config`` (a :class:`deepcolor.train.TrainConfig`), e.g.
+    ``20250101-120000-000000-base-lr0.001-b5-l20`` or ``...-base-classify-rebalanced-lr0.001-b5-l20``."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return f"{stamp}-{config.arch}-lr{config.lr:g}-b{config.batch_size}-l2{config.l2:g}"
+    kind = "" if head is None else "-classify-rebalanced" if head.rebalance else "-classify"
+    return f"{stamp}-{config.arch}{kind}-lr{config.lr:g}-b{config.batch_size}-l2{config.l2:g}"
+
+
+def head_fields(head=None) -> dict:
+    """The fields of a run record that name its head: ``{"head": "mse"}`` for ``head`` None, else
+    ``{"head": "classify", "classify": head.as_record()}`` (a :class:`deepcolor.classify.ClassifierHead`)."""
+    if head is None or head == "mse":
+        return {"head": "mse"}
+    if not hasattr(head, "as_record"):
+        raise ValueError(f"head must be None (the MSE head) or a deepcolor.classify.ClassifierHead, got {head!r}")
+    return {"head": "classify", "classify": json.loads(json.dumps(head.as_record()))}
+
+
+def recorded_head(record: dict) -> dict:
+    """The head fields of a run record, as :func:`head_fields` gives them; a record without a head
+    (written before classifiers existed) is an MSE run."""
+    if record.get("head", "mse") == "mse":
+        return {"head": "mse"}
+    return {"head": record["head"], "classify": record.get("classify")}
+
+
+def describe_head(fields: dict) -> str:
+    """The head fields of a record in words, for messages: "the MSE head" or "the classify head
+    (rebalance=True, ...)"."""
+    if fields["head"] == "mse":
+        return "the MSE head"
+    settings = ", ".join(f"{k}={v}" for k, v in (fields.get("classify") or {}).items())
+    return f"the {fields['head']} head ({settings})"
 
 
 def write_record(run_dir, record: dict) -> None:
@@ -82,10 +117,10 @@ def _describe_data(fingerprint: dict) -> str:
     return f"{fingerprint.get('n')} images, source {fingerprint.get('source')!r}, fingerprint {digest}"
 
 
-def check_resume(run_dir, config, dataset, embedding_mode: str) -> dict:
+def check_resume(run_dir, config, dataset, embedding_mode: str, head=None) -> dict:
     """The record of the run at ``run_dir`` if it can be resumed with this config (a
-    :class:`deepcolor.train.TrainConfig`; only ``epochs`` may differ), data and embedding mode;
-    else a ValueError showing what the run used and what was given.
+    :class:`deepcolor.train.TrainConfig`; only ``epochs`` may differ), head, data and embedding
+    mode; else a ValueError showing what the run used and what was given.
 
     :func:`deepcolor.train.train` checks this itself; the command line calls it first as well,
     before it spends minutes on embeddings that could not be used.
@@ -100,6 +135,9 @@ def check_resume(run_dir, config, dataset, embedding_mode: str) -> dict:
     wanted = {k: v for k, v in asdict(config).items() if k != "epochs"}
     if saved != wanted:
         raise ValueError(f"cannot resume {run_dir}: it was started with {saved}, not {wanted}")
+    if recorded_head(record) != head_fields(head):
+        raise ValueError(f"cannot resume {run_dir}: it was started with {describe_head(recorded_head(record))}, "
+                         f"not {describe_head(head_fields(head))}; resume it with the head it was started with")
     saved, now = record["data"]["fingerprint"], json.loads(json.dumps(dataset.fingerprint()))
     if saved != now:
         raise ValueError(
@@ -132,7 +170,8 @@ def _process_alive(pid) -> bool:
 
 
 def load_run(run_dir) -> dict:
-    """The run record of one run folder, with its path added (``path``).
+    """The run record of one run folder, with its path added (``path``) and its head ("mse" when
+    the record is older than the field).
 
     A record still saying "running" whose process no longer exists on this machine (killed with
     SIGKILL, or the machine restarted) is returned as "interrupted", with ``status_note`` saying
@@ -151,6 +190,7 @@ def load_run(run_dir) -> dict:
         record["status"] = "interrupted"
         record["status_note"] = (f"its process {record.get('pid')} is gone; last alive at "
                                  f"{record.get('heartbeat', 'an unknown time')}")
+    record.setdefault("head", "mse")  # written before classifiers existed
     record["path"] = str(run_dir)
     return record
 
@@ -158,8 +198,8 @@ def load_run(run_dir) -> dict:
 def load_runs(runs_dir=None):
     """All runs under ``runs_dir`` as one pandas DataFrame, a row per run (notebook 08).
 
-    Columns: run, arch, lr, batch_size, l2, epochs, status, loss, val_loss, accuracy,
-    val_accuracy (last epoch), best_val_accuracy, embedding_mode, profile, data_source,
+    Columns: run, arch, head ("mse" or "classify"), lr, batch_size, l2, epochs, status, loss,
+    val_loss, accuracy, val_accuracy (last epoch), best_val_accuracy, embedding_mode, profile, data_source,
     n_train, wall_time_s, last_alive, path.  A run whose process was killed shows as
     "interrupted" (see :func:`load_run`); a folder with a damaged run record is left out with a
     warning naming its file.
@@ -179,8 +219,8 @@ def load_runs(runs_dir=None):
         vals = [row["val_accuracy"] for row in rec["epochs"] if row.get("val_accuracy") is not None]
         cfg = rec["config"]
         rows.append({
-            "run": rec_path.parent.name, "arch": cfg["arch"], "lr": cfg["lr"], "batch_size": cfg["batch_size"],
-            "l2": cfg["l2"], "epochs": len(rec["epochs"]), "status": rec["status"],
+            "run": rec_path.parent.name, "arch": cfg["arch"], "head": recorded_head(rec)["head"], "lr": cfg["lr"],
+            "batch_size": cfg["batch_size"], "l2": cfg["l2"], "epochs": len(rec["epochs"]), "status": rec["status"],
             "loss": last.get("loss"), "val_loss": last.get("val_loss"), "accuracy": last.get("accuracy"),
             "val_accuracy": last.get("val_accuracy"), "best_val_accuracy": max(vals) if vals else None,
             "embedding_mode": rec["embedding_mode"], "profile": rec["profile"],
@@ -208,41 +248,53 @@ def split_hash(train_idx, val_idx) -> str:
     return hashlib.sha256(b"|".join(parts)).hexdigest()[:12]
 
 
-def same_setting(record: dict, config, dataset, embedding_mode: str, profile: str, split=None) -> bool:
+def same_setting(record: dict, config, dataset, embedding_mode: str, profile: str, split=None,
+                 head=None) -> bool:
     """Whether a run record was made with exactly this config (a :class:`deepcolor.train.TrainConfig`),
-    the same model definition (:func:`layer_table_hash`), data, embedding mode and profile, and,
-    when ``split`` (train, val, ...) is given, on the same training and validation images."""
+    the same head (None: MSE; a classifier's whole setting, :func:`head_fields`), the same model
+    definition (:func:`layer_table_hash`), data, embedding mode and profile, and, when ``split``
+    (train, val, ...) is given, on the same training and validation images."""
     fingerprint = json.loads(json.dumps(dataset.fingerprint()))
-    return (record["config"] == asdict(config) and record["embedding_mode"] == embedding_mode
+    return (record["config"] == asdict(config) and recorded_head(record) == head_fields(head)
+            and record["embedding_mode"] == embedding_mode
             and record["profile"] == profile and record["data"]["fingerprint"] == fingerprint
             and record.get("layer_table") == layer_table_hash(config.arch)
             and (split is None or record["data"].get("split") == split_hash(split[0], split[1])))
 
 
-def find_run(config, dataset, embedding_mode: str, profile: str, runs_dir=None, split=None) -> Path | None:
+def find_run(config, dataset, embedding_mode: str, profile: str, runs_dir=None, split=None,
+             head=None) -> Path | None:
     """The newest completed run folder under ``runs_dir`` with a final model and exactly this
-    setting (:func:`same_setting`, ``split`` included when given); None when there is none
-    (damaged runs never count)."""
+    setting (:func:`same_setting`, ``split`` and ``head`` included; head None is the MSE head);
+    None when there is none (damaged runs never count)."""
     for rec_path in sorted(Path(runs_dir or default_runs_dir()).glob(f"*/{RECORD}"), reverse=True):
         try:
             rec = load_run(rec_path.parent)
         except DamagedFileError:
             continue  # a damaged record is never reused
         if (rec["status"] == "completed" and (rec_path.parent / FINAL_MODEL).is_file()
-                and same_setting(rec, config, dataset, embedding_mode, profile, split)):
+                and same_setting(rec, config, dataset, embedding_mode, profile, split, head)):
             return rec_path.parent
     return None
+
+
+def record_beside(model_path) -> dict | None:
+    """The run record beside ``model_path`` (a run folder's model file), as written; None when
+    there is none or it is not a JSON object.  A damaged record raises
+    :class:`~deepcolor.files.DamagedFileError`."""
+    path = Path(model_path).with_name(RECORD)
+    if not path.is_file():
+        return None
+    record = read_json(path, "the run record")
+    return record if isinstance(record, dict) else None
 
 
 def recorded_embedding_mode(model_path) -> str | None:
     """The embedding mode in the run record beside ``model_path`` (a run folder's model file),
     as written (any string); None when there is no record there or it names none (notebook 10,
     ``deepcolor colorize``).  A damaged record raises :class:`~deepcolor.files.DamagedFileError`."""
-    path = Path(model_path).with_name(RECORD)
-    if not path.is_file():
-        return None
-    record = read_json(path, "the run record")
-    return record.get("embedding_mode") if isinstance(record, dict) else None
+    record = record_beside(model_path)
+    return None if record is None else record.get("embedding_mode")
 
 
 def write_study_eval(run_dir, split_key: str, accuracies: dict) -> Path:

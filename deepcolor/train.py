@@ -6,7 +6,10 @@ The run folder (its record, checkpoint and final model, and how they are found a
 is :mod:`deepcolor.runs`; this module trains, writes the folder, and loads a finished run's model.
 
 The loss is MSE on ab/128; "accuracy" is Keras' CategoricalAccuracy over the (a, b) channel
-axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).
+axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).  With ``head`` a
+:class:`deepcolor.classify.ClassifierHead` (notebook ``11_colour_as_classes``) the same trunk
+predicts colour classes instead, trained with (rebalanced) cross-entropy, in the same kind of run
+folder: record (which names the head and its setting), checkpoints, resume and reuse.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ import keras
 
 from . import __version__
 from .batches import ColorBatches
+from .classify import build_classifier, classifier_batches, compile_classifier, resolve_head
 from .files import DamagedFileError, atomic_write, make_folder
 from .models import build_model
 from .paper import check_architecture
 from .runs import (CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, check_new_run_dir, check_resume, default_runs_dir, find_run,
-                   history_of, layer_table_hash, load_run, run_name, split_hash, write_record)
+                   head_fields, history_of, layer_table_hash, load_run, run_name, split_hash, write_record)
 
 
 @dataclass
@@ -83,6 +87,31 @@ def compile_model(model: keras.Model, lr: float) -> keras.Model:
     return model
 
 
+def new_model(config: TrainConfig, head=None) -> keras.Model:
+    """A fresh, compiled model of ``config.arch`` at ``config.input_size`` with ``config.l2``:
+    the paper's MSE model (:func:`compile_model`) for ``head`` None, else a classifier with
+    ``head.n_bins`` classes (:func:`deepcolor.classify.compile_classifier`)."""
+    if head is None:
+        return compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
+    return compile_classifier(build_classifier(config.arch, config.input_size, config.l2, head.n_bins), config.lr)
+
+
+def training_batches(dataset, embeddings, train_idx, val_idx, config: TrainConfig, head=None):
+    """(train, val) batches for ``fit``: :class:`~deepcolor.batches.ColorBatches` for the MSE head
+    (``head`` None), :func:`deepcolor.classify.classifier_batches` for a classifier.  The training
+    batches are shuffled from ``config.seed``; val is None without validation images."""
+    if head is not None:
+        return classifier_batches(dataset, embeddings, train_idx, val_idx, head, config.input_size,
+                                  config.batch_size, config.seed)
+    train = ColorBatches(dataset, embeddings, train_idx, config.batch_size, shuffle=True, seed=config.seed,
+                         input_size=config.input_size)
+    val = None
+    if val_idx is not None and len(val_idx):
+        val = ColorBatches(dataset, embeddings, val_idx, max(config.batch_size, 16), shuffle=False,
+                           input_size=config.input_size)
+    return train, val
+
+
 def distribution_scope(devices=None):
     """A context in which to build the model so ``fit`` uses several devices, and their count.
 
@@ -110,7 +139,7 @@ def distribution_scope(devices=None):
 class _Checkpoint(keras.callbacks.Callback):
     """After each epoch: save model + optimizer, append the epoch's metrics to the record."""
 
-    def __init__(self, run_dir: Path, record: dict, batches: ColorBatches):
+    def __init__(self, run_dir: Path, record: dict, batches):
         super().__init__()
         self.run_dir, self.record, self.batches = run_dir, record, batches
 
@@ -141,10 +170,11 @@ def _atomic_save(model: keras.Model, path: Path) -> None:
     atomic_write(path, model.save)
 
 
-def _new_record(config, dataset, embedding_mode, profile, train_idx, val_idx, replicas) -> dict:
+def _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas) -> dict:
     return {
         "status": "running",
         "config": asdict(config),
+        **head_fields(head),
         "data": {
             "source": dataset.source,
             "root": str(dataset.root) if dataset.root else None,
@@ -169,13 +199,15 @@ def _new_record(config, dataset, embedding_mode, profile, train_idx, val_idx, re
 
 def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | None = None, *,
           embedding_mode: str = "unknown", profile: str = "custom", runs_dir=None, run_dir=None,
-          resume: bool = False, callbacks=(), devices=None, verbose="auto") -> RunResult:
+          resume: bool = False, callbacks=(), devices=None, verbose="auto", head=None) -> RunResult:
     """Train one of the paper's models and record the run.
 
     dataset: a :class:`~deepcolor.lab_dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
     (from :func:`deepcolor.embedding_cache.dataset_embeddings`); train_idx / val_idx: index arrays
     (e.g. from :func:`deepcolor.data.split`).  ``embedding_mode`` and ``profile`` are recorded
-    so every table can say where its numbers came from.
+    so every table can say where its numbers came from.  ``head``: None or "mse", the paper's
+    model; "classify" or a :class:`deepcolor.classify.ClassifierHead`, a classifier on the same
+    trunk (notebook 11_colour_as_classes), recorded with its setting.
 
     A new run goes to ``run_dir`` or a fresh folder under ``runs_dir`` (:mod:`deepcolor.runs`).
     ``resume=True`` with an existing ``run_dir`` continues an interrupted run from its last checkpoint; the same seed and
@@ -186,29 +218,28 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     (:func:`distribution_scope`).
 
     Refused, before anything is written: a new run in a folder that exists and is not empty (the
-    folder is never written into, so no file of yours is replaced), and a resume with other data
-    or another embedding mode than the run was started with (both are shown).
+    folder is never written into, so no file of yours is replaced), and a resume with other data,
+    another embedding mode or another head than the run was started with (both are shown).
     """
     config = config or TrainConfig()
+    head = resolve_head(head)
     if val_idx is not None and len(np.intersect1d(train_idx, val_idx)):
         raise ValueError("train and validation indices overlap; use deepcolor.data.split(...)")
     scope, replicas = distribution_scope(devices)
-    batches = ColorBatches(dataset, embeddings, train_idx, config.batch_size, shuffle=True,
-                           seed=config.seed, input_size=config.input_size)
-    val = None
-    if val_idx is not None and len(val_idx):
-        val = ColorBatches(dataset, embeddings, val_idx, max(config.batch_size, 16), shuffle=False,
-                           input_size=config.input_size)
+    if resume:  # checked before the batches, whose rebalancing weights take a pass over the data
+        record = check_resume(run_dir, config, dataset, embedding_mode, head)
+    else:
+        run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config, head)
+        check_new_run_dir(run_dir)
+    batches, val = training_batches(dataset, embeddings, train_idx, val_idx, config, head)
 
     if resume:
-        run_dir, record, model = _load_for_resume(run_dir, config, scope, dataset, embedding_mode)
+        run_dir, model = Path(run_dir), _load_for_resume(run_dir, record, config, scope, head)
     else:
-        run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config)
-        check_new_run_dir(run_dir)
-        record = _new_record(config, dataset, embedding_mode, profile, train_idx, val_idx, replicas)
+        record = _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas)
         keras.utils.set_random_seed(config.seed)
         with scope:
-            model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
+            model = new_model(config, head)
         make_folder(run_dir)
     initial_epoch = len(record["epochs"])
     record.update(status="running", pid=os.getpid(), host=socket.gethostname())
@@ -220,7 +251,7 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     try:
         with _sigterm_interrupts():
             model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
-                      callbacks=cbs, verbose=verbose, shuffle=False)  # ColorBatches shuffles, seeded
+                      callbacks=cbs, verbose=verbose, shuffle=False)  # the batches shuffle, seeded
         record["status"] = "completed" if all(map(_finite, record["epochs"])) else "nan"
     except KeyboardInterrupt as exc:
         record["status"] = "interrupted"
@@ -260,21 +291,21 @@ def _sigterm_interrupts():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _load_for_resume(run_dir, config: TrainConfig, scope, dataset, embedding_mode: str):
-    record = check_resume(run_dir, config, dataset, embedding_mode)
+def _load_for_resume(run_dir, record: dict, config: TrainConfig, scope, head) -> keras.Model:
+    """The model to go on training (``record``, from :func:`deepcolor.runs.check_resume`, is
+    brought back to its checkpoint's epoch in place)."""
     run_dir = Path(run_dir)
     if not (run_dir / CHECKPOINT).is_file():
         record["epochs"] = []  # interrupted before the first epoch ended: start again
         keras.utils.set_random_seed(config.seed)
         with scope:
-            model = compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
-        return run_dir, record, model
+            return new_model(config, head)
     record["config"]["epochs"] = config.epochs
     with scope:
         model = _load_model(run_dir / CHECKPOINT, "the checkpoint; delete it to restart this run from epoch 1")
     # epochs after the checkpoint (a NaN epoch is never checkpointed) are trained again
     record["epochs"] = record["epochs"][: record.get("checkpoint_epoch", len(record["epochs"]))]
-    return run_dir, record, model
+    return model
 
 
 def _load_model(path: Path, what: str) -> keras.Model:
@@ -294,14 +325,17 @@ def load_finished(run_dir) -> RunResult:
 
 
 def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embedding_mode: str, profile: str,
-                  runs_dir=None, verbose="auto") -> RunResult:
+                  runs_dir=None, verbose="auto", head=None) -> RunResult:
     """Reuse a finished identical run under ``runs_dir`` (:func:`deepcolor.runs.find_run`) or train one.
 
-    Lets later notebooks (09, 10) use the models trained in notebooks 04-07, and train on the
-    spot when they were not run.  ``split``: (train, val, test) index arrays.
+    Lets later notebooks (09, 10, 11) use the models trained in notebooks 04-07, and train on the
+    spot when they were not run.  ``split``: (train, val, test) index arrays.  ``head``: as for
+    :func:`train`; a classifier is reused only for the very same setting (rebalancing, bins,
+    soft encoding), never an MSE run, and the other way round.
     """
-    found = find_run(config, dataset, embedding_mode, profile, runs_dir, split)
+    head = resolve_head(head)
+    found = find_run(config, dataset, embedding_mode, profile, runs_dir, split, head)
     if found is not None:
         return load_finished(found)
     return train(dataset, embeddings, split[0], split[1], config, embedding_mode=embedding_mode,
-                 profile=profile, runs_dir=runs_dir, verbose=verbose)
+                 profile=profile, runs_dir=runs_dir, verbose=verbose, head=head)

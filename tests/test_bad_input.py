@@ -718,3 +718,21 @@ def test_errors_speak_the_command_lines_words_and_every_subcommand_describes_its
         help_text = capsys.readouterr().out
         description = help_text.split("\n\n")[1].strip()  # the paragraph under the usage lines
         assert description[0].isupper() and description.endswith("."), (words, description)
+
+
+@pytest.mark.parametrize("value", ["0", "-0.5", "hot", "nan", "inf", ""])
+def test_colorize_refuses_a_temperature_that_is_not_a_positive_number(model_path, tmp_path, capsys, value):
+    photo = gray_photo(tmp_path / "coffee.png")
+    assert cli.main(colorize_args(model_path, photo, out=tmp_path / "out") + ["--temperature", value]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--temperature must be a number > 0" in line and repr(value) in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_colorize_refuses_a_temperature_for_an_mse_model(model_path, tmp_path, capsys):
+    """An MSE model predicts ab directly: there is no distribution for a temperature to read."""
+    photo = gray_photo(tmp_path / "coffee.png")
+    assert cli.main(colorize_args(model_path, photo, out=tmp_path / "out") + ["--temperature", "0.38"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "MSE model" in line and "leave out --temperature" in line and str(model_path) in line
+    assert not (tmp_path / "out").exists()

@@ -157,3 +157,190 @@ def test_lesson_reads_a_classifier_as_a_regression_model(trained):
     np.testing.assert_allclose(predict_ab(cac.AnnealedColorizer(model, 0.38), L, emb[:2]),
                                predict_ab_classes(model, L, emb[:2], T=0.38), atol=1e-3)
     assert cac.as_regressor(build_model("arch3", 32), 0.38).count_params() == PAPER_PARAMS["arch3"]
+
+
+# ---------------------------------------------------------------- the loss Keras minimises
+
+
+def test_keras_minimises_zhangs_weighted_cross_entropy_divided_by_the_pixels():
+    """The rebalancing weights reach Keras as sample_weight (b, S/2, S/2).  The loss ``fit``
+    minimises must be Zhang et al.'s eq. 2, sum over pixels of w * CE, up to a constant factor:
+    Keras' "sum_over_batch_size" divides it by the number of pixels b * S/2 * S/2 (not by the
+    sum of the weights).  The oracle is numpy on the model's own probabilities."""
+    from deepcolor.classify import compile_classifier
+
+    ds, emb = colourful_dataset(), embeddings(4)
+    weights = np.linspace(0.2, 5.0, Q).astype(np.float32)  # far from uniform: a lost weight would show
+    batches = ClassBatches(ds, emb, np.arange(4), bins_module.ab_bins(), 16, batch_size=4, weights=weights,
+                           shuffle=False)
+    (x, e), targets, w = batches[0]
+    keras.utils.set_random_seed(0)
+    model = compile_classifier(build_classifier("arch3", 16), lr=1e-3)
+    probs = keras.ops.convert_to_numpy(model([x, e], training=False)).astype(np.float64)
+    ce = -np.sum(targets * np.log(np.clip(probs, 1e-7, 1 - 1e-7)), axis=-1)  # (b, 8, 8), one per pixel
+    zhang = np.sum(w * ce)  # eq. 2, summed over the batch's pixels
+    # one batch, one step: the epoch's loss is that step's, computed before the update
+    loss = model.fit(batches, epochs=1, verbose=0, shuffle=False).history["loss"][0]
+    np.testing.assert_allclose(loss, zhang / ce.size, rtol=1e-4)
+    assert not np.isclose(loss, np.mean(ce), rtol=1e-2)  # the weights were applied ...
+    assert not np.isclose(loss, zhang / np.sum(w), rtol=1e-2)  # ... and not divided out again
+
+
+def test_the_rebalancing_weights_come_with_the_batches_only_when_asked():
+    from deepcolor.classify import ClassifierHead, classifier_batches
+
+    ds = colourful_dataset()
+    train, val = classifier_batches(ds, embeddings(4), np.arange(3), np.array([3]), ClassifierHead(), 16, 3)
+    (_, _), targets, w = train[0]
+    assert w.shape == targets.shape[:-1] and np.all(w > 0) and np.ptp(w) > 0
+    assert len(val[0]) == 2  # validation is unweighted
+    plain, none = classifier_batches(ds, embeddings(4), np.arange(4), None, ClassifierHead(rebalance=False), 16, 3)
+    assert len(plain[0]) == 2 and none is None
+
+
+def test_classifier_head_setting_is_checked_and_recorded():
+    from deepcolor.classify import ClassifierHead, resolve_head
+
+    head = ClassifierHead()
+    assert head.as_record() == {"rebalance": True, "lam": 0.5, "rebalance_sigma": 5.0, "grid": 10, "n_bins": Q,
+                                "k": 5, "sigma": 5.0}
+    # without rebalancing, lam changes nothing: two such settings are the same setting
+    assert ClassifierHead(rebalance=False, lam=0.2).as_record() == ClassifierHead(rebalance=False).as_record()
+    assert resolve_head(None) is None and resolve_head("mse") is None and resolve_head("classify") == head
+    for bad, match in [(dict(lam=2), "lam"), (dict(k=0), "k must"), (dict(sigma=0), "sigma"),
+                       (dict(rebalance="yes"), "rebalance"), (dict(grid=0), "grid")]:
+        with pytest.raises(ValueError, match=match):
+            ClassifierHead(**bad)
+    with pytest.raises(ValueError, match="head must be"):
+        resolve_head("softmax")
+
+
+# ---------------------------------------------------------------- classifier runs: record, resume, reuse
+
+
+@pytest.fixture(scope="module")
+def run_inputs():
+    """8 colourful images, a split (6 train, 2 validation) and a tiny config."""
+    from deepcolor.train import TrainConfig
+
+    ds = colourful_dataset(8)
+    split = Split(np.arange(6), np.array([6, 7]), np.array([], np.int64))
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=3, epochs=2, input_size=16, seed=3)
+    return ds, embeddings(8), split, config
+
+
+@pytest.fixture(scope="module")
+def classifier_run(run_inputs, tmp_path_factory):
+    """(result, runs_dir): one finished rebalanced classifier run, embeddings "none", profile "t"."""
+    from deepcolor.classify import ClassifierHead
+    from deepcolor.train import train_or_load
+
+    ds, emb, split, config = run_inputs
+    runs_dir = tmp_path_factory.mktemp("runs")
+    result = train_or_load(ds, emb, split, config, embedding_mode="none", profile="t", runs_dir=runs_dir,
+                           verbose=0, head=ClassifierHead())
+    return result, runs_dir
+
+
+def test_a_classifier_run_records_its_head_and_keeps_its_models(classifier_run):
+    import json
+
+    from deepcolor.runs import CHECKPOINT, FINAL_MODEL, RECORD, load_runs
+
+    result, runs_dir = classifier_run
+    record = json.loads((result.run_dir / RECORD).read_text())
+    assert record["status"] == "completed" and record["head"] == "classify"
+    assert record["classify"] == {"rebalance": True, "lam": 0.5, "rebalance_sigma": 5.0, "grid": 10,
+                                  "n_bins": Q, "k": 5, "sigma": 5.0}
+    assert "classify-rebalanced" in result.run_dir.name
+    assert (result.run_dir / CHECKPOINT).is_file() and (result.run_dir / FINAL_MODEL).is_file()
+    assert [row["epoch"] for row in record["epochs"]] == [1, 2]
+    assert set(result.history) >= {"loss", "val_loss"} and np.all(np.isfinite(result.history["loss"]))
+    assert result.model.output.shape == (None, 8, 8, Q)
+    assert list(load_runs(runs_dir)["head"]) == ["classify"]
+
+
+def test_train_or_load_reuses_a_classifier_only_for_the_same_setting(run_inputs, classifier_run, monkeypatch):
+    import deepcolor.train as train_module
+    from deepcolor.classify import ClassifierHead
+    from deepcolor.runs import find_run
+
+    ds, emb, split, config = run_inputs
+    result, runs_dir = classifier_run
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained again"))
+    again = train_module.train_or_load(ds, emb, split, config, embedding_mode="none", profile="t",
+                                       runs_dir=runs_dir, verbose=0, head="classify")
+    assert again.run_dir == result.run_dir
+    for a, b in zip(result.model.get_weights(), again.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead()) == result.run_dir
+    assert find_run(config, ds, "none", "t", runs_dir, split) is None  # an MSE model is not a classifier
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(rebalance=False)) is None
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(lam=0.7)) is None
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(k=3)) is None
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(sigma=2.0)) is None
+    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(grid=20)) is None
+
+
+def test_an_mse_run_is_never_taken_for_a_classifier(run_inputs, tmp_path):
+    from deepcolor.classify import ClassifierHead
+    from deepcolor.runs import find_run
+    from deepcolor.train import train
+
+    ds, emb, split, config = run_inputs
+    mse = train(ds, emb, split.train, split.val, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
+                verbose=0)
+    assert mse.record["head"] == "mse" and "classify" not in mse.record
+    assert find_run(config, ds, "none", "t", tmp_path, split) == mse.run_dir
+    assert find_run(config, ds, "none", "t", tmp_path, split, ClassifierHead()) is None
+    with pytest.raises(ValueError, match="cannot resume .* the MSE head, not the classify head"):
+        train(ds, emb, split.train, split.val, config, embedding_mode="none", run_dir=mse.run_dir, resume=True,
+              head=ClassifierHead())
+
+
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    """Presses Ctrl-C once the first epoch's checkpoint is written."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_classifier_run_resumes_to_the_same_weights(run_inputs, tmp_path):
+    from dataclasses import replace
+
+    from deepcolor.classify import ClassifierHead
+    from deepcolor.train import train
+
+    ds, emb, split, config = run_inputs
+    config, head = replace(config, epochs=3), ClassifierHead()
+    whole = train(ds, emb, split.train, split.val, config, run_dir=tmp_path / "whole", verbose=0, head=head)
+    cut = train(ds, emb, split.train, split.val, config, run_dir=tmp_path / "cut", verbose=0, head=head,
+                callbacks=[StopAfterFirstEpoch()])
+    assert cut.status == "interrupted" and len(cut.record["epochs"]) == 1
+    with pytest.raises(ValueError, match="cannot resume"):  # another setting than it was started with
+        train(ds, emb, split.train, split.val, config, run_dir=tmp_path / "cut", resume=True, verbose=0,
+              head=ClassifierHead(rebalance=False))
+    resumed = train(ds, emb, split.train, split.val, config, run_dir=tmp_path / "cut", resume=True, verbose=0,
+                    head=head)
+    assert resumed.status == "completed" and resumed.record["head"] == "classify"
+    for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-5)
+
+
+def test_notebook_11_reuses_its_three_runs_the_second_time(tiny, monkeypatch):
+    import deepcolor.train as train_module
+    from deepcolor.lessons import colour_as_classes as cac
+
+    cfg, ds, emb, split, runs_dir = tiny
+    models, histories = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
+    assert list(models) == list(cac.MODELS) and all(len(h["loss"]) == cfg.profile.epochs for h in histories.values())
+    folders = sorted(p.name for p in runs_dir.iterdir())
+    assert len(folders) == 3
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained again"))
+    again, _ = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
+    assert sorted(p.name for p in runs_dir.iterdir()) == folders
+    for name in cac.MODELS:
+        for a, b in zip(models[name].get_weights(), again[name].get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert [cac.as_regressor(m, 0.38) is m for m in again.values()] == [True, False, False]

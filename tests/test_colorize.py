@@ -154,3 +154,89 @@ def test_conversion_in_bands_equals_the_whole_photo_at_once():
     banded = in_bands(lab_parts_to_rgb, np.empty_like(whole), L, ab, band_pixels=77 * 7)  # 15 bands, last short
     np.testing.assert_array_equal(banded, whole)
     np.testing.assert_array_equal(lightness(rgb), L)
+
+
+# ---------------------------------------------------------------- a classifier (notebook 11)
+
+
+def tinted_classifier(bias):
+    """A tiny arch3 classifier at input 16 whose class scores are ``bias`` (Q,) at every pixel."""
+    from deepcolor.classify import build_classifier
+
+    model = build_classifier("arch3", 16)
+    head = model.get_layer("decoder_classes")
+    kernel, _ = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), np.asarray(bias, np.float32)])
+    return model
+
+
+def bin_index(a, b):
+    from deepcolor.ab_bins import ab_bins
+
+    return int(np.flatnonzero((ab_bins() == (a, b)).all(axis=1))[0])
+
+
+@pytest.fixture(scope="module")
+def classifier_path(tmp_path_factory):
+    """A classifier saved in a run folder whose record names its head: bin (20, -30) scores 4,
+    bin (-20, 30) scores 2, every other bin 0; embeddings "none"."""
+    import json
+
+    from deepcolor.ab_bins import ab_bins
+    from deepcolor.classify import ClassifierHead
+
+    bias = np.zeros(len(ab_bins()), np.float32)
+    bias[bin_index(20, -30)], bias[bin_index(-20, 30)] = 4.0, 2.0
+    path = tmp_path_factory.mktemp("classify_run") / "model.keras"
+    tinted_classifier(bias).save(path)
+    record = {"embedding_mode": "none", "head": "classify", "classify": ClassifierHead().as_record()}
+    (path.parent / "run.json").write_text(json.dumps(record))
+    return path
+
+
+def mean_ab(path):
+    from skimage.color import rgb2lab
+
+    lab = rgb2lab(np.asarray(Image.open(path).convert("RGB")))
+    return lab[..., 1].mean(), lab[..., 2].mean()
+
+
+def test_cli_colorizes_with_a_classifier_at_the_photos_size(classifier_path, gray_photo, tmp_path):
+    assert main(["colorize", str(gray_photo), "-o", str(tmp_path / "o"), "--model", str(classifier_path)]) == 0
+    out = tmp_path / "o" / "coffee_colorized.png"
+    assert Image.open(out).size == (333, 250)  # the half-size prediction, upsampled to the photo
+    diff = np.abs(lightness(out) - lightness(gray_photo))
+    assert diff.mean() < 0.6 and np.percentile(diff, 99) < 2.0  # only colour was added
+    a, b = mean_ab(out)
+    assert a > 5 and b < -5  # the tint of the bin that scores highest
+
+
+def test_cli_temperature_reads_the_distribution_from_mean_to_mode(classifier_path, gray_photo, tmp_path):
+    """T = 1 is the mean over all 225 bins (near gray); a small T nears the mode, bin (20, -30)."""
+    from deepcolor.ab_bins import ab_bins, annealed_mean
+
+    chroma = {}
+    for T in ("1", "0.05"):
+        out = tmp_path / T
+        assert main(["colorize", str(gray_photo), "-o", str(out), "--model", str(classifier_path),
+                     "--temperature", T]) == 0
+        chroma[T] = np.hypot(*mean_ab(out / "coffee_colorized.png"))
+    assert chroma["0.05"] > chroma["1"] + 10
+    probs = np.zeros(len(ab_bins()))
+    probs[[bin_index(20, -30), bin_index(-20, 30)]] = [4.0, 2.0]
+    probs = np.exp(probs) / np.exp(probs).sum()
+    expected = annealed_mean(probs, ab_bins(), 0.05)
+    np.testing.assert_allclose(chroma["0.05"], np.hypot(*expected), atol=2.5)
+
+
+def test_a_classifier_in_python_gives_the_annealed_mean_upsampled(classifier_path):
+    from deepcolor.classify import predict_ab_classes
+
+    colorizer = Colorizer(classifier_path, temperature=0.2)
+    assert colorizer.head == "classify" and colorizer.temperature == 0.2
+    L = np.full((40, 56), 50, np.float32)
+    ab = colorizer.predict_ab(L)
+    assert ab.shape == (40, 56, 2)
+    expected = predict_ab_classes(colorizer.model, L[None], np.zeros((1, 1000), np.float32), T=0.2)[0]
+    np.testing.assert_allclose(ab, expected, atol=1e-3)
+    assert Colorizer(classifier_path).temperature == 0.38  # Zhang et al.'s, by default

@@ -81,10 +81,11 @@ def test_load_runs_table_and_a_damaged_record_left_out(finished, tmp_path):
         table = load_runs(tmp_path)
     assert list(table["run"]) == ["a", "b"] and list(table["status"]) == ["completed", "nan"]
     assert list(table.columns) == [
-        "run", "arch", "lr", "batch_size", "l2", "epochs", "status", "loss", "val_loss", "accuracy",
+        "run", "arch", "head", "lr", "batch_size", "l2", "epochs", "status", "loss", "val_loss", "accuracy",
         "val_accuracy", "best_val_accuracy", "embedding_mode", "profile", "data_source", "n_train",
         "wall_time_s", "last_alive", "path"]
     assert table.loc[0, "path"] == str(tmp_path / "a") and table.loc[0, "embedding_mode"] == "none"
+    assert list(table["head"]) == ["mse", "mse"]
     with pytest.raises(DamagedFileError, match="damaged"):
         load_run(tmp_path / "c")
     (tmp_path / "c" / RECORD).write_text("[1, 2]")  # valid JSON, but not a record
@@ -282,3 +283,22 @@ def test_a_changed_layer_table_or_split_is_never_reused(small, finished, tmp_pat
     assert runs.layer_table_hash("arch3") != load_run(copy)["layer_table"]
     assert find_run(CONFIG, ds, "none", "test", tmp_path) is None
     assert find_run(CONFIG, ds, "none", "test", tmp_path, split=parts) is None
+
+
+def test_a_record_older_than_the_head_field_is_an_mse_run(small, finished, tmp_path):
+    """Records written before classifiers existed have no "head": they load, and are reused, as MSE runs,
+    and never as a classifier."""
+    from deepcolor.classify import ClassifierHead
+
+    ds, *_ = small
+    result, _ = finished
+    old = copy_run(result.run_dir, tmp_path / "old")
+    record = json.loads((old / RECORD).read_text())
+    del record["head"]
+    (old / RECORD).write_text(json.dumps(record))
+    assert load_run(old)["head"] == "mse"
+    assert find_run(CONFIG, ds, "none", "test", tmp_path) == old
+    assert find_run(CONFIG, ds, "none", "test", tmp_path, head=ClassifierHead()) is None
+    assert runs.check_resume(old, CONFIG, ds, "none")["head"] == "mse"
+    with pytest.raises(ValueError, match="MSE head, not the classify head"):
+        runs.check_resume(old, CONFIG, ds, "none", ClassifierHead())

@@ -1,66 +1,53 @@
 """What notebook ``11_colour_as_classes`` compares: the paper's MSE regression beside colour as
 classes (Zhang et al. 2016), without and with class rebalancing, on the same trunk.
 
-:func:`train_three` trains (or loads) the three models under a profile, :func:`comparison_table`
-measures them with :func:`deepcolor.evaluation.evaluate`, :func:`show_side_by_side` and
-:func:`temperature_figure` draw them.  :class:`AnnealedColorizer` lets a classifier stand where
-a regression model is expected (``evaluation.evaluate``, ``predict.predict_ab``).
+:func:`train_three` trains (or reuses, from their run folders) the three models under a profile,
+:func:`comparison_table` measures them with :func:`deepcolor.evaluation.evaluate`,
+:func:`show_side_by_side` and :func:`temperature_figure` draw them.
+:class:`deepcolor.classify.AnnealedColorizer` lets a classifier stand where a regression model is
+expected (``evaluation.evaluate``, ``predict.predict_ab``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import ab_bins as bins_module
-from ..classify import ZHANG_T, train_classifier
-from ..color import AB_SCALE, lab_parts_to_rgb
+from ..classify import ZHANG_T, AnnealedColorizer, ClassifierHead, model_head
+from ..color import lab_parts_to_rgb
 from ..evaluation import evaluate, results_side_by_side
 from ..predict import predict_ab
 from .figures import caption, new_figure, suptitle
 
-__all__ = ["AnnealedColorizer", "MODELS", "as_regressor", "comparison_table", "mean_chroma", "predict_all",
+__all__ = ["AnnealedColorizer", "HEADS", "MODELS", "as_regressor", "comparison_table", "mean_chroma", "predict_all",
            "show_side_by_side", "temperature_figure", "train_three"]
 
 MODELS = ("MSE (paper)", "classes", "classes + rebalancing")
 """The three models of the notebook, in the order of its tables and figures."""
 
 
-class AnnealedColorizer:
-    """A classifier seen as a regression model (notebook 11_colour_as_classes): ``predict([L / 100
-    (n, s, s, 1), embedding (n, 1000)])`` returns ab / 128 (n, s/2, s/2, 2), the annealed mean at
-    temperature ``T``; ``inputs`` are the classifier's, so ``predict.predict_ab`` resizes as usual."""
-
-    def __init__(self, model, T: float = ZHANG_T):
-        self.model, self.T, self.inputs = model, float(T), model.inputs
-        self.bins = bins_module.ab_bins()
-
-    def predict(self, inputs, verbose=0):
-        import keras
-
-        probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
-        return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)
+HEADS = {MODELS[0]: None, MODELS[1]: ClassifierHead(rebalance=False), MODELS[2]: ClassifierHead(rebalance=True)}
+"""The head of each model: None is the paper's MSE head; the classifiers have Zhang et al.'s setting."""
 
 
-def train_three(cfg, ds, emb, split, arch: str = "base", verbose=0):
-    """The three models under profile ``cfg`` (notebook 11_colour_as_classes): the paper's MSE
-    model (``cfg.train_or_load``: a run folder, reused when it exists) and two classifiers trained
-    in memory with ``classify.train_classifier`` at the profile's size, epochs, batch size, lr and
-    L2.  Returns (models, histories): dicts keyed by :data:`MODELS`; the classifiers are Keras
-    models with (n, s/2, s/2, Q) softmax outputs, the MSE model outputs ab / 128."""
-    p = cfg.profile
-    run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose)
-    models, histories = {MODELS[0]: run.model}, {MODELS[0]: run.history}
-    for name, rebalance in zip(MODELS[1:], (False, True)):
-        model, history = train_classifier(ds, emb, split, arch, p.input_size, p.epochs, p.batch_size,
-                                          p.lr, l2=p.l2, rebalance=rebalance, seed=p.seed, verbose=verbose)
-        models[name], histories[name] = model, history.history
+def train_three(cfg, ds, emb, split, arch: str = "base", verbose=0, runs_dir=None):
+    """The three models under profile ``cfg`` (notebook 11_colour_as_classes), each trained with
+    ``cfg.train_or_load`` at the profile's size, epochs, batch size, lr and L2 into a run folder
+    under ``runs_dir`` (default :func:`deepcolor.runs.default_runs_dir`), or reused from the
+    finished run of the same setting (the MSE model is notebook 04's when ``arch`` is "base").
+    Returns (models, histories): dicts keyed by :data:`MODELS`; the classifiers are Keras models
+    with (n, s/2, s/2, Q) softmax outputs, the MSE model outputs ab / 128; a history is
+    ``{"loss": [...], "val_loss": [...], ...}``, one value per epoch."""
+    models, histories = {}, {}
+    for name, head in HEADS.items():
+        run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, head=head)
+        models[name], histories[name] = run.model, run.history
     return models, histories
 
 
 def as_regressor(model, T):
-    """``model`` itself if it outputs ab (2 channels), else an :class:`AnnealedColorizer` at ``T``
-    (notebook 11_colour_as_classes)."""
-    return model if model.outputs[0].shape[-1] == 2 else AnnealedColorizer(model, T)
+    """``model`` itself if it outputs ab (2 channels), else a
+    :class:`deepcolor.classify.AnnealedColorizer` at ``T`` (notebook 11_colour_as_classes)."""
+    return model if model_head(model) == "mse" else AnnealedColorizer(model, T)
 
 
 def predict_all(models, L, embedding, T: float = ZHANG_T) -> dict:
