@@ -89,6 +89,15 @@ def describe_head(fields: dict) -> str:
     return f"the {fields['head']} head ({settings})"
 
 
+def head_argument(fields: dict) -> str:
+    """The ``head`` argument that asks for the head fields of a record, as Python: ``"None"`` for
+    the MSE head, else ``"ClassifierHead(rebalance=..., ...)"`` with the recorded setting (for messages)."""
+    if fields["head"] == "mse":
+        return "None"
+    settings = {k: v for k, v in (fields.get("classify") or {}).items() if k != "n_bins" and v is not None}
+    return "ClassifierHead(" + ", ".join(f"{k}={v!r}" for k, v in settings.items()) + ")"
+
+
 def write_record(run_dir, record: dict) -> None:
     """Write the run record of ``run_dir`` (strict JSON, atomically), with a fresh heartbeat
     (``heartbeat_unix``, seconds since 1970, and ``heartbeat``, ISO 8601 UTC) added to ``record``."""
@@ -136,8 +145,10 @@ def check_resume(run_dir, config, dataset, embedding_mode: str, head=None) -> di
     if saved != wanted:
         raise ValueError(f"cannot resume {run_dir}: it was started with {saved}, not {wanted}")
     if recorded_head(record) != head_fields(head):
-        raise ValueError(f"cannot resume {run_dir}: it was started with {describe_head(recorded_head(record))}, "
-                         f"not {describe_head(head_fields(head))}; resume it with the head it was started with")
+        started = recorded_head(record)
+        raise ValueError(f"cannot resume {run_dir}: it was started with {describe_head(started)}, not "
+                         f"{describe_head(head_fields(head))}; resume it with head={head_argument(started)} "
+                         "(deepcolor train: leave out --head and --no-rebalance)")
     saved, now = record["data"]["fingerprint"], json.loads(json.dumps(dataset.fingerprint()))
     if saved != now:
         raise ValueError(

@@ -378,6 +378,91 @@ def test_interrupted_run_prints_the_resume_command(tmp_path, capsys, monkeypatch
     assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"
 
 
+@pytest.mark.parametrize("head", [["--head", "mse"], []])
+def test_no_rebalance_without_a_classifier_is_refused_naming_the_options(tmp_path, capsys, head):
+    assert cli.main(TRAIN + head + ["--no-rebalance", "--runs-dir", str(tmp_path / "runs")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--no-rebalance is for a classifier" in line and "--head mse" in line and "add --head classify" in line
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("started, given, advice", [
+    ([], ["--head", "classify"], "resume it with --head mse"),
+    ([], ["--no-rebalance"], "resume it with --head mse"),
+    (["--head", "classify"], ["--head", "mse"], "resume it with --head classify,"),
+    (["--head", "classify"], ["--no-rebalance"], "resume it with --head classify,"),
+    (["--head", "classify", "--no-rebalance"], ["--head", "classify"], "resume it with --head classify --no-rebalance"),
+])
+def test_resume_with_another_head_is_refused_naming_the_options(tmp_path, capsys, started, given, advice):
+    runs = tmp_path / "runs"
+    assert cli.main(TRAIN + started + ["--runs-dir", str(runs)]) == 0
+    (run_dir,) = runs.iterdir()
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    capsys.readouterr()
+    assert cli.main(train_args(epochs=2) + given + ["--resume", str(run_dir)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"cannot resume {run_dir}" in line and f"not {' '.join(given)};" in line and advice in line
+    assert "leave out --head and --no-rebalance" in line
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+
+
+def test_an_interrupted_classifier_run_resumes_from_the_command_line_with_its_head(tmp_path, capsys, monkeypatch):
+    """The printed resume command names the head; left out, the head is read from the run."""
+    import deepcolor.train as train_module
+
+    real_epoch_end = train_module._Checkpoint.on_epoch_end
+
+    def ctrl_c_after_checkpoint(self, epoch, logs=None):
+        real_epoch_end(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module._Checkpoint, "on_epoch_end", ctrl_c_after_checkpoint)
+    classifier = train_args(epochs=3) + ["--head", "classify", "--no-rebalance"]
+    assert cli.main(classifier + ["--runs-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    (run_dir,) = tmp_path.iterdir()
+    assert f"run interrupted: {run_dir} (classify head, not rebalanced)" in out
+    resume = next(line for line in out.splitlines() if line.startswith("resume it with: "))
+    words = resume.removeprefix("resume it with: ").split()
+    assert " --head classify --no-rebalance " in f" {' '.join(words)} " and words[-2:] == ["--resume", str(run_dir)]
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["checkpoint_epoch"] == 1
+
+    assert cli.main(train_args(epochs=3) + ["--resume", str(run_dir)]) == 1  # no head given: the run's
+    assert "(classify head, not rebalanced)" in capsys.readouterr().out
+    assert json.loads((run_dir / "run.json").read_text())["checkpoint_epoch"] == 2
+    monkeypatch.undo()
+    assert cli.main(words[1:]) == 0  # the printed command works as printed
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "completed" and [row["epoch"] for row in record["epochs"]] == [1, 2, 3]
+    assert record["head"] == "classify" and record["classify"]["rebalance"] is False
+    assert (run_dir / "model.keras").is_file()
+
+
+def test_a_classifier_run_of_another_setting_resumes_from_the_command_line_with_that_setting(tmp_path, capsys):
+    """A classifier started in Python with a setting the command line has no option for (k=3) is
+    resumed with that setting, read from its run record."""
+    import keras
+
+    from deepcolor.classify import ClassifierHead
+    from deepcolor.train import TrainConfig, train
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    ds = data.sample(n=9)  # what train_args() trains on, split as the command line splits it
+    parts = data.split(len(ds), seed=0, groups=ds.groups)
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16)
+    cut = train(ds, np.zeros((9, 1000), np.float32), parts.train, parts.val, config, embedding_mode="none",
+                run_dir=tmp_path / "run", verbose=0, head=ClassifierHead(k=3), callbacks=[StopAfterFirstEpoch()])
+    assert cut.status == "interrupted"
+    assert cli.main(train_args(epochs=2) + ["--resume", str(cut.run_dir)]) == 0
+    record = json.loads((cut.run_dir / "run.json").read_text())
+    assert record["status"] == "completed" and len(record["epochs"]) == 2
+    assert record["classify"]["k"] == 3 and record["classify"]["rebalance"] is True
+
+
 def test_runs_folder_read_only_is_one_line(tmp_path, read_only, capsys):
     runs = tmp_path / "runs"
     runs.mkdir()

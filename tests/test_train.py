@@ -180,6 +180,38 @@ def test_cli_train_writes_a_run_and_resumes(tmp_path, capsys):
     assert "multiple of 8" in capsys.readouterr().err
 
 
+def test_cli_train_head_classify_records_a_classifier_and_a_second_command_makes_a_second_run(tmp_path, capsys):
+    """As for the MSE head, every ``deepcolor train`` is a new run: the second identical command
+    leaves the first run's files as they were."""
+    from deepcolor.cli import main
+
+    args = ["train", "--arch", "arch3", "--head", "classify", "--input-size", "16", "--epochs", "1",
+            "--batch-size", "4", "-n", "9", "--embeddings", "none", "--runs-dir", str(tmp_path)]
+    assert main(args) == 0
+    (first,) = [p.parent for p in tmp_path.glob(f"*/{RECORD}")]
+    assert f"run completed: {first} (classify head, rebalanced)" in capsys.readouterr().out
+    record = json.loads((first / RECORD).read_text())
+    assert record["head"] == "classify" and record["profile"] == "cli" and record["embedding_mode"] == "none"
+    assert record["classify"]["rebalance"] is True and record["classify"]["lam"] == 0.5
+    assert "-arch3-classify-rebalanced-" in first.name
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+
+    assert main(args) == 0
+    runs = sorted(p.parent for p in tmp_path.glob(f"*/{RECORD}"))
+    assert len(runs) == 2 and first in runs
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+    (second,) = set(runs) - {first}
+    assert json.loads((second / RECORD).read_text())["head"] == "classify"
+    assert list(load_runs(tmp_path)["head"]) == ["classify", "classify"]
+
+    assert main(args + ["--no-rebalance"]) == 0
+    (third,) = {p.parent for p in tmp_path.glob(f"*/{RECORD}")} - set(runs)
+    assert "(classify head, not rebalanced)" in capsys.readouterr().out
+    third_record = json.loads((third / RECORD).read_text())
+    assert third_record["head"] == "classify" and third_record["classify"]["rebalance"] is False
+    assert third_record["classify"]["lam"] is None
+
+
 def test_resume_after_a_nan_epoch_restarts_from_the_last_checkpoint(small, tmp_path):
     """A NaN epoch is recorded but never checkpointed: resuming retrains it from the checkpoint."""
     ds, emb, parts = small
