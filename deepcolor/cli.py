@@ -1,5 +1,5 @@
 """The ``deepcolor`` command line: ``deepcolor data ...``, ``deepcolor train ...``,
-``deepcolor colorize ...``.  Each subcommand mirrors a function of the package.
+``deepcolor colorize ...``, ``deepcolor classroom ...``.  Each subcommand mirrors a function of the package.
 
 Errors a user can meet (a missing or damaged file, a folder that cannot be written, bad values)
 are printed as one line, ``deepcolor: error: ...``, naming the file and the fix, with exit
@@ -99,6 +99,26 @@ def cmd_colorize(args) -> int:
     return 1 if result.skipped else 0
 
 
+def cmd_classroom(args) -> int:
+    from . import classroom, settings
+
+    if args.action == "pack":
+        from .progress import bar
+
+            out = classroom.pack(args.out, profile=args.profile, force=args.force, progress=bar("embeddings"))
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        print(f"classroom pack for the {args.profile} profile: {out} ({size / 1e6:,.0f} MB); copy this folder to "
+              f"each laptop and run there: deepcolor classroom use {shlex.quote(str(out))}")
+        return 0
+    installed = classroom.use(args.pack, report=print)
+    print(f"the {installed.profile} profile now runs offline on this machine")
+    if settings.kaggle_dir() is not None and installed.images is not None:
+        print(f"note: {settings.KAGGLE_ENV} is set and is used before the pack's images: unset {settings.KAGGLE_ENV}")
+    if installed.profile != "default":
+        print(f"to use it, set: export {settings.PROFILE_ENV}={installed.profile}")
+    return 0
+
+
 def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
     """A subcommand whose one-line summary is both its line in the parent's --help and the
     description at the top of its own --help."""
@@ -107,6 +127,7 @@ def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.Argum
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .config import PROFILES
     from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
     from .paper import ARCHITECTURES
 
@@ -154,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="embedding mode (default: the one recorded in the run folder)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_colorize)
+
+    p_class = _subcommand(sub, "classroom", "prepare the course once for a classroom without internet")
+    class_sub = p_class.add_subparsers(dest="action", required=True)
+    p = _subcommand(class_sub, "pack", "write a folder with everything a profile downloads (run it where there is internet)",
+                    parents=[debug])
+    p.add_argument("out", metavar="OUT", help="new or empty folder for the pack")
+    p.add_argument("--profile", default="default", choices=[name for name in PROFILES if name != "smoke"],
+                   help="the profile the class will run (default: default)")
+    p.add_argument("--force", action="store_true", help="replace an earlier pack in OUT")
+    p = _subcommand(class_sub, "use", "check a classroom pack and install it on this machine", parents=[debug])
+    p.add_argument("pack", metavar="PACK", help="the folder `deepcolor classroom pack` wrote")
+    p_class.set_defaults(func=cmd_classroom)
 
     return parser
 

@@ -10,6 +10,9 @@ Introduced in notebook ``00_start_here``.  No other module reads ``os.environ``:
 | ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: kagglehub's cache is searched |
 | ``KAGGLEHUB_CACHE`` | kagglehub's download cache | ``~/.cache/kagglehub`` |
 | ``KERAS_HOME`` | Keras' cache of downloaded weights | ``~/.keras`` |
+| ``TF_CPP_MIN_LOG_LEVEL`` | TensorFlow's C++ log level | ``2`` (errors only) once :mod:`deepcolor.backend` starts Keras |
+
+A classroom pack (:mod:`deepcolor.classroom`) is installed into ``classroom/`` in the home folder.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ def deepcolor_home() -> Path:
 def runs_dir() -> Path:
     """Where training run folders go: ``$DEEPCOLOR_RUNS``, else ``runs/`` in :func:`deepcolor_home`."""
     return Path(_get(RUNS_ENV) or deepcolor_home() / "runs").expanduser()
+
+
+def classroom_dir() -> Path:
+    """Where ``deepcolor classroom use`` installs a classroom pack's data and embeddings:
+    ``classroom/`` in :func:`deepcolor_home` (see :mod:`deepcolor.classroom`)."""
+    return deepcolor_home() / "classroom"
 
 
 def kaggle_dir() -> Path | None:
