@@ -32,6 +32,14 @@ def _say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)
 
 
+def start_backend() -> None:
+    """Import Keras before a command that uses it, without the backend's C++ start-up lines
+    (:func:`deepcolor.backend.start`)."""
+    from .backend import start
+
+    start()
+
+
 def cmd_data(args) -> int:
     from . import data
     from .progress import bar
@@ -57,6 +65,7 @@ def _load_data(spec: str, n: int):
 
 
 def cmd_train(args) -> int:
+    start_backend()
     from .data import split
     from .embedding_cache import dataset_embeddings
     from .runs import check_resume
@@ -90,6 +99,7 @@ def resume_command(args, run_dir) -> str:
 
 
 def cmd_colorize(args) -> int:
+    start_backend()
     from .colorize import colorize
 
     result = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings,
@@ -105,7 +115,8 @@ def cmd_classroom(args) -> int:
     if args.action == "pack":
         from .progress import bar
 
-            out = classroom.pack(args.out, profile=args.profile, force=args.force, progress=bar("embeddings"))
+        start_backend()
+        out = classroom.pack(args.out, profile=args.profile, force=args.force, progress=bar("embeddings"))
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
         print(f"classroom pack for the {args.profile} profile: {out} ({size / 1e6:,.0f} MB); copy this folder to "
               f"each laptop and run there: deepcolor classroom use {shlex.quote(str(out))}")
