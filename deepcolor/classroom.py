@@ -251,10 +251,12 @@ def read_manifest(pack_dir) -> dict:
     if manifest.get("profile") not in PROFILES:
         raise PackError(f"{path} names an unknown profile {manifest.get('profile')!r}")
     roles = set()
-    for rel in manifest["files"]:
+    for rel, entry in manifest["files"].items():
         role = pack_role(rel)
         if role is None:
             raise PackError(f"{path} lists {rel!r}, which no classroom pack holds; copy the pack again")
+        if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and isinstance(entry.get("sha256"), str)):
+            raise PackError(f"{path} is damaged: its entry for {rel!r} has no size and SHA-256; copy the pack again")
         roles.add(role)
     missing = sorted(set(needs(PROFILES[manifest["profile"]])) - roles)
     if "kaggle" in roles and f"kaggle/{L_FILE.as_posix()}" not in manifest["files"]:
