@@ -295,6 +295,7 @@ def use(pack_dir, report=None) -> Installed:
             raise PackError(f"the classroom pack is damaged: {pack_dir / rel} does not match its SHA-256 in "
                             f"{MANIFEST}; copy the pack again")
 
+    # 1. where each part goes; refuse anything that is not ours to replace, before copying a byte
     images = settings.classroom_dir()
     if images.exists() or images.is_symlink():
         reason = why_not_replaceable(images)
@@ -308,10 +309,11 @@ def use(pack_dir, report=None) -> Installed:
             if not target.is_file() or sha256_file(target) != files[rel]["sha256"]:
                 raise FileExistsError(f"{target} already exists and is not the pack's {Path(rel).name}; move it away "
                                       "(it may be an interrupted download) and run again")
-            say(f"kept {target} (the same file)")
+            say(f"kept {target}: the same file is there already")
         else:
             keras_todo.append((rel, target))
 
+    # 2. copy every file to a temporary place beside its target, checking it on the way
     staged, tmp = [], None
     try:
         if by_role["kaggle"]:
@@ -345,6 +347,7 @@ def use(pack_dir, report=None) -> Installed:
         raise
     say(f"checked {len(files)} files against {pack_dir / MANIFEST}")
 
+    # 3. everything checked: rename it into place
     if tmp is not None:
         replace_folder(tmp, images)
         say(f"images: {images}")
