@@ -32,7 +32,9 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.exercises``       the notebooks' exercises, checked: ``exercises.check("04.2", answer)``
 
 Plumbing: ``deepcolor.files`` (atomic writes, strict JSON), ``deepcolor.network`` (is a host
-reachable), ``deepcolor.progress`` (progress bars), ``deepcolor.cli`` (the ``deepcolor`` command).
+reachable), ``deepcolor.progress`` (progress bars), ``deepcolor.backend`` (Keras started without
+the backend's C++ start-up lines), ``deepcolor.classroom`` (a pack of what a profile downloads, for
+a classroom without internet), ``deepcolor.cli`` (the ``deepcolor`` command).
 """
 
 __version__ = "0.1.0"

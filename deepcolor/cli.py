@@ -1,5 +1,5 @@
 """The ``deepcolor`` command line: ``deepcolor data ...``, ``deepcolor train ...``,
-``deepcolor colorize ...``.  Each subcommand mirrors a function of the package.
+``deepcolor colorize ...``, ``deepcolor classroom ...``.  Each subcommand mirrors a function of the package.
 
 Errors a user can meet (a missing or damaged file, a folder that cannot be written, bad values)
 are printed as one line, ``deepcolor: error: ...``, naming the file and the fix, with exit
@@ -32,6 +32,14 @@ def _say(line: str) -> None:
     from tqdm.auto import tqdm
 
     tqdm.write(line, file=sys.stderr)
+
+
+def start_backend() -> None:
+    """Import Keras before a command that uses it, without the backend's C++ start-up lines
+    (:func:`deepcolor.backend.start`)."""
+    from .backend import start
+
+    start()
 
 
 def cmd_data(args) -> int:
@@ -132,6 +140,7 @@ def _head_of(head: str, rebalance: bool):
 def cmd_train(args) -> int:
     # the head options are checked first, before any data is read or any model built
     head = resume_head(args) if args.resume else _head_of(*head_options(args))
+    start_backend()
     from .data import split
     from .embedding_cache import dataset_embeddings
     from .runs import check_resume
@@ -193,6 +202,7 @@ def temperature(text: str | None) -> float | None:
 
 def cmd_colorize(args) -> int:
     T = temperature(args.temperature)  # before any model is loaded
+    start_backend()
     from .colorize import colorize
 
     result = colorize(args.images, args.outdir, args.model, force=args.force, embedding_mode=args.embeddings,
@@ -219,6 +229,27 @@ class _ExamplesAsWritten(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
+def cmd_classroom(args) -> int:
+    from . import classroom, settings
+
+    if args.action == "pack":
+        from .progress import bar
+
+        start_backend()
+        out = classroom.pack(args.out, profile=args.profile, force=args.force, progress=bar("embeddings"))
+        size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        print(f"classroom pack for the {args.profile} profile: {out} ({size / 1e6:,.0f} MB); copy this folder to "
+              f"each laptop and run there: deepcolor classroom use {shlex.quote(str(out))}")
+        return 0
+    installed = classroom.use(args.pack, report=print)
+    print(f"the {installed.profile} profile now runs offline on this machine")
+    if settings.kaggle_dir() is not None and installed.images is not None:
+        print(f"note: {settings.KAGGLE_ENV} is set and is used before the pack's images: unset {settings.KAGGLE_ENV}")
+    if installed.profile != "default":
+        print(f"to use it, set: export {settings.PROFILE_ENV}={installed.profile}")
+    return 0
+
+
 def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.ArgumentParser:
     """A subcommand whose one-line summary is both its line in the parent's --help and the
     description at the top of its own --help."""
@@ -228,7 +259,10 @@ def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.Argum
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .ab_bins import ZHANG_T  # numpy only
-    from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
+    from .config import PROFILES
+    from .embeddings import (
+        MODES,  # cheap: Keras is only imported when embeddings are computed
+    )
     from .paper import ARCHITECTURES
 
     parser = argparse.ArgumentParser(prog="deepcolor", description="Automatic colorization course tools.")
@@ -287,6 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{ZHANG_T}, Zhang et al.; 1 = the mean, washed out; smaller = more vivid)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(func=cmd_colorize)
+
+    p_class = _subcommand(sub, "classroom", "prepare the course once for a classroom without internet")
+    class_sub = p_class.add_subparsers(dest="action", required=True)
+    p = _subcommand(class_sub, "pack", "write a folder with everything a profile downloads (run it where there is internet)",
+                    parents=[debug])
+    p.add_argument("out", metavar="OUT", help="new or empty folder for the pack")
+    p.add_argument("--profile", default="default", choices=[name for name in PROFILES if name != "smoke"],
+                   help="the profile the class will run (default: default)")
+    p.add_argument("--force", action="store_true", help="replace an earlier pack in OUT")
+    p = _subcommand(class_sub, "use", "check a classroom pack and install it on this machine", parents=[debug])
+    p.add_argument("pack", metavar="PACK", help="the folder `deepcolor classroom pack` wrote")
+    p_class.set_defaults(func=cmd_classroom)
 
     return parser
 

@@ -191,10 +191,12 @@ def load(name: str | None = None, download: bool = False) -> Config:
 
 
 def environment() -> dict:
-    """Backend, devices and versions, for the first cell of every notebook."""
-    import keras
-
+    """Backend, devices and versions, for the first cell of every notebook.  Starts Keras quietly
+    (:func:`deepcolor.backend.start`): the backend's C++ start-up lines are not shown."""
     from . import __version__
+    from .backend import start
+
+    keras = start()
 
     backend = keras.backend.backend()
     devices = ["cpu"]

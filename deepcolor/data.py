@@ -53,9 +53,11 @@ def find_kaggle_root(root) -> Path:
 
 
 def find_local_kaggle() -> Path | None:
-    """A local copy of the Kaggle set: ``$DEEPCOLOR_KAGGLE_DIR``, else kagglehub's cache; or None
-    (notebook 00)."""
-    candidates = [settings.kaggle_dir(), settings.kagglehub_cache() / "datasets" / KAGGLE_HANDLE]
+    """A local copy of the Kaggle set: ``$DEEPCOLOR_KAGGLE_DIR``, else an installed classroom pack
+    (:func:`deepcolor.settings.classroom_dir`, see :mod:`deepcolor.classroom`), else kagglehub's
+    cache; or None (notebook 00)."""
+    candidates = [settings.kaggle_dir(), settings.classroom_dir(),
+                  settings.kagglehub_cache() / "datasets" / KAGGLE_HANDLE]
     for candidate in candidates:
         if candidate is not None:
             try:

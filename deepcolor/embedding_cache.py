@@ -85,6 +85,51 @@ def _load_cache(path: Path, expected: dict):
     return arr
 
 
+def _expected(dataset, mode: str, seed: int) -> dict:
+    """What a cache's sidecar must record for it to be used for ``dataset`` in ``mode``."""
+    expected = {
+        "fingerprint": json.loads(json.dumps(dataset.fingerprint())),
+        "mode": mode,
+        "shape": [len(dataset), EMBEDDING_DIM],
+        "format": CACHE_FORMAT,
+    }
+    if mode == "untrained":
+        expected["seed"] = seed
+    return expected
+
+
+def store(dataset, mode: str, embeddings, provenance: dict, seed: int = 0) -> Path:
+    """Make ``embeddings`` computed elsewhere the cache of ``dataset`` in ``mode``, so that
+    :func:`dataset_embeddings` returns them instead of computing them (a classroom pack's,
+    :mod:`deepcolor.classroom`; the README's "Teaching this course").
+
+    dataset: a dataset on disk (``root`` set).  embeddings: (len(dataset), 1000) float32, computed
+    from the same images in the same mode (for ``"untrained"``, with weights of ``seed``).
+    provenance: what to record about where they came from (Keras version, backend, ...).
+    Written like a computed cache (array first, sidecar last, both atomic).  Returns the array's path.
+    """
+    mode = check_mode(mode)
+    arr = np.ascontiguousarray(embeddings)
+    if arr.dtype != np.float32 or arr.shape != (len(dataset), EMBEDDING_DIM):
+        raise ValueError(f"expected float32 embeddings of shape ({len(dataset)}, {EMBEDDING_DIM}) for this dataset, "
+                         f"got {arr.dtype} {arr.shape}")
+    path = cache_path(dataset, mode)
+    if path is None:
+        raise ValueError("only a dataset on disk (with a root folder) has an embedding cache; mode 'none' has none")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _sidecar(path).unlink(missing_ok=True)
+    meta = dict(_expected(dataset, mode, seed), untrained=mode == "untrained", **provenance)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, arr, allow_pickle=False)
+
+    atomic_write(path, write)
+    meta["sha256"] = checksum(np.load(path, mmap_mode="r"))
+    write_json(_sidecar(path), meta)
+    return path
+
+
 def _compute_to_file(path: Path, dataset, embedder: Embedder, meta: dict, progress) -> None:
     """Write the embeddings with :func:`deepcolor.files.atomic_write`, then the sidecar (last:
     until it is there the cache is not valid)."""
@@ -134,14 +179,7 @@ def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, ca
     elif embedder.mode != mode:
         raise ValueError(f"embedder is in mode {embedder.mode!r} but mode={mode!r} was asked for")
 
-    expected = {
-        "fingerprint": json.loads(json.dumps(dataset.fingerprint())),
-        "mode": mode,
-        "shape": [n, EMBEDDING_DIM],
-        "format": CACHE_FORMAT,
-    }
-    if mode == "untrained":
-        expected["seed"] = embedder.seed
+    expected = _expected(dataset, mode, embedder.seed)
     path = cache_path(dataset, mode, cache_dir)
     if path is not None and not rebuild:
         cached = _load_cache(path, expected)

@@ -21,6 +21,7 @@ import errno
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -84,6 +85,28 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         raise
     fsync_dir(path.parent)
     return path
+
+
+def replace_folder(tmp, dst) -> Path:
+    """Put the finished folder ``tmp`` (a sibling of ``dst``, every file in it already flushed) at
+    ``dst``.  An existing ``dst``, which the caller has judged replaceable, is first renamed aside
+    and deleted only once ``tmp`` is in place; if that rename fails it is put back.  Returns ``dst``.
+    """
+    tmp, dst = Path(tmp), Path(dst)
+    fsync_dir(tmp)
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
+        os.replace(dst, old)  # a folder may be renamed onto an empty one
+        try:
+            os.replace(tmp, dst)
+        except BaseException:
+            os.replace(old, dst)  # put the old folder back
+            raise
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, dst)
+    fsync_dir(dst.parent)
+    return dst
 
 
 def write_bytes(path, data: bytes) -> Path:

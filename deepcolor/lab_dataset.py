@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import decode_lab8, encode_lab8
-from .files import fsync_dir, fsync_file, make_folder, read_json
+from .files import fsync_dir, fsync_file, make_folder, read_json, replace_folder
 
 IMAGE_SIZE = 224
 L_FILE = Path("l") / "gray_scale.npy"
@@ -249,27 +249,22 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
     try:
         count = _write_arrays(tmp, n, images, progress)
         manifest = dict(manifest, n=count, layout="kaggle image-colorization (uint8 8-bit Lab)")
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        (tmp / MARKER).write_text(json.dumps({"layout_version": LAYOUT_VERSION}) + "\n")
+        mark_layout(tmp, manifest)
         for f in tmp.rglob("*"):
             fsync_file(f) if f.is_file() else fsync_dir(f)
-        fsync_dir(tmp)
-        if dst.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
-            os.replace(dst, old)  # a folder may be renamed onto an empty one
-            try:
-                os.replace(tmp, dst)
-            except BaseException:
-                os.replace(old, dst)  # put the old dataset back
-                raise
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, dst)
-        fsync_dir(dst.parent)
+        replace_folder(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dst
+
+
+def mark_layout(folder, manifest: dict) -> None:
+    """Write ``manifest.json`` and, last, the :data:`MARKER` into a dataset folder being written
+    (a temporary one, renamed into place afterwards): the marker says deepcolor wrote it."""
+    folder = Path(folder)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    (folder / MARKER).write_text(json.dumps({"layout_version": LAYOUT_VERSION}) + "\n")
 
 
 def _own_file(rel: Path) -> bool:

@@ -7,9 +7,12 @@ Introduced in notebook ``00_start_here``.  No other module reads ``os.environ``:
 | ``DEEPCOLOR_PROFILE`` | the profile of every notebook (:mod:`deepcolor.config`) | ``default`` |
 | ``DEEPCOLOR_HOME`` | where generated data, embeddings and runs are cached | ``$XDG_CACHE_HOME/deepcolor``, i.e. ``~/.cache/deepcolor`` |
 | ``DEEPCOLOR_RUNS`` | where training run folders go | ``<home>/runs`` |
-| ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: kagglehub's cache is searched |
+| ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: an installed classroom pack, then kagglehub's cache, is searched |
 | ``KAGGLEHUB_CACHE`` | kagglehub's download cache | ``~/.cache/kagglehub`` |
 | ``KERAS_HOME`` | Keras' cache of downloaded weights | ``~/.keras`` |
+| ``TF_CPP_MIN_LOG_LEVEL`` | TensorFlow's C++ log level | ``2`` (errors only) once :mod:`deepcolor.backend` starts Keras |
+
+A classroom pack (:mod:`deepcolor.classroom`) is installed into ``classroom/`` in the home folder.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ PROFILE_ENV = "DEEPCOLOR_PROFILE"
 HOME_ENV = "DEEPCOLOR_HOME"
 RUNS_ENV = "DEEPCOLOR_RUNS"
 KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
+QUIET_TF_LOG_LEVEL = "2"  # hide TensorFlow's C++ INFO and WARNING lines, keep its errors
 
 
 def _get(name: str) -> str | None:
@@ -46,6 +51,12 @@ def runs_dir() -> Path:
     return Path(_get(RUNS_ENV) or deepcolor_home() / "runs").expanduser()
 
 
+def classroom_dir() -> Path:
+    """Where ``deepcolor classroom use`` installs a classroom pack's data and embeddings:
+    ``classroom/`` in :func:`deepcolor_home` (see :mod:`deepcolor.classroom`)."""
+    return deepcolor_home() / "classroom"
+
+
 def kaggle_dir() -> Path | None:
     """``$DEEPCOLOR_KAGGLE_DIR``, or None."""
     return Path(_get(KAGGLE_ENV)).expanduser() if _get(KAGGLE_ENV) else None
@@ -59,3 +70,15 @@ def kagglehub_cache() -> Path:
 def keras_home() -> Path | None:
     """``$KERAS_HOME``, or None (Keras then uses ``~/.keras``)."""
     return Path(_get("KERAS_HOME")).expanduser() if _get("KERAS_HOME") else None
+
+
+def quiet_tf_logs() -> bool:
+    """Set ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user has set it; True if deepcolor set it.
+
+    Called by :func:`deepcolor.backend.start` just before Keras is first imported, never at import
+    time of ``deepcolor``.  A user who sets the variable (to ``0`` to see everything) keeps it.
+    """
+    if _get(TF_LOG_ENV) is not None:
+        return False
+    os.environ[TF_LOG_ENV] = QUIET_TF_LOG_LEVEL
+    return True

@@ -171,3 +171,24 @@ def test_channel_colormaps_run_green_to_magenta_and_blue_to_yellow():
     assert lo[2] > lo[0] and hi[0] > hi[2] and hi[1] > hi[2]  # b < 0 blue, b > 0 yellow
     with pytest.raises(ValueError, match="'a' or 'b'"):
         figures.channel_cmap("L")
+
+
+def test_a_long_legend_goes_below_the_axes_and_hides_no_data():
+    names = [f"fig {12 + i}: base lr=0.001 b=5 l2=0.01" for i in range(9)]
+    histories = {name: {"loss": [1.0 + i, 0.5 + i], "val_loss": [2.0 + i, 1.0 + i]} for i, name in enumerate(names)}
+    fig = figures.loss_curves(histories, caption="profile smoke")
+    assert [ax.get_legend() for ax in fig.axes] == [None, None] and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == names  # each run once, not once per panel
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # the constrained layout places the legend
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), "the legend covers a panel"
+        assert box.y1 <= ax.xaxis.label.get_window_extent(renderer).y0, "the legend covers the epoch label"
+
+
+def test_a_short_legend_of_one_panel_stays_inside():
+    fig = figures.loss_curves({"base": {"loss": [0.3, 0.2]}}, metrics=("loss",))
+    assert fig.legends == [] and [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["base"]

@@ -214,6 +214,6 @@ def latency_figure(table):
     ax.set_yscale("log")
     ax.set_xlabel("forward GFLOP per image")
     ax.set_ylabel("ms per image (median)")
-    ax.legend(fontsize=8)
+    figures.place_legend(fig, [ax])  # long labels: below the axes, where no point can hide behind them
     suptitle(fig, table.attrs.get("caption"))
     return fig

@@ -176,11 +176,41 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
             ax.set_yscale("log")
         ax.set_title(metric)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if drawn:
-            ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        epochs = max((len(h[metric]) for h in histories.values() if metric in h), default=0)
+        if epochs:
+            ax.set_xlim(0.5, epochs + 0.5)  # one epoch: a tick at 1, not 0.945 ... 1.05
+    place_legend(fig, list(axes[:len(metrics)]))
     suptitle(fig, caption)
     return fig
+
+
+def place_legend(fig, axes, fontsize=8, inside_entries=2, inside_chars=24):
+    """One legend for ``axes`` that hides no data (notebooks 04-08).
+
+    Each label is listed once, however many of ``axes`` draw it (every panel of
+    :func:`loss_curves` draws the same runs).  A single axis with at most ``inside_entries`` labels
+    of at most ``inside_chars`` characters keeps its legend inside, where it covers the least data;
+    anything longer goes below the axes, outside them, in as many columns as the figure's width
+    allows, and the figure grows by its height.  The figure needs a constrained layout
+    (:func:`figure`).  Returns the Legend, or None when nothing is labelled.
+    """
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if not labels:
+        return None
+    longest = max(len(label) for label in labels)
+    if len(axes) == 1 and len(labels) <= inside_entries and longest <= inside_chars:
+        return axes[0].legend(fontsize=fontsize, loc="best")
+    width, height = fig.get_size_inches()
+    width = max(width, 6.4)  # a lone narrow panel would stack a long legend one label a row
+    ncol = max(1, min(len(labels), int(width // (0.065 * longest + 0.6))))
+    fig.set_size_inches(width, height + 0.2 * math.ceil(len(labels) / ncol) + 0.15)
+    return fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=fontsize)
 
 
 def caption(profile, embedding_mode, title=None):

@@ -1,0 +1,97 @@
+"""Starting Keras and its backend without the backend's C++ start-up lines (notebook 00).
+
+On a machine without a GPU, importing TensorFlow and finding its devices prints lines such as::
+
+    I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.
+    E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: ...
+
+to the process' standard error: under the first cell of every notebook and under every command
+that trains.  They say nothing a student must act on, and they look like failures.
+
+:func:`start` imports Keras and finds the devices quietly.  It is called where the course imports
+Keras on purpose, before anything else touches it: :func:`deepcolor.config.environment` (the first
+cell of every notebook, through ``config.show``) and the commands of :mod:`deepcolor.cli` that use
+Keras.  Importing ``deepcolor`` itself never calls it: setting a process-wide variable or touching
+standard error is not something an ``import`` may do.
+
+What it does, unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then it changes nothing, so that
+``TF_CPP_MIN_LOG_LEVEL=0`` still shows everything):
+
+- sets ``TF_CPP_MIN_LOG_LEVEL=2`` (:func:`deepcolor.settings.quiet_tf_logs`), so TensorFlow's
+  later C++ INFO and WARNING lines are not shown; its errors are;
+- while Keras is imported and the devices are found, reads what is written to file descriptor 2 and
+  writes back every line except the C++ INFO and WARNING lines, absl's "All log messages before
+  absl::InitializeLog()" notice and the CUDA probe's "failed call to cuInit" error.  TensorFlow
+  2.16 and later print these lines before its log level is read, so the variable alone does not
+  hide them.  Python's warnings and anything else are written back unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+from . import settings
+
+# absl's line prefix: severity, date, time, thread id, file:line]
+_CXX_LINE = re.compile(rb"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.+-]+:\d+\] ")
+_NOTICES = (b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+            b"To enable the following instructions:")  # the second line of cpu_feature_guard's INFO
+_EXPECTED_ERRORS = (b"failed call to cuInit",)  # no GPU or no driver here: TensorFlow uses the CPU
+
+_started = []
+
+
+def is_startup_noise(line: bytes) -> bool:
+    """Whether one line of standard error is backend start-up noise that :func:`start` hides:
+    a C++ INFO or WARNING line, absl's notice, or the failed CUDA probe of a machine without a GPU.
+    Every other error line, and every line that is not the backend's, is kept."""
+    if line.startswith(_NOTICES):
+        return True
+    if not _CXX_LINE.match(line):
+        return False
+    return line[:1] in (b"I", b"W") or any(text in line for text in _EXPECTED_ERRORS)
+
+
+@contextlib.contextmanager
+def filtered_stderr():
+    """Run the body with file descriptor 2 going to a temporary file; afterwards write back to it
+    every line that is not :func:`is_startup_noise`, in order.  Nothing else is lost, only delayed."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                capture.seek(0)
+                kept = [line for line in capture.read().splitlines(keepends=True) if not is_startup_noise(line)]
+                if kept:
+                    os.write(2, b"".join(kept))
+    finally:
+        os.close(saved)
+
+
+def start():
+    """Import Keras and find the backend's devices, without the C++ start-up lines (see the module
+    docstring); returns the ``keras`` module.  Cheap after the first call."""
+    import importlib
+
+    if _started:
+        return _started[0]
+    quiet = settings.quiet_tf_logs()
+    with filtered_stderr() if quiet else contextlib.nullcontext():
+        keras = importlib.import_module("keras")
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()  # the CUDA probe, while its lines are filtered
+    _started.append(keras)
+    return keras

@@ -1,0 +1,96 @@
+"""Keras starts quietly (deepcolor.backend): no C++ start-up lines under the notebooks' first cells
+or the command line, whatever TF_CPP_MIN_LOG_LEVEL the test run itself uses.
+
+conftest.py sets TF_CPP_MIN_LOG_LEVEL=2 for every pytest run, which would hide the very lines these
+tests look for; so the processes started here get an environment without it.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deepcolor import backend
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+NOISE = [
+    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+    b"I0000 00:00:1795888933.517174   20535 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+    b"GPU will not be used.\n",
+    b"W0000 00:00:1795888933.690455   20535 cpu_feature_guard.cc:227] This TensorFlow binary is optimized\n",
+    b"E0000 00:00:1795888939.949454   20535 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
+    b"Failed call to cuInit: UNKNOWN ERROR (303)\n",
+]
+KEPT = [
+    b"E0000 00:00:1795888939.949454   20535 bfc_allocator.cc:485] Allocator ran out of memory\n",
+    b"/x/deepcolor/data.py:12: UserWarning: L looks scaled to [0, 1]\n",
+    b"Traceback (most recent call last):\n",
+]
+
+
+def quiet_env():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["DEEPCOLOR_PROFILE"] = "smoke"
+    return env
+
+
+@pytest.mark.parametrize("line", NOISE)
+def test_startup_noise_is_recognised(line):
+    assert backend.is_startup_noise(line)
+
+
+@pytest.mark.parametrize("line", KEPT)
+def test_errors_and_python_warnings_are_not_noise(line):
+    assert not backend.is_startup_noise(line)
+
+
+def test_filtered_stderr_writes_back_everything_but_the_noise_in_order(capfd):
+    with backend.filtered_stderr():
+        for line in (KEPT[1], NOISE[1], KEPT[0], NOISE[3]):
+            os.write(2, line)
+    assert capfd.readouterr().err.encode() == KEPT[1] + KEPT[0]
+
+
+def first_cells():
+    """The distinct first code cells of the notebooks: {source: [notebook names]}."""
+    import nbformat
+
+    found = {}
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        found.setdefault(cell.source, []).append(path.stem)
+    return found
+
+
+@pytest.mark.parametrize("source", list(first_cells()), ids=lambda s: first_cells()[s][0])
+def test_a_notebooks_first_cell_writes_nothing_to_stderr(source, monkeypatch, tmp_path):
+    """Each distinct first cell (most notebooks share one) in a fresh kernel, as a student runs it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in quiet_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = nb.cells[0].outputs
+    stderr = [o.get("text", "") for o in outputs if o.get("name") == "stderr"]
+    assert stderr == [], f"{first_cells()[source]}: the first cell wrote to stderr: {stderr}"
+    assert any("Profile: smoke" in o.get("text", "") for o in outputs), "the cell did not run"
+
+
+def test_a_command_that_imports_keras_prints_only_its_own_error(tmp_path):
+    """`deepcolor colorize` starts Keras before it looks at the model; with a missing model its
+    stderr must be the one error line, not TensorFlow's start-up lines."""
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (90, 120, 200)).save(tmp_path / "photo.png")
+    missing = tmp_path / "no-model.keras"
+    result = subprocess.run([sys.executable, "-m", "deepcolor.cli", "colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out"),
+                             "--model", str(missing)], env=quiet_env(), capture_output=True, text=True, timeout=180)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deepcolor: error:") and "no-model.keras" in lines[0], result.stderr
