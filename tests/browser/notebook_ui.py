@@ -49,11 +49,13 @@ def wait_until_ran(page, cells: slice = slice(None), timeout: float = 120) -> No
         page.wait_for_timeout(300)
 
 
-def wait_for(condition, message: str, timeout: float = 30) -> None:
+def wait_for(page, condition, message: str, timeout: float = 30) -> None:
+    """Wait until ``condition()`` is true; fail at once if the student sees an error meanwhile."""
     start = time.monotonic()
     while not condition():
+        assert not errors_shown(page), "the student sees errors:\n" + "\n---\n".join(errors_shown(page))
         assert time.monotonic() - start < timeout, f"{message} within {timeout:.0f} s"
-        time.sleep(0.2)
+        page.wait_for_timeout(200)
 
 
 def code_cell(page, text: str):

@@ -42,7 +42,7 @@ def test_01_the_L_slider_repaints_the_swatch(lab, page, shot):
     for _ in range(10):
         page.keyboard.press("ArrowLeft")
     expect(readout).to_have_text("50")
-    wait_for(lambda: image.get_attribute("src") != src, "the swatch was not redrawn")
+    wait_for(page, lambda: image.count() and image.get_attribute("src") != src, "the swatch was not redrawn")
     page.wait_for_timeout(1000)  # the last of the ten redraws
     after = image.screenshot()
     shot(page, "01_lab_swatch_after")
@@ -65,8 +65,8 @@ def test_08_run_interact_draws_a_new_figure(lab, page, shot):
     page.keyboard.press("ArrowLeft")  # one step of the log slider: lr 1e-3 -> 1e-4
     assert float(readout.text_content()) == 1e-4
     study.get_by_role("button", name="Run Interact").click()
-    figures.first.wait_for(timeout=90_000)
-    wait_for(lambda: figures.first.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure did not load")
+    wait_for(page, lambda: figures.count(), "no figure after 'Run Interact'", timeout=90)
+    wait_for(page, lambda: figures.first.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure did not load")
     figures.first.scroll_into_view_if_needed()
     shot(page, "08_learning_rate_after")
     assert figures.count() == 1
@@ -95,8 +95,8 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     wait_until_ran(page, timeout=150)
     assert "my_astronaut.png" in first_below.locator(".jp-OutputArea").text_content()
     result = code_cell(page, "lesson.show_before_after(rgb, out)").locator(".jp-OutputArea img")
-    result.wait_for()
-    wait_for(lambda: result.evaluate("img => img.complete && img.naturalWidth > 100"), "the image did not load")
+    wait_for(page, lambda: result.count(), "no colorized image")
+    wait_for(page, lambda: result.evaluate("img => img.complete && img.naturalWidth > 100"), "the image did not load")
     result.scroll_into_view_if_needed()
     shot(page, "10_upload_after")
     saved = lab.home / "uploads" / "colorized" / "my_astronaut_colorized.png"
