@@ -7,7 +7,8 @@
 - ``shot`` (function): ``shot(page, name)`` saves a screenshot to $DEEPCOLOR_SCREENSHOTS (default: a
   temporary folder, printed at the end of the run); a failed test leaves ``<test>_failed.png`` there.
 
-Without Chromium or Playwright the tests skip, saying how to install them; under CI=true they fail.
+The browser is ``chromium`` on PATH, or $DEEPCOLOR_CHROMIUM. Without it or Playwright the tests skip,
+saying how to install them; under CI=true they fail.
 """
 
 import os
@@ -20,13 +21,11 @@ import pytest
 
 from lab_server import LabServer
 
-INSTALL = ("Debian/Ubuntu: `apt-get install -y chromium` (as root), then "
-           "`.venv/bin/pip install -e \".[test]\"` for Playwright")
 _RUN = {"screenshots": None, "started": None, "took": None}
 
 
 def unavailable(reason: str):
-    message = f"browser tests need {reason}. {INSTALL}"
+    message = f"the browser tests need {reason}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: the browser tests must run, not skip)", pytrace=False)
     pytest.skip(message)
@@ -36,7 +35,8 @@ def unavailable(reason: str):
 def chromium_path() -> str:
     path = os.environ.get("DEEPCOLOR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        unavailable("Chromium (no `chromium` on PATH)")
+        unavailable("Chromium, and there is no `chromium` on PATH: install it (Debian or Ubuntu, as root: "
+                    "`apt-get install -y chromium`), or set DEEPCOLOR_CHROMIUM to a Chromium binary")
     return path
 
 
@@ -45,7 +45,7 @@ def browser(chromium_path):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        unavailable("the Playwright package")
+        unavailable("Playwright: install the test extra, `.venv/bin/pip install -e \".[test]\"`")
     _RUN["started"] = time.monotonic()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path, headless=True)
