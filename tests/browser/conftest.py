@@ -4,7 +4,7 @@
   with its kernels after the last browser test, whatever happened.
 - ``page`` (function): a fresh Chromium page; ``page.widget_errors`` collects the browser console's
   errors that come from the widget manager.
-- ``shot`` (function): ``shot(page, name)`` saves a screenshot to $DEEPCOLOR_SCREENSHOTS (default: a
+- ``shot`` (function): ``shot(page, name, show=cell)`` saves a screenshot to $DEEPCOLOR_SCREENSHOTS (default: a
   temporary folder, printed at the end of the run); a failed test leaves ``<test>_failed.png`` there.
 
 The browser is ``chromium`` on PATH, or $DEEPCOLOR_CHROMIUM. Without it or Playwright the tests skip,
@@ -100,7 +100,11 @@ def screenshots() -> Path:
 
 @pytest.fixture
 def shot(screenshots):
-    def save(page, name: str) -> Path:
+    def save(page, name: str, show=None) -> Path:
+        """Screenshot the page, scrolled so that the element ``show`` (a locator) starts at the top."""
+        for _ in range(2 if show is not None else 0):  # twice: cells above may change height as they render
+            show.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
         path = screenshots / f"{name}.png"
         page.screenshot(path=path)
         return path

@@ -58,6 +58,16 @@ def wait_for(page, condition, message: str, timeout: float = 30) -> None:
         page.wait_for_timeout(200)
 
 
+def settle(page, lab, notebook: str, image, quiet: float = 1.0, timeout: float = 30) -> None:
+    """Wait until ``notebook``'s kernel is idle and ``image`` has stayed the same for ``quiet`` seconds:
+    a slider moved step by step redraws once a step, and only the last drawing counts."""
+    start, last = time.monotonic(), None
+    while (now := image.get_attribute("src")) != last or lab.kernel_state(notebook) != "idle":
+        assert time.monotonic() - start < timeout, f"{notebook}: still redrawing after {timeout:.0f} s"
+        last = now
+        page.wait_for_timeout(quiet * 1000)
+
+
 def code_cell(page, text: str):
     """The one code cell whose code contains ``text``."""
     cell = page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text))

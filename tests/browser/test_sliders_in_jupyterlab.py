@@ -13,7 +13,7 @@ try:
 except ImportError:  # the fixtures skip (or fail under CI) and say how to install it
     expect = None
 
-from notebook_ui import assert_no_errors, code_cell, open_notebook, rendered, run_menu, slider, wait_for, wait_until_ran
+from notebook_ui import assert_no_errors, code_cell, open_notebook, rendered, run_menu, settle, slider, wait_for, wait_until_ran
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -31,21 +31,22 @@ def test_01_the_L_slider_repaints_the_swatch(lab, page, shot):
     open_notebook(page, lab, "01_lab_color_space")
     run_menu(page, "Run All Cells")
     wait_until_ran(page)
-    swatch = rendered(code_cell(page, "interact(lesson.lab_swatch"), ".widget-interact")
+    cell = code_cell(page, "interact(lesson.lab_swatch")
+    swatch = rendered(cell, ".widget-interact")
     image = swatch.locator(".widget-output img")
     handle, readout = slider(swatch, "L")
     expect(readout).to_have_text("60")
     before, src = image.screenshot(), image.get_attribute("src")
-    shot(page, "01_lab_swatch_before")
+    shot(page, "01_lab_swatch_before", show=cell)
 
     handle.focus()
     for _ in range(10):
         page.keyboard.press("ArrowLeft")
     expect(readout).to_have_text("50")
     wait_for(page, lambda: image.count() and image.get_attribute("src") != src, "the swatch was not redrawn")
-    page.wait_for_timeout(1000)  # the last of the ten redraws
+    settle(page, lab, "01_lab_color_space.ipynb", image)
     after = image.screenshot()
-    shot(page, "01_lab_swatch_after")
+    shot(page, "01_lab_swatch_after", show=cell)
     changed = share_changed(before, after)
     assert changed > 0.2, f"the swatch barely changed after moving L from 60 to 50: {changed:.1%} of its pixels"
     assert_no_errors(page)
@@ -55,20 +56,20 @@ def test_08_run_interact_draws_a_new_figure(lab, page, shot):
     open_notebook(page, lab, "08_hyperparameter_study")
     run_menu(page, "Run All Cells")
     wait_until_ran(page, timeout=150)
-    study = rendered(code_cell(page, "widgets.interact_manual("), ".widget-interact")
+    cell = code_cell(page, "widgets.interact_manual(")
+    study = rendered(cell, ".widget-interact")
     handle, readout = slider(study, "lr")
     figures = study.locator(".widget-output img")
     assert figures.count() == 0, "interact_manual drew a figure before 'Run Interact' was pressed"
-    shot(page, "08_learning_rate_before")
+    shot(page, "08_learning_rate_before", show=cell)
 
     handle.focus()
     page.keyboard.press("ArrowLeft")  # one step of the log slider: lr 1e-3 -> 1e-4
-    assert float(readout.text_content()) == 1e-4
+    wait_for(page, lambda: float(readout.text_content()) == 1e-4, "the lr slider did not move to 1e-4")
     study.get_by_role("button", name="Run Interact").click()
     wait_for(page, lambda: figures.count(), "no figure after 'Run Interact'", timeout=90)
     wait_for(page, lambda: figures.first.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure did not load")
-    figures.first.scroll_into_view_if_needed()
-    shot(page, "08_learning_rate_after")
+    shot(page, "08_learning_rate_after", show=cell)
     assert figures.count() == 1
     assert_no_errors(page)
 
@@ -83,22 +84,23 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     first_below.locator(".jp-InputArea-editor").click()
     run_menu(page, "Run All Above Selected Cell")
     wait_until_ran(page, slice(0, 3))
-    upload = rendered(code_cell(page, "widgets.FileUpload("), "button.widget-upload")
+    upload_cell = code_cell(page, "widgets.FileUpload(")
+    upload = rendered(upload_cell, "button.widget-upload")
     with page.expect_file_chooser() as chooser:  # the button opens its (hidden) file input
         upload.click()
     chooser.value.set_files(photo)
     expect(upload).to_contain_text("(1)")  # the button counts the files it has read
-    shot(page, "10_upload_before")
+    shot(page, "10_upload_before", show=upload_cell)
 
     first_below.locator(".jp-InputArea-editor").click()  # running moved the selection to the upload cell
     run_menu(page, "Run Selected Cell and All Below")
     wait_until_ran(page, timeout=150)
     assert "my_astronaut.png" in first_below.locator(".jp-OutputArea").text_content()
-    result = code_cell(page, "lesson.show_before_after(rgb, out)").locator(".jp-OutputArea img")
+    result_cell = code_cell(page, "lesson.show_before_after(rgb, out)")
+    result = result_cell.locator(".jp-OutputArea img")
     wait_for(page, lambda: result.count(), "no colorized image")
     wait_for(page, lambda: result.evaluate("img => img.complete && img.naturalWidth > 100"), "the image did not load")
-    result.scroll_into_view_if_needed()
-    shot(page, "10_upload_after")
+    shot(page, "10_upload_after", show=result_cell)
     saved = lab.home / "uploads" / "colorized" / "my_astronaut_colorized.png"
     assert saved.is_file(), f"no {saved.name} in {saved.parent}"
     colorized = pixels(saved.read_bytes())
