@@ -229,6 +229,7 @@ def main(argv=None):
     backends = args.backends or [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)]
     if os.environ.get("KERAS_BACKEND") not in backends:  # this process needs Keras for the FLOP counts only
         os.environ["KERAS_BACKEND"] = backends[0]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from deepcolor.models import flops
 
     if importlib.util.find_spec("torch") is None:
