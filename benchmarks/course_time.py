@@ -46,7 +46,8 @@ def parse_args(argv=None):
 
 def make_standin(folder: Path, n: int) -> Path:
     """``n`` random 224x224 crops of the sample's source photos, as JPEG files, turned into the
-    Kaggle layout by ``from_folder``; returns the dataset folder."""
+    Kaggle layout by ``from_folder``; returns the dataset folder.  One left by an earlier run in
+    ``folder`` is reused without its embedding cache."""
     import numpy as np
     from PIL import Image
 
@@ -54,7 +55,8 @@ def make_standin(folder: Path, n: int) -> Path:
     from deepcolor.sample import random_crop, source_photos
 
     dataset = folder / "kaggle-standin"
-    if (dataset / "l" / "gray_scale.npy").exists():
+    if (dataset / "l" / "gray_scale.npy").exists():  # made by an earlier --keep run: reuse it, but
+        shutil.rmtree(dataset / "embeddings", ignore_errors=True)  # not its embeddings, which 03 times
         return dataset
     photos = folder / "photos"
     photos.mkdir(parents=True, exist_ok=True)
