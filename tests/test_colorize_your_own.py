@@ -42,6 +42,23 @@ def test_show_before_after_draws_pixel_for_pixel():
         lesson.show_before_after(rgb_in, rgb_out[:10])
 
 
+def test_before_after_carries_the_caption_above_the_panels_without_covering_them():
+    rgb = np.random.default_rng(3).random((200, 300, 3)).astype(np.float32)
+    text = "profile: smoke, embeddings: untrained. NOT RESULTS (smoke profile: tiny data, few epochs)"
+    fig = lesson.show_before_after(rgb, rgb, caption=text)
+    plain = lesson.show_before_after(rgb, rgb)
+    assert " ".join(t.get_text() for t in fig.texts).replace("\n", " ") == text
+    assert fig.get_size_inches()[1] > plain.get_size_inches()[1]  # room made for it
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    caption_box = fig.texts[0].get_window_extent(renderer)
+    for ax in fig.axes:  # neither the images nor their titles are under the caption
+        assert caption_box.y0 >= ax.title.get_window_extent(renderer).y1 - 1
+
+
 def test_colorize_command_parses_like_the_cli():
     import shlex
 

@@ -46,14 +46,18 @@ def photo_from_upload(value, folder=None) -> Path:
     return path
 
 
-def show_before_after(rgb_in, rgb_out, max_side=1200):
+def show_before_after(rgb_in, rgb_out, max_side=1200, caption=None):
     """The gray input (what the model sees), the colorization and, if the input had colour, the
     original, side by side and drawn pixel for pixel (notebook 10).
 
     rgb_in: (H, W, 3) or (H, W) uint8 or float in [0, 1]; rgb_out: (H, W, 3) float in [0, 1].
     Photos whose longer side exceeds ``max_side`` are drawn scaled down (the arrays keep their size).
+    caption: text above the panels, e.g. :func:`deepcolor.lessons.figures.caption` of the model's
+    profile, so a colorization by a smoke-profile model says so.
     Returns a Figure with 2 or 3 image axes.
     """
+    import textwrap
+
     from ..color import gray_to_rgb, rgb_to_lab
     from ..photos import is_gray
     from .figures import new_figure
@@ -69,12 +73,18 @@ def show_before_after(rgb_in, rgb_out, max_side=1200):
         panels["original"] = rgb_in
     h, w = rgb_in.shape[:2]
     scale, dpi, title_px = min(1.0, max_side / max(h, w)), 100, 30
-    fig = new_figure(figsize=(len(panels) * w * scale / dpi, (h * scale + title_px) / dpi), dpi=dpi)
+    width_in = len(panels) * w * scale / dpi
+    lines = textwrap.wrap(str(caption), width=max(40, int(width_in * 13))) if caption else []
+    caption_px = 18 * len(lines) + 8 if lines else 0
+    height_px = h * scale + title_px + caption_px
+    fig = new_figure(figsize=(width_in, height_px / dpi), dpi=dpi)
     for i, (title, image) in enumerate(panels.items()):
-        ax = fig.add_axes((i / len(panels), 0, 1 / len(panels), h * scale / (h * scale + title_px)))
+        ax = fig.add_axes((i / len(panels), 0, 1 / len(panels), h * scale / height_px))
         ax.imshow(image, interpolation="nearest" if scale == 1 else "antialiased")
         ax.set_axis_off()
         ax.set_title(title, fontsize=10)
+    if lines:
+        fig.text(0.5, 1 - 4 / height_px, "\n".join(lines), ha="center", va="top", fontsize=10)
     return fig
 
 
