@@ -96,7 +96,7 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     run_menu(page, "Run Selected Cell and All Below")
     wait_until_ran(page, timeout=150)
     assert "my_astronaut.png" in first_below.locator(".jp-OutputArea").text_content()
-    result_cell = code_cell(page, "lesson.show_before_after(rgb, out)")
+    result_cell = code_cell(page, "lesson.show_before_after(rgb, out")
     result = result_cell.locator(".jp-OutputArea img")
     wait_for(page, lambda: result.count(), "no colorized image")
     wait_for(page, lambda: result.evaluate("img => img.complete && img.naturalWidth > 100"), "the image did not load")
