@@ -102,27 +102,17 @@ def _check_ab(ab, bins):
     return ab, bins
 
 
-def _chunks(flat_ab, bins, k):
-    """(start, stop, indices (n, k), squared distances (n, k)) per chunk, nearest first."""
-    bins64 = bins.astype(np.float64)
-    for start in range(0, len(flat_ab), CHUNK_PIXELS):
-        x = flat_ab[start:start + CHUNK_PIXELS].astype(np.float64)
-        d2 = (np.sum(x ** 2, 1)[:, None] - 2 * x @ bins64.T + np.sum(bins64 ** 2, 1)[None]).clip(0)
-        if k < len(bins):
-            idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        else:
-            idx = np.broadcast_to(np.arange(len(bins)), d2.shape)
-        near = np.take_along_axis(d2, idx, 1)
-        order = np.argsort(near, axis=1, kind="stable")
-        yield start, start + len(x), np.take_along_axis(idx, order, 1), np.take_along_axis(near, order, 1)
-
-
 def nearest_bins(ab, bins, k: int):
     """The ``k`` bins nearest to each ab (notebook 11_colour_as_classes), nearest first.
 
     ab: (..., 2) in Lab units; bins: (Q, 2); 1 <= k <= Q.  Returns indices (..., k) int64 into
     ``bins`` and Euclidean distances (..., k) float32 in Lab units.  Computed in chunks of
     ``CHUNK_PIXELS`` pixels, so memory stays small for (N, H, W, 2) batches.
+
+    When the bins lie on a square grid (as :func:`ab_bins` does) only the bins of the
+    ``(2 * GRID_REACH + 1)**2`` grid cells around each pixel are measured, which is exact whenever
+    the k-th nearest of them is closer than any bin outside (checked per pixel); the other pixels,
+    and bins off a grid, are measured against all Q bins.  Both give the same answer.
     """
     ab, bins = _check_ab(ab, bins)
     if int(k) != k or not 1 <= k <= len(bins):
@@ -130,9 +120,88 @@ def nearest_bins(ab, bins, k: int):
     flat = ab.reshape(-1, 2)
     indices = np.empty((len(flat), int(k)), np.int64)
     dist = np.empty((len(flat), int(k)), np.float32)
-    for start, stop, idx, d2 in _chunks(flat, bins, int(k)):
-        indices[start:stop], dist[start:stop] = idx, np.sqrt(d2)
+    grid = _grid_of(bins.tobytes(), len(bins)) if k <= (2 * GRID_REACH + 1) ** 2 else None
+    reaches = () if grid is None else (0, GRID_REACH) if k == 1 else (GRID_REACH,)
+    for start in range(0, len(flat), CHUNK_PIXELS):
+        x = flat[start:start + CHUNK_PIXELS].astype(np.float64)
+        idx, d2 = np.zeros((len(x), int(k)), np.int64), np.zeros((len(x), int(k)))
+        todo = np.arange(len(x))
+        for reach in reaches:  # the grid cells around each pixel first, then all bins for the rest
+            if not len(todo):
+                break
+            i, d = _nearest_on_grid(x[todo], grid, int(k), reach)
+            done = np.isfinite(d[:, -1])
+            idx[todo[done]], d2[todo[done]] = i[done], d[done]
+            todo = todo[~done]
+        if len(todo):
+            idx[todo], d2[todo] = _nearest_of_all(x[todo], bins, int(k))
+        indices[start:start + len(x)], dist[start:start + len(x)] = idx, np.sqrt(d2)
     return indices.reshape(ab.shape[:-1] + (int(k),)), dist.reshape(ab.shape[:-1] + (int(k),))
+
+
+GRID_REACH = 2
+"""Grid cells each side of a pixel's own whose bins :func:`nearest_bins` measures first."""
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_of(bins_bytes: bytes, q: int):
+    """(origin (2,), step, lookup (G, G) int64 of bin index or -1, bins (Q, 2) float64) when the bins
+    are points of a square grid of at most 1000 x 1000 cells, else None."""
+    bins = np.frombuffer(bins_bytes, np.float32).reshape(q, 2).astype(np.float64)
+    steps = np.diff(np.unique(bins))
+    step = steps[steps > 1e-6].min() if (steps > 1e-6).any() else 1.0
+    origin = bins.min(axis=0)
+    cells = (bins - origin) / step
+    if not np.allclose(cells, np.round(cells), atol=1e-4) or cells.max() >= 1000:
+        return None
+    cells = np.round(cells).astype(np.int64)
+    lookup = np.full(tuple(cells.max(axis=0) + 1), -1, np.int64)
+    lookup[cells[:, 0], cells[:, 1]] = np.arange(q)
+    return origin, step, lookup, bins
+
+
+def _nearest_on_grid(x, grid, k, reach):
+    """The k nearest bins to each pixel of x (n, 2) among those within ``reach`` grid cells of its own
+    cell: indices (n, k) and squared distances (n, k), nearest first.  Rows where they may not be the
+    nearest of all bins have d2 = inf."""
+    origin, step, lookup, bins = grid
+    shape = np.array(lookup.shape)
+    own = np.clip(np.round((x - origin) / step).astype(np.int64), 0, shape - 1)
+    offsets = np.arange(-reach, reach + 1)
+    ia = own[:, :1, None] + offsets[None, :, None]                      # (n, 2r+1, 1)
+    ib = own[:, None, 1:] + offsets[None, None, :]                      # (n, 1, 2r+1)
+    inside = (ia >= 0) & (ia < shape[0]) & (ib >= 0) & (ib < shape[1])
+    near = np.where(inside, lookup[ia.clip(0, shape[0] - 1), ib.clip(0, shape[1] - 1)], -1)
+    near = near.reshape(len(x), -1)                                     # (n, (2r+1)**2), -1: no bin
+    d2 = np.sum((x[:, None, :] - bins[near.clip(0)]) ** 2, axis=-1)
+    d2[near < 0] = np.inf
+    if reach == 0:  # the grid point nearest to x (clipped: nearest inside the grid) is the nearest bin, if a bin
+        return near, d2
+    if k < d2.shape[1]:
+        pick = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    else:
+        pick = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
+    d2k = np.take_along_axis(d2, pick, 1)
+    order = np.argsort(d2k, axis=1, kind="stable")
+    idx, d2k = np.take_along_axis(np.take_along_axis(near, pick, 1), order, 1), np.take_along_axis(d2k, order, 1)
+    # a bin outside the window is at least reach + 1 cells from the pixel's own cell along a or b, so
+    # at least (reach + 1 - |offset from that cell|) steps from the pixel; nearer candidates are exact
+    closest_outside = (reach + 1 - np.abs((x - origin) / step - own).max(axis=1)) * step
+    d2k[(closest_outside <= 0) | (d2k[:, -1] > closest_outside ** 2)] = np.inf
+    return idx, d2k
+
+
+def _nearest_of_all(x, bins, k):
+    """The k nearest of all bins to each pixel of x (n, 2) float64: indices (n, k), squared distances (n, k)."""
+    bins64 = bins.astype(np.float64)
+    d2 = (np.sum(x ** 2, 1)[:, None] - 2 * x @ bins64.T + np.sum(bins64 ** 2, 1)[None]).clip(0)
+    if k < len(bins):
+        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    else:
+        idx = np.broadcast_to(np.arange(len(bins)), d2.shape)
+    near = np.take_along_axis(d2, idx, 1)
+    order = np.argsort(near, axis=1, kind="stable")
+    return np.take_along_axis(idx, order, 1), np.take_along_axis(near, order, 1)
 
 
 def soft_encode(ab, bins, k: int = 5, sigma: float = 5.0) -> np.ndarray:
@@ -148,9 +217,10 @@ def soft_encode(ab, bins, k: int = 5, sigma: float = 5.0) -> np.ndarray:
     d = dist.reshape(-1, indices.shape[-1]).astype(np.float64)
     w = np.exp(-(d ** 2 - d[:, :1] ** 2) / (2.0 * sigma ** 2))      # relative to the nearest: no underflow
     w /= w.sum(axis=1, keepdims=True)
-    out = np.zeros((len(d), len(np.asarray(bins))), np.float32)
-    np.put_along_axis(out, indices.reshape(len(d), -1), w.astype(np.float32), axis=1)
-    return out.reshape(indices.shape[:-1] + (out.shape[1],))
+    q = len(np.asarray(bins))
+    out = np.zeros(len(d) * q, np.float32)
+    out[(np.arange(len(d))[:, None] * q + indices.reshape(len(d), -1)).ravel()] = w.astype(np.float32).ravel()
+    return out.reshape(indices.shape[:-1] + (q,))
 
 
 def bin_counts(ab, bins) -> np.ndarray:

@@ -58,6 +58,23 @@ def test_nearest_bins_by_hand():
         abb.nearest_bins(np.zeros((1, 2)), bins, 4)
 
 
+@pytest.mark.parametrize("k", [1, 5, 25, 26])
+def test_nearest_bins_agrees_with_measuring_every_bin(k, monkeypatch):
+    """The grid shortcut must give what the distance to all Q bins gives: in gamut, out of gamut,
+    beyond the grid's edge, and for bins that lie on no grid."""
+    monkeypatch.setattr(abb, "CHUNK_PIXELS", 500)                  # several chunks
+    rng = np.random.default_rng(4)
+    ab = np.concatenate([rng.uniform(-60, 60, (1500, 2)), rng.uniform(-130, 130, (1500, 2)),
+                         rng.normal(0, 400, (200, 2))]).astype(np.float32)
+    off_grid = BINS[::3] + rng.uniform(-2, 2, BINS[::3].shape).astype(np.float32)
+    for bins in (BINS, off_grid):
+        d2 = np.sum((ab[:, None, :].astype(np.float64) - bins[None].astype(np.float64)) ** 2, -1)
+        want = np.sort(d2, axis=1)[:, :k]
+        idx, dist = abb.nearest_bins(ab, bins, k)
+        np.testing.assert_allclose(dist.astype(np.float64) ** 2, want, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(np.take_along_axis(d2, idx, 1), want, rtol=1e-4, atol=1e-3)
+
+
 def test_soft_encode_rows_sum_to_one_and_peak_at_the_nearest_bin(monkeypatch):
     monkeypatch.setattr(abb, "CHUNK_PIXELS", 100)                  # several chunks
     ab = np.random.default_rng(1).uniform(-60, 60, (3, 9, 7, 2)).astype(np.float32)
