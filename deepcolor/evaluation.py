@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .metrics import (METRICS, RunningTotals, dataset_mean_ab, gray_prediction, mean_prediction,
-                      to_rgb)
+from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
 
-__all__ = ["BASELINES", "architecture_results", "evaluate", "results_side_by_side", "study_accuracies"]
+__all__ = ["BASELINES", "architecture_results", "evaluate", "rebalancing", "results_side_by_side", "study_accuracies",
+           "training_colours"]
 
 BASELINES = ("gray baseline", "mean-ab baseline")
 """The rows of the two predictors that need no network, below the models in every table here."""
@@ -27,11 +27,44 @@ def rebalancing(dataset, train_indices, batch_size: int = 16):
     """The rebalancing weight of each pixel's true colour, from the colours of the images
     ``train_indices`` (Zhang et al. 2016; :mod:`deepcolor.ab_bins`): a callable ab (..., 2) -> (...)
     for :func:`deepcolor.metrics.rebalanced_auc` and :class:`~deepcolor.metrics.RunningTotals`."""
+    return training_colours(dataset, train_indices, batch_size)[1]
+
+
+_TRAINING_COLOURS: dict = {}
+"""What :func:`training_colours` has counted in this Python session, by dataset and images."""
+
+
+def training_colours(dataset, train_indices, batch_size: int = 16):
+    """``(mean, weights_of)`` of the images ``train_indices``, read in one pass (notebook 04).
+
+    mean: their mean ab (2,) float32 in Lab units, the mean-ab baseline
+    (:func:`deepcolor.metrics.dataset_mean_ab`); weights_of: :func:`rebalancing`'s callable, from
+    how many of their pixels fall in each ab bin.  The pass over the training set costs more than
+    evaluating a test split, so the answer is kept for the rest of the Python session, keyed by the
+    dataset's fingerprint (its files' sizes and times, or its bytes) and the indices; a changed
+    dataset is counted again.
+    """
+    import hashlib
+    import json
+
     from . import ab_bins
 
-    bins = ab_bins.ab_bins()
-    counts = ab_bins.dataset_bin_counts(dataset, train_indices, bins, batch_size)
-    return ab_bins.pixel_weights(ab_bins.rebalance_weights(counts, bins=bins), bins)
+    indices = np.asarray(train_indices, np.int64).reshape(-1)
+    key = (json.dumps(dataset.fingerprint(), sort_keys=True, default=str), hashlib.sha1(indices.tobytes()).hexdigest())
+    if key not in _TRAINING_COLOURS:
+        bins = ab_bins.ab_bins()
+        total, pixels, counts = np.zeros(2, np.float64), 0, np.zeros(len(bins), np.int64)
+        for _, _, ab in dataset.batches(indices, batch_size):
+            total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
+            pixels += ab.size // 2
+            counts += ab_bins.bin_counts(ab, bins)
+        if pixels == 0:
+            raise ValueError("no images to average: pass a non-empty list of training indices")
+        weights_of = ab_bins.pixel_weights(ab_bins.rebalance_weights(counts, bins=bins), bins)
+        while len(_TRAINING_COLOURS) >= 4:  # a few datasets and splits; the oldest goes first
+            _TRAINING_COLOURS.pop(next(iter(_TRAINING_COLOURS)))
+        _TRAINING_COLOURS[key] = ((total / pixels).astype(np.float32), weights_of)
+    return _TRAINING_COLOURS[key]
 
 
 def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
@@ -62,8 +95,7 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     if train_indices is None:
         train_indices = indices
         note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
-    mean = dataset_mean_ab(dataset, train_indices, batch_size)
-    weights_of = rebalancing(dataset, train_indices, batch_size)
+    mean, weights_of = training_colours(dataset, train_indices, batch_size)
     names = ("model", *BASELINES)
     totals = {name: RunningTotals(weights_of=weights_of) for name in names}
     for idx, L, ab in dataset.batches(indices, batch_size):

@@ -89,6 +89,22 @@ def test_evaluate_perfect_model_and_baselines():
     assert table.loc["mean-ab baseline", "note"] == ""
 
 
+def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
+    ds, _ = _dataset(n=5)
+    reads = []
+    real_batches = ds.batches
+    monkeypatch.setattr(ds, "batches", lambda *a, **k: (reads.append(1), real_batches(*a, **k))[1])
+    monkeypatch.setattr(evaluation, "_TRAINING_COLOURS", {})
+    mean, weights_of = evaluation.training_colours(ds, [0, 1, 2])
+    np.testing.assert_allclose(mean, metrics.mean_ab(ds.batch([0, 1, 2])[1]), rtol=1e-5)
+    assert evaluation.training_colours(ds, [0, 1, 2])[0] is mean and len(reads) == 1   # remembered
+    evaluation.training_colours(ds, [0, 1])                                            # another split
+    assert len(reads) == 2
+    ds.ab8_parts[0][0] = 255 - ds.ab8_parts[0][0]                                      # the data changed
+    changed, _ = evaluation.training_colours(ds, [0, 1, 2])
+    assert len(reads) == 3 and not np.allclose(changed, mean)
+
+
 def test_evaluate_without_train_indices_says_so():
     ds, emb = _dataset(n=3)
     table = evaluation.evaluate(OracleModel(ds, 32), ds, [0, 1, 2], emb)
