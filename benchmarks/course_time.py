@@ -17,6 +17,8 @@ of the ones before it. Prints one line per notebook as it ends, then the total.
     python benchmarks/course_time.py                       # notebooks 00-11
     python benchmarks/course_time.py --notebooks 00 01 02 03 04
     python benchmarks/course_time.py --keep /tmp/course    # keep the stand-in and runs for a rerun
+    python benchmarks/course_time.py --keep /tmp/course --notebooks 05 06   # go on from there
+    python benchmarks/course_time.py --cells 5             # and each notebook's 5 slowest cells
 """
 
 import argparse
@@ -41,13 +43,16 @@ def parse_args(argv=None):
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this folder and keep it (default: a temporary one, removed)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per notebook")
+    parser.add_argument("--cells", type=int, default=0,
+                        help="also print each notebook's N slowest cells (pytest's --durations)")
     return parser.parse_args(argv)
 
 
-def make_standin(folder: Path, n: int) -> Path:
+def make_standin(folder: Path, n: int, keep_embeddings: bool = False) -> Path:
     """``n`` random 224x224 crops of the sample's source photos, as JPEG files, turned into the
     Kaggle layout by ``from_folder``; returns the dataset folder.  One left by an earlier run in
-    ``folder`` is reused without its embedding cache."""
+    ``folder`` is reused, without its embedding cache unless ``keep_embeddings`` (when notebook 03,
+    which times the embedding pass, is not among those run)."""
     import numpy as np
     from PIL import Image
 
@@ -55,8 +60,9 @@ def make_standin(folder: Path, n: int) -> Path:
     from deepcolor.sample import random_crop, source_photos
 
     dataset = folder / "kaggle-standin"
-    if (dataset / "l" / "gray_scale.npy").exists():  # made by an earlier --keep run: reuse it, but
-        shutil.rmtree(dataset / "embeddings", ignore_errors=True)  # not its embeddings, which 03 times
+    if (dataset / "l" / "gray_scale.npy").exists():  # made by an earlier --keep run: reuse it
+        if not keep_embeddings:
+            shutil.rmtree(dataset / "embeddings", ignore_errors=True)
         return dataset
     photos = folder / "photos"
     photos.mkdir(parents=True, exist_ok=True)
@@ -77,13 +83,23 @@ def notebooks(numbers):
     return found
 
 
+def slowest_cells(pytest_output: str) -> list:
+    """The lines of pytest's ``--durations`` report, e.g. ``"353.20s call notebooks/04_base_model.ipynb::Cell 12"``."""
+    lines = pytest_output.splitlines()
+    start = next((i for i, line in enumerate(lines) if "slowest" in line and "durations" in line), None)
+    if start is None:
+        return []
+    return [line.strip() for line in lines[start + 1:] if "::" in line]
+
+
 def main(argv=None):
     args = parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="deepcolor-course-time-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         start = time.perf_counter()
-        dataset = make_standin(work, args.images)
+        chosen = notebooks(args.notebooks)
+        dataset = make_standin(work, args.images, keep_embeddings=not any(nb.name.startswith("03") for nb in chosen))
         print(f"stand-in: {args.images} images of 224x224 in {dataset} "
               f"({time.perf_counter() - start:.0f} s to make; not counted below)", flush=True)
         env = dict(os.environ, DEEPCOLOR_PROFILE=args.profile, DEEPCOLOR_KAGGLE_DIR=str(dataset),
@@ -92,13 +108,15 @@ def main(argv=None):
         env.setdefault("KERAS_BACKEND", "tensorflow")
         print(f"profile {args.profile}, backend {env['KERAS_BACKEND']}, {os.cpu_count()} CPUs\n"
               f"{'notebook':30} {'seconds':>8}  result", flush=True)
+        command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q", "-p", "no:cacheprovider"]
+        if args.cells:
+            command += [f"--durations={args.cells}", "--durations-min=1"]
         total = 0.0
-        for notebook in notebooks(args.notebooks):
+        for notebook in chosen:
             start = time.perf_counter()
             try:
                 result = subprocess.run(
-                    [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
-                     "-p", "no:cacheprovider", str(notebook)],
+                    [*command, str(notebook)],
                     cwd=ROOT, env=env, capture_output=True, text=True, timeout=args.timeout, check=False)
                 status = "passed" if result.returncode == 0 else "FAILED"
             except subprocess.TimeoutExpired:
@@ -108,6 +126,9 @@ def main(argv=None):
             print(f"{notebook.stem:30} {seconds:8.0f}  {status}", flush=True)
             if status == "FAILED":
                 print(result.stdout[-3000:], flush=True)
+            if args.cells and result is not None:
+                for line in slowest_cells(result.stdout):
+                    print(f"    {line}", flush=True)
         print(f"{'all':30} {total:8.0f}  ({total / 60:.1f} min)")
     finally:
         if args.keep is None:
