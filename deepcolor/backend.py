@@ -44,6 +44,10 @@ _EXPECTED_ERRORS = (b"failed call to cuInit",)  # no GPU or no driver here: Tens
 
 _started = []
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+"""What ``DEEPCOLOR_PRECISION`` may say: Keras dtype policies.  The mixed ones compute in 16 bits and
+keep the weights in float32; they speed up GPUs with tensor cores, rarely a CPU."""
+
 
 def is_startup_noise(line: bytes) -> bool:
     """Whether one line of standard error is backend start-up noise that :func:`start` hides:
@@ -93,5 +97,20 @@ def start():
             import tensorflow as tf
 
             tf.config.list_logical_devices()  # the CUDA probe, while its lines are filtered
+    apply_precision(keras)
     _started.append(keras)
     return keras
+
+
+def apply_precision(keras) -> str:
+    """Set Keras' global dtype policy from ``$DEEPCOLOR_PRECISION`` (one of :data:`PRECISIONS`), if
+    set; returns the policy in force.  Called by :func:`start`.  Models built afterwards compute in
+    that precision; runs record it (:mod:`deepcolor.train`) and are reused only under the same one."""
+    name = settings.precision()
+    if name is None:
+        return keras.config.dtype_policy().name
+    if name not in PRECISIONS:
+        raise ValueError(f"{settings.PRECISION_ENV}={name!r} is not a precision the course knows: "
+                         f"set it to one of {', '.join(PRECISIONS)}, or unset it for float32")
+    keras.config.set_dtype_policy(name)
+    return name

@@ -191,7 +191,7 @@ def load(name: str | None = None, download: bool = False) -> Config:
 
 
 def environment() -> dict:
-    """Backend, devices and versions, for the first cell of every notebook.  Starts Keras quietly
+    """Backend, devices, versions and Keras' precision, for the first cell of every notebook.  Starts Keras quietly
     (:func:`deepcolor.backend.start`): the backend's C++ start-up lines are not shown."""
     from . import __version__
     from .backend import start
@@ -215,11 +215,14 @@ def environment() -> dict:
             devices = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] or ["cpu"]
     except Exception as exc:  # device probing must never stop a notebook
         devices = [f"unknown ({exc})"]
-    return {"deepcolor": __version__, "backend": backend, "keras": keras.__version__, "devices": devices}
+    return {"deepcolor": __version__, "backend": backend, "keras": keras.__version__, "devices": devices,
+            "precision": keras.config.dtype_policy().name}
 
 
 def show(config: Config) -> None:
     """Print the banner and the environment (the first cell of every notebook)."""
     env = environment()
     print(config.banner())
-    print(f"deepcolor {env['deepcolor']} | Keras {env['keras']} | backend {env['backend']} | devices: {', '.join(env['devices'])}")
+    precision = "" if env["precision"] == "float32" else f" | precision {env['precision']} ($DEEPCOLOR_PRECISION)"
+    print(f"deepcolor {env['deepcolor']} | Keras {env['keras']} | backend {env['backend']} | "
+          f"devices: {', '.join(env['devices'])}{precision}")

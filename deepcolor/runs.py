@@ -263,10 +263,14 @@ def same_setting(record: dict, config, dataset, embedding_mode: str, profile: st
                  head=None) -> bool:
     """Whether a run record was made with exactly this config (a :class:`deepcolor.train.TrainConfig`),
     the same head (None: MSE; a classifier's whole setting, :func:`head_fields`), the same model
-    definition (:func:`layer_table_hash`), data, embedding mode and profile, and, when ``split``
+    definition (:func:`layer_table_hash`), data, embedding mode and profile, in Keras' current
+    precision (``DEEPCOLOR_PRECISION``; records without one are float32), and, when ``split``
     (train, val, ...) is given, on the same training and validation images."""
+    import keras
+
     fingerprint = json.loads(json.dumps(dataset.fingerprint()))
     return (record["config"] == asdict(config) and recorded_head(record) == head_fields(head)
+            and record.get("precision", "float32") == keras.config.dtype_policy().name
             and record["embedding_mode"] == embedding_mode
             and record["profile"] == profile and record["data"]["fingerprint"] == fingerprint
             and record.get("layer_table") == layer_table_hash(config.arch)

@@ -10,6 +10,7 @@ Introduced in notebook ``00_start_here``.  No other module reads ``os.environ``:
 | ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: an installed classroom pack, then kagglehub's cache, is searched |
 | ``KAGGLEHUB_CACHE`` | kagglehub's download cache | ``~/.cache/kagglehub`` |
 | ``KERAS_HOME`` | Keras' cache of downloaded weights | ``~/.keras`` |
+| ``DEEPCOLOR_PRECISION`` | Keras' dtype policy once :mod:`deepcolor.backend` starts Keras: ``float32``, ``mixed_float16`` or ``mixed_bfloat16`` (GPUs) | ``float32`` |
 | ``TF_CPP_MIN_LOG_LEVEL`` | TensorFlow's C++ log level | ``2`` (errors only) once :mod:`deepcolor.backend` starts Keras |
 
 A classroom pack (:mod:`deepcolor.classroom`) is installed into ``classroom/`` in the home folder.
@@ -24,6 +25,7 @@ PROFILE_ENV = "DEEPCOLOR_PROFILE"
 HOME_ENV = "DEEPCOLOR_HOME"
 RUNS_ENV = "DEEPCOLOR_RUNS"
 KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
+PRECISION_ENV = "DEEPCOLOR_PRECISION"
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 QUIET_TF_LOG_LEVEL = "2"  # hide TensorFlow's C++ INFO and WARNING lines, keep its errors
 
@@ -36,6 +38,11 @@ def _get(name: str) -> str | None:
 def profile() -> str | None:
     """``$DEEPCOLOR_PROFILE``, or None."""
     return _get(PROFILE_ENV)
+
+
+def precision() -> str | None:
+    """``$DEEPCOLOR_PRECISION``, or None (float32)."""
+    return _get(PRECISION_ENV)
 
 
 def deepcolor_home() -> Path:

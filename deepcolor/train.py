@@ -188,6 +188,7 @@ def _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_i
         "embedding_mode": embedding_mode,
         "profile": profile,
         "backend": keras.backend.backend(),
+        "precision": keras.config.dtype_policy().name,
         "replicas": replicas,
         "keras_version": keras.__version__,
         "deepcolor_version": __version__,

@@ -9,6 +9,9 @@
 # Runs the notebooks one by one, in order, as a student would, and prints each one's wall time and
 # result as it ends (so a run cut short still shows the notebooks it finished); the whole output
 # goes to course-PROFILE-BACKEND.log.
+# Precision: DEEPCOLOR_PRECISION (Keras' dtype policy in every notebook) is mixed_bfloat16 unless set,
+# which JAX and PyTorch run in 16 bits on NVIDIA GPUs since Ampere; DEEPCOLOR_PRECISION=float32 to compare.
+# Runs record their precision and are reused only under the same one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${1:-default}
@@ -17,6 +20,7 @@ FROM=${3:-00}  # the first notebook's number: 07 runs 07 onwards (each trains wh
 PYTHON=${PYTHON:-python3}
 
 export DEEPCOLOR_PROFILE=$PROFILE KERAS_BACKEND=$BACKEND MPLBACKEND=Agg
+export DEEPCOLOR_PRECISION=${DEEPCOLOR_PRECISION:-mixed_bfloat16}
 "$PYTHON" - <<PY
 import importlib.util, sys
 backend = "$BACKEND"
@@ -24,7 +28,7 @@ module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
 if importlib.util.find_spec(module) is None:
     sys.exit(f"KERAS_BACKEND={backend} but {module} is not installed")
 PY
-echo "profile=$PROFILE backend=$BACKEND"
+echo "profile=$PROFILE backend=$BACKEND precision=$DEEPCOLOR_PRECISION"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi: is there a GPU?"
 set -o pipefail
 LOG="course-$PROFILE-$BACKEND.log"
