@@ -44,13 +44,10 @@ def training_colours(dataset, train_indices, batch_size: int = 16):
     dataset's fingerprint (its files' sizes and times, or its bytes) and the indices; a changed
     dataset is counted again.
     """
-    import hashlib
-    import json
-
     from . import ab_bins
 
     indices = np.asarray(train_indices, np.int64).reshape(-1)
-    key = (json.dumps(dataset.fingerprint(), sort_keys=True, default=str), hashlib.sha1(indices.tobytes()).hexdigest())
+    key = _session_key(dataset, indices)
     if key not in _TRAINING_COLOURS:
         bins = ab_bins.ab_bins()
         total, pixels, counts = np.zeros(2, np.float64), 0, np.zeros(len(bins), np.int64)
@@ -61,10 +58,29 @@ def training_colours(dataset, train_indices, batch_size: int = 16):
         if pixels == 0:
             raise ValueError("no images to average: pass a non-empty list of training indices")
         weights_of = ab_bins.pixel_weights(ab_bins.rebalance_weights(counts, bins=bins), bins)
-        while len(_TRAINING_COLOURS) >= 4:  # a few datasets and splits; the oldest goes first
-            _TRAINING_COLOURS.pop(next(iter(_TRAINING_COLOURS)))
-        _TRAINING_COLOURS[key] = ((total / pixels).astype(np.float32), weights_of)
+        _remember(_TRAINING_COLOURS, key, ((total / pixels).astype(np.float32), weights_of))
     return _TRAINING_COLOURS[key]
+
+
+_BASELINE_ROWS: dict = {}
+"""The baselines' metrics that :func:`evaluate` has measured in this Python session, by dataset,
+evaluated images and training images: they do not depend on the model."""
+
+
+def _session_key(dataset, *index_arrays) -> tuple:
+    """What identifies images of a dataset within a session: its fingerprint, then a SHA-1 per index array."""
+    import hashlib
+    import json
+
+    return (json.dumps(dataset.fingerprint(), sort_keys=True, default=str),
+            *(hashlib.sha1(np.asarray(i, np.int64).tobytes()).hexdigest() for i in index_arrays))
+
+
+def _remember(cache: dict, key, value, keep: int = 4) -> None:
+    """Store ``value`` under ``key``, keeping the ``keep`` newest entries (a few datasets and splits)."""
+    while len(cache) >= keep:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
@@ -80,6 +96,8 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
     column says so (that baseline then peeks at the answers).
     Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`).
+    The baselines do not depend on the model: they are measured once per Python session for these
+    images and training images (keyed like :func:`training_colours`), later calls reuse their rows.
     Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
     baseline"), with the ``METRICS`` columns, ``images`` (how many) and ``note``.
     """
@@ -96,17 +114,22 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
         train_indices = indices
         note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
     mean, weights_of = training_colours(dataset, train_indices, batch_size)
-    names = ("model", *BASELINES)
-    totals = {name: RunningTotals(weights_of=weights_of) for name in names}
+    key = _session_key(dataset, indices, train_indices) + (batch_size,)
+    measured = ("model",) if key in _BASELINE_ROWS else ("model", *BASELINES)  # baselines: once a session
+    totals = {name: RunningTotals(weights_of=weights_of) for name in measured}
     for idx, L, ab in dataset.batches(indices, batch_size):
-        preds = {"model": predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
-                 "gray baseline": gray_prediction(ab),
-                 "mean-ab baseline": mean_prediction(mean, ab.shape)}
-        rgb_true = to_rgb(L, ab)  # the truth's RGB, shared by the three predictors
-        for name in names:
-            totals[name].add(ab, preds[name], L, rgb_true)
-    rows = [{**totals[n].result(), "images": len(indices), "note": note if n == "mean-ab baseline" else ""}
-            for n in names]
+        preds = {"model": lambda: predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
+                 "gray baseline": lambda: gray_prediction(ab),
+                 "mean-ab baseline": lambda: mean_prediction(mean, ab.shape)}
+        rgb_true = to_rgb(L, ab)  # the truth's RGB, shared by the predictors
+        for name in measured:
+            totals[name].add(ab, preds[name](), L, rgb_true)
+    results = {name: totals[name].result() for name in measured}
+    if key not in _BASELINE_ROWS:
+        _remember(_BASELINE_ROWS, key, {name: results[name] for name in BASELINES})
+    results.update(_BASELINE_ROWS[key])
+    names = ("model", *BASELINES)
+    rows = [{**results[n], "images": len(indices), "note": note if n == "mean-ab baseline" else ""} for n in names]
     return pd.DataFrame(rows, index=pd.Index(names, name="predictor"))
 
 

@@ -105,6 +105,24 @@ def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
     assert len(reads) == 3 and not np.allclose(changed, mean)
 
 
+def test_the_baselines_are_measured_once_per_session_for_the_same_images(monkeypatch):
+    ds, emb = _dataset(n=7)
+    monkeypatch.setattr(evaluation, "_BASELINE_ROWS", {})
+    calls = []
+    real_gray = evaluation.gray_prediction
+    monkeypatch.setattr(evaluation, "gray_prediction", lambda ab: (calls.append(len(ab)), real_gray(ab))[1])
+    first = evaluation.evaluate(OracleModel(ds, 32), ds, [4, 5, 6], emb, train_indices=[0, 1, 2, 3])
+    assert sum(calls) == 3
+    constant = ConstantModel(32, [0.2, -0.1])
+    second = evaluation.evaluate(constant, ds, [4, 5, 6], emb, train_indices=[0, 1, 2, 3])
+    assert sum(calls) == 3                                             # reused, not measured again
+    pd.testing.assert_frame_equal(first.drop(index="model"), second.drop(index="model"))
+    assert first.loc["model", "accuracy"] == 1.0 and second.loc["model", "accuracy"] < 1.0
+    evaluation.evaluate(constant, ds, [4, 5, 6], emb, train_indices=[0, 1, 2])     # other training images
+    evaluation.evaluate(constant, ds, [5, 6], emb, train_indices=[0, 1, 2, 3])     # other test images
+    assert sum(calls) == 3 + 3 + 2
+
+
 def test_evaluate_without_train_indices_says_so():
     ds, emb = _dataset(n=3)
     table = evaluation.evaluate(OracleModel(ds, 32), ds, [0, 1, 2], emb)
