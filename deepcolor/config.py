@@ -3,11 +3,12 @@
 Introduced in notebook ``00_start_here``; every notebook's first cell calls :func:`load`.
 
 - ``smoke``: CI and a quick look on any laptop CPU.  The built-in sample (a few dozen images),
-  32x32 inputs, two epochs (one per study run), the *untrained* embedder.  Its numbers show that the code runs, not
-  what the models can do.
+  32x32 inputs, two epochs (one per study run), the *untrained* embedder.  Its numbers show that
+  the code runs, not what the models can do.
 - ``default``: a student with internet.  A Kaggle subset, ImageNet embeddings, minutes on a laptop
-  GPU; one epoch per study run, so that the course fits a class on a laptop CPU.  Offline it falls back to the sample (as profile ``default-offline``) and the untrained
-  embedder, and says so in a banner.
+  GPU; one epoch per study run, to keep the study's time down on a laptop CPU.  Offline it falls
+  back to the sample (as profile ``default-offline``) and the untrained embedder, and says so in a
+  banner.
 - ``full``: the paper's grid of runs on a GPU: all 25,000 Kaggle images at 224x224, 20 epochs a run
   (the paper trained 2,500: ``deepcolor.paper.PAPER_EPOCHS``), so not the paper's study itself.
 """
@@ -49,8 +50,9 @@ PROFILES = {
              "numbers show the code runs, they are not results",
     ),
     "default": Profile(
+        # study_epochs=1 is ours: at 3 the study alone takes over an hour on 2 cores (benchmarks/RESULTS.md)
         "default", data="kaggle", n_images=2000, input_size=128, epochs=5, batch_size=16, lr=1e-3,
-        l2=0.0, embedding_mode="imagenet", study_epochs=1,  # ours: 3 doubled the course's time (benchmarks/RESULTS.md)
+        l2=0.0, embedding_mode="imagenet", study_epochs=1,
         note="default profile: 2,000 Kaggle images at 128x128, 5 epochs, ImageNet embeddings",
     ),
     "full": Profile(

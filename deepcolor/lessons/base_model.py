@@ -22,7 +22,7 @@ __all__ = ["profile_epochs_text", "says_and_assumes", "training_cost_table", "co
 
 def profile_epochs_text(profiles=None) -> str:
     """How many epochs each profile trains, as one line of text (notebook 04), e.g.
-    ``"smoke 2, default 5, full 20 epochs per run; study runs 1 / 3 / 20 epochs"``.
+    ``"smoke 2, default 5, full 20 epochs per run; study runs 1 / 1 / 20 epochs"``.
     profiles: {name: :class:`deepcolor.config.Profile`}, default ``deepcolor.config.PROFILES``."""
     from ..config import PROFILES
 
