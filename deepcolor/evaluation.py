@@ -3,6 +3,8 @@
 Introduced in notebook ``04_base_model`` (:func:`evaluate`); the study's accuracies serve notebook
 ``08_hyperparameter_study`` and the table of every architecture notebooks 05-07 and ``09_results``.
 
+:func:`evaluate_run` measures a finished run once and keeps the table in its folder, so that
+notebooks 05, 07 and 09 read back what 04-07 measured instead of predicting every image again.
 This module applies a model to a dataset (:func:`deepcolor.predict.predict_ab`, at the photos'
 size) and tabulates; the metrics themselves, their running totals and the gray and mean-ab
 baselines are :mod:`deepcolor.metrics`.  Datasets are read ``batch_size`` images at a time with
@@ -16,7 +18,7 @@ import numpy as np
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
 
-__all__ = ["BASELINES", "architecture_results", "evaluate", "rebalancing", "results_side_by_side", "study_accuracies",
+__all__ = ["BASELINES", "architecture_results", "evaluate", "evaluate_run", "rebalancing", "results_side_by_side", "study_accuracies",
            "training_colours"]
 
 BASELINES = ("gray baseline", "mean-ab baseline")
@@ -133,6 +135,89 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     return pd.DataFrame(rows, index=pd.Index(names, name="predictor"))
 
 
+EVALUATION_FORMAT = 1
+"""Part of every saved evaluation's key (:func:`evaluate_run`): raised whenever a metric's definition
+changes, so that tables measured before are measured again."""
+
+
+def _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size: int) -> dict:
+    """What a table of :func:`evaluate_run` depends on, as JSON values: the final model file, the
+    images and their embeddings, the training images, how it was measured and with which Keras."""
+    import hashlib
+    from pathlib import Path
+
+    import keras
+
+    from .runs import FINAL_MODEL
+
+    model_file = Path(run.run_dir) / FINAL_MODEL
+    stat = model_file.stat()
+    rows = np.ascontiguousarray(np.asarray(embeddings[indices], np.float32))
+    data, images = _session_key(dataset, indices)
+    return {"format": EVALUATION_FORMAT, "model_file": {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+            "dataset": data, "images": images, "embeddings": hashlib.sha1(rows.tobytes()).hexdigest(),
+            "train": None if train_indices is None else _session_key(dataset, train_indices)[1],
+            "batch_size": int(batch_size), "metrics": list(METRICS), "backend": keras.backend.backend(),
+            "dtype_policy": keras.config.dtype_policy().name}
+
+
+def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
+    """:func:`evaluate` of a finished run's final model, measured once and kept in the run's folder
+    (notebook 04; notebooks 05-09 read back what 04-07 measured).
+
+    run: a :class:`deepcolor.train.RunResult` (from ``train_or_load`` or ``load_finished``) whose
+    status is "completed"; the other arguments and the returned DataFrame as for :func:`evaluate`.
+    The table is saved as ``test_eval.json`` in the run folder (:func:`deepcolor.runs.write_evaluation`)
+    with what it was measured on: the final model file (size and time), the dataset's fingerprint,
+    the evaluated and the training images, the embeddings of the evaluated images, ``batch_size``,
+    the metrics, the Keras backend and dtype policy.  A later call where all of these are the same
+    reads the table back (``attrs["reused"]`` is then True) instead of colorizing every image again;
+    any difference measures again and replaces that file, which holds nothing that cannot be
+    measured again.  When the run folder cannot be written (read-only), the table is measured and
+    returned with a warning.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from .files import DamagedFileError
+    from .runs import read_evaluation, write_evaluation
+
+    if run.status != "completed":
+        raise ValueError(f"the run in {run.run_dir} ended with status {run.status!r}, so it has no final model "
+                         "to evaluate: train it to completion, or measure its model with evaluate(run.model, ...)")
+    indices = np.asarray(indices, np.int64).reshape(-1)
+    if indices.size == 0 or len(embeddings) != len(dataset):
+        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)  # its own clear errors
+    if train_indices is not None:
+        train_indices = np.asarray(train_indices, np.int64).reshape(-1)
+    try:
+        key = _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size)
+    except FileNotFoundError:  # no final model file to tell this model from another: measure, keep nothing
+        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
+    try:
+        saved_key, rows = read_evaluation(run.run_dir)
+    except (FileNotFoundError, DamagedFileError):
+        saved_key, rows = None, None
+    if saved_key == key and set(rows) == {"model", *BASELINES}:
+        table = pd.DataFrame.from_dict(rows, orient="index").reindex(index=["model", *BASELINES],
+                                                                     columns=[*METRICS, "images", "note"])
+        table["images"] = table["images"].astype(np.int64)
+        table.index.name = "predictor"
+        table.attrs["reused"] = True
+        return table
+    table = evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
+    try:
+        write_evaluation(run.run_dir, key, {name: {col: (v.item() if isinstance(v, np.generic) else v)
+                                                   for col, v in row.items()}
+                                            for name, row in table.to_dict(orient="index").items()})
+    except OSError as exc:
+        warnings.warn(f"the test results of {run.run_dir} could not be kept there ({exc}); "
+                      "they will be measured again next time", stacklevel=2)
+    table.attrs["reused"] = False
+    return table
+
+
 def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) -> dict:
     """``{"val": [accuracy, constant], "test": [...]}`` of one run of the study (notebook 08).
 
@@ -195,7 +280,7 @@ def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None
     ``train_missing`` (``verbose`` as in ``fit``), and without it the row stays empty and its
     ``note`` names the notebook that trains it.  runs_dir: where the run folders are (default
     :func:`deepcolor.runs.default_runs_dir`).  Completed runs are measured on ``split.test``
-    with :func:`evaluate` (mean-ab baseline from ``split.train``); a run that did not complete
+    with :func:`evaluate_run` (mean-ab baseline from ``split.train``; a table measured before is read back); a run that did not complete
     (e.g. NaN loss) gets an empty row whose note gives its status.  known: optional
     {name: :func:`evaluate` table} already computed (e.g. the notebook's own model), used as they are.
     Returns a DataFrame indexed by predictor (``archs``, then ``known``, then the baselines of the
@@ -220,7 +305,7 @@ def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None
             continue
         folders[arch] = run.run_dir.name
         if run.status == "completed":
-            tables[arch] = evaluate(run.model, dataset, test, embeddings, train_indices=train)
+            tables[arch] = evaluate_run(run, dataset, test, embeddings, train_indices=train)
         else:
             notes[arch] = f"run {run.status}: not evaluated"
     tables.update(known or {})

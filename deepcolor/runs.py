@@ -11,6 +11,8 @@ A run folder holds::
     model.keras       the final model (written when the run ends)
     study_eval.json   accuracies on the validation and test split, when the run is part of the
                       hyperparameter study (:mod:`deepcolor.lessons.hyperparameter_study`, notebook 08)
+    test_eval.json    the final model's table of metrics on a test split and what it was measured
+                      on (:func:`deepcolor.evaluation.evaluate_run`, notebooks 04-09)
 
 Run folders live under ``runs_dir``, which every function here takes (default
 :func:`default_runs_dir`).  Every file is written atomically (:mod:`deepcolor.files`); run.json
@@ -43,6 +45,7 @@ RECORD = "run.json"
 CHECKPOINT = "checkpoint.keras"
 FINAL_MODEL = "model.keras"
 EVAL_FILE = "study_eval.json"
+EVALUATION_FILE = "test_eval.json"
 HEARTBEAT_S = 30.0  # how often a running run rewrites its heartbeat between epochs
 
 
@@ -328,6 +331,26 @@ def read_study_eval(run_dir) -> dict:
     nan = float("nan")
     return {k: [nan if v is None else v for v in vals] if isinstance(vals, list) else vals
             for k, vals in saved.items()}
+
+
+def write_evaluation(run_dir, key: dict, rows: dict) -> Path:
+    """Save a table of metrics of the run's final model (:func:`deepcolor.evaluation.evaluate_run`,
+    notebooks 04-09): ``{"key": key, "rows": {predictor: {column: value}}}``, where key (JSON values
+    only) says what the table was measured on.  A NaN metric is written as null.  Returns the path."""
+    return write_json(Path(run_dir) / EVALUATION_FILE, {"key": key, "rows": rows})
+
+
+def read_evaluation(run_dir) -> tuple[dict, dict]:
+    """``(key, rows)`` saved by :func:`write_evaluation`, with null read back as NaN.  A missing file
+    raises FileNotFoundError, a damaged one :class:`~deepcolor.files.DamagedFileError`."""
+    path = Path(run_dir) / EVALUATION_FILE
+    saved = read_json(path, "the saved test results of this run")
+    if not (isinstance(saved, dict) and isinstance(saved.get("key"), dict) and isinstance(saved.get("rows"), dict)
+            and all(isinstance(row, dict) for row in saved["rows"].values())):
+        raise DamagedFileError(f"{path} is damaged: it is not a saved evaluation; delete it")
+    nan = float("nan")
+    rows = {name: {col: nan if v is None else v for col, v in row.items()} for name, row in saved["rows"].items()}
+    return saved["key"], rows
 
 
 def study_evaluated(runs_dir=None) -> list[Path]:

@@ -288,3 +288,94 @@ def test_architecture_results_marks_a_diverged_arch(runs_env, monkeypatch):
     assert df.loc["arch2", list(metrics.METRICS)].notna().all()
     with pytest.raises(RuntimeError, match="no architecture trained to completion"):
         evaluation.architecture_results(cfg, ds, emb, split, archs=("arch3",), train_missing=True)
+
+
+# --- a run's table, measured once and kept in its folder -----------------------------------------
+
+class _Unusable:
+    """A model that must not be asked to predict: the table has to come from the run's folder."""
+
+    inputs = [_Input(16)]
+
+    def predict(self, inputs, verbose=0):
+        raise AssertionError("the model was asked to colorize again")
+
+
+@pytest.fixture
+def own_run(trained, tmp_path):
+    """(run, ds, emb, split): a private copy of the fixture's arch2 run, loaded as train_or_load loads it."""
+    import shutil
+
+    from deepcolor import train
+
+    cfg, ds, emb, split, runs_dir = trained
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))
+        folder = cfg.train_or_load("arch2", ds, emb, split, verbose=0).run_dir
+    shutil.copytree(folder, tmp_path / folder.name, ignore=shutil.ignore_patterns("test_eval.json"))
+    return train.load_finished(tmp_path / folder.name), ds, emb, split
+
+
+def test_evaluate_run_measures_once_then_reads_the_table_back(own_run):
+    from deepcolor import runs
+
+    run, ds, emb, split = own_run
+    first = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
+    assert first.attrs["reused"] is False and (run.run_dir / runs.EVALUATION_FILE).is_file()
+    pd.testing.assert_frame_equal(first, evaluation.evaluate(run.model, ds, split.test, emb, train_indices=split.train))
+    same_run = replace(run, model=_Unusable())
+    again = evaluation.evaluate_run(same_run, ds, split.test, emb, train_indices=split.train)
+    assert again.attrs["reused"] is True
+    pd.testing.assert_frame_equal(again, first)
+
+
+def test_evaluate_run_measures_again_when_anything_it_depends_on_changes(own_run):
+    import os
+
+    from deepcolor import runs
+
+    run, ds, emb, split = own_run
+    evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
+    same_run = replace(run, model=_Unusable())
+    other_emb = emb.copy()
+    other_emb[split.test[0], 0] += 1.0
+    model_file = run.run_dir / runs.FINAL_MODEL
+    changes = {
+        "other test images": lambda: (split.test[:-1], emb, split.train),
+        "other training images": lambda: (split.test, emb, split.train[:-1]),
+        "no training images": lambda: (split.test, emb, None),
+        "other embeddings of the test images": lambda: (split.test, other_emb, split.train),
+        "a new final model file": lambda: (os.utime(model_file, ns=(1, 1)), (split.test, emb, split.train))[1],
+    }
+    for what, change in changes.items():
+        test, e, train = change()
+        with pytest.raises(AssertionError, match="colorize again"):
+            evaluation.evaluate_run(same_run, ds, test, e, train_indices=train)
+        measured = evaluation.evaluate_run(run, ds, test, e, train_indices=train)
+        assert measured.attrs["reused"] is False, what
+
+
+def test_evaluate_run_survives_a_damaged_file_and_an_unwritable_folder(own_run, monkeypatch):
+    from deepcolor import runs
+
+    run, ds, emb, split = own_run
+    saved = run.run_dir / runs.EVALUATION_FILE
+    saved.write_text('{"key": {"format"')  # cut off mid-write by hand
+    table = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
+    assert table.attrs["reused"] is False and runs.read_evaluation(run.run_dir)[0]["format"] == evaluation.EVALUATION_FORMAT
+    saved.unlink()
+
+    def refuse(*args):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(runs, "write_evaluation", refuse)
+    with pytest.warns(UserWarning, match="could not be kept"):
+        again = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
+    pd.testing.assert_frame_equal(again, table)
+    assert not saved.exists()
+
+
+def test_evaluate_run_refuses_an_unfinished_run(own_run):
+    run, ds, emb, split = own_run
+    with pytest.raises(ValueError, match="status 'interrupted'.*evaluate\\(run.model"):
+        evaluation.evaluate_run(replace(run, record={**run.record, "status": "interrupted"}), ds, split.test, emb)

@@ -255,6 +255,22 @@ def test_study_accuracies_round_trip_with_nan(tmp_path):
         runs.read_study_eval(tmp_path / "c")
 
 
+def test_a_saved_evaluation_round_trips_with_nan_and_a_damaged_one_is_named(tmp_path):
+    key = {"format": 1, "images": "abc", "train": None}
+    rows = {"model": {"accuracy": 0.6, "ssim": float("nan"), "images": 2, "note": ""}}
+    runs.write_evaluation(tmp_path, key, rows)
+    assert "NaN" not in (tmp_path / runs.EVALUATION_FILE).read_text()  # strict JSON
+    saved_key, saved_rows = runs.read_evaluation(tmp_path)
+    assert saved_key == key and saved_rows["model"]["accuracy"] == 0.6 and saved_rows["model"]["images"] == 2
+    assert math.isnan(saved_rows["model"]["ssim"])
+    for damaged in ('{"key": {}, "rows": []}', '{"rows": {}}', '[]', '{"key": {}, "rows": {"model": 1}}'):
+        (tmp_path / runs.EVALUATION_FILE).write_text(damaged)
+        with pytest.raises(DamagedFileError, match="not a saved evaluation"):
+            runs.read_evaluation(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        runs.read_evaluation(tmp_path / "nowhere")
+
+
 def test_the_run_folder_layout_needs_no_keras(tmp_path):
     code = ("import sys; from deepcolor import runs; runs.load_runs(sys.argv[1]); runs.study_evaluated(sys.argv[1]);"
             "print([m for m in ('keras', 'tensorflow') if m in sys.modules])")

@@ -105,7 +105,7 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
         if known.get(mode) is not None:
             tables[mode] = known[mode]
         elif run.status == "completed":
-            tables[mode] = evaluation.evaluate(run.model, ds, test, e, train_indices=train)
+            tables[mode] = evaluation.evaluate_run(run, ds, test, e, train_indices=train)
     table = evaluation.results_side_by_side(tables) if tables else pd.DataFrame(columns=[*METRICS, "images", "note"])
     table = table.reindex(list(modes) + [n for n in table.index if n not in modes])
     table = table.join(pd.DataFrame.from_dict(extra, orient="index"))

@@ -193,7 +193,7 @@ def architecture_lesson(cfg, ds, emb, split, arch, n_pictures=6, verbose="auto",
                        else "none of them used in training)")))
     results, shown_metrics = None, f"{arch}: the run ended with status {run.status!r}, so it is not measured"
     if run.status == "completed":
-        results = evaluation.evaluate(run.model, ds, test, emb, train_indices=train)
+        results = evaluation.evaluate_run(run, ds, test, emb, train_indices=train)
         shown_metrics = figures.metrics_table(results, cfg.name, cfg.embedding_mode,
                                               f"{arch}, test split: {len(test)} images")
     runs = paper.results_table()
