@@ -8,7 +8,8 @@ Introduced in notebook ``00_start_here``.  No other module reads ``os.environ``:
 | ``DEEPCOLOR_HOME`` | where generated data, embeddings and runs are cached | ``$XDG_CACHE_HOME/deepcolor``, i.e. ``~/.cache/deepcolor`` |
 | ``DEEPCOLOR_RUNS`` | where training run folders go | ``<home>/runs`` |
 | ``DEEPCOLOR_KAGGLE_DIR`` | a local copy of the Kaggle set | none: an installed classroom pack, then kagglehub's cache, is searched |
-| ``KAGGLEHUB_CACHE`` | kagglehub's download cache | ``~/.cache/kagglehub`` |
+| ``KAGGLEHUB_CACHE`` | kagglehub's download cache, where ``default`` downloads its Kaggle files (:mod:`deepcolor.kaggle`) | ``~/.cache/kagglehub`` |
+| ``DEEPCOLOR_OFFLINE`` | ``1``: never probe the network nor download (Kaggle files, ImageNet weights); ``default`` falls back to the sample at once | ``0``: download what the profile needs when its host answers |
 | ``KERAS_HOME`` | Keras' cache of downloaded weights | ``~/.keras`` |
 | ``DEEPCOLOR_PRECISION`` | Keras' dtype policy once :mod:`deepcolor.backend` starts Keras: ``float32``, ``mixed_float16`` or ``mixed_bfloat16`` (GPUs) | ``float32`` |
 | ``TF_CPP_MIN_LOG_LEVEL`` | TensorFlow's C++ log level | ``2`` (errors only) once :mod:`deepcolor.backend` starts Keras |
@@ -26,6 +27,7 @@ HOME_ENV = "DEEPCOLOR_HOME"
 RUNS_ENV = "DEEPCOLOR_RUNS"
 KAGGLE_ENV = "DEEPCOLOR_KAGGLE_DIR"
 PRECISION_ENV = "DEEPCOLOR_PRECISION"
+OFFLINE_ENV = "DEEPCOLOR_OFFLINE"
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 QUIET_TF_LOG_LEVEL = "2"  # hide TensorFlow's C++ INFO and WARNING lines, keep its errors
 
@@ -43,6 +45,16 @@ def profile() -> str | None:
 def precision() -> str | None:
     """``$DEEPCOLOR_PRECISION``, or None (float32)."""
     return _get(PRECISION_ENV)
+
+
+def offline() -> bool:
+    """True if ``$DEEPCOLOR_OFFLINE`` is ``1`` (or ``true``, ``yes``, ``on``): nothing probes the
+    network or downloads.  Unset, empty, ``0`` (``false``, ``no``, ``off``): False.  Any other
+    value is a ValueError naming the variable."""
+    value = (_get(OFFLINE_ENV) or "0").strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(f"{OFFLINE_ENV}={_get(OFFLINE_ENV)!r} is neither on nor off: set it to 1 (stay offline) or 0")
+    return value in ("1", "true", "yes", "on")
 
 
 def deepcolor_home() -> Path:

@@ -56,9 +56,12 @@ def imagenet_weights_path(keras_home=None) -> Path:
 def weights_available(keras_home=None) -> bool:
     """True if the ImageNet weights are cached or their download host answers (notebook 03).
 
-    Takes at most a few seconds; use it to fall back to ``mode="untrained"`` offline.
+    Takes at most a few seconds; use it to fall back to ``mode="untrained"`` offline.  Under
+    ``DEEPCOLOR_OFFLINE=1`` (:func:`deepcolor.settings.offline`) only the cache counts: no probe.
     """
-    return imagenet_weights_path(keras_home).is_file() or network.reachable(WEIGHTS_URL)
+    if imagenet_weights_path(keras_home).is_file():
+        return True
+    return not settings.offline() and network.reachable(WEIGHTS_URL)
 
 
 def unavailable_message(fname: str, url: str, folder: Path, reason: str, what: str) -> str:
@@ -75,16 +78,19 @@ def unavailable_message(fname: str, url: str, folder: Path, reason: str, what: s
 
 
 def fetch(fname: str, url: str, md5: str, keras_home, what: str) -> Path:
-    """Path of a Keras-cached download, fetching it if needed; WeightsUnavailableError if that fails."""
+    """Path of a Keras-cached download, fetching it if needed; WeightsUnavailableError if that fails
+    (offline, within seconds and before Keras is imported)."""
+    folder = keras_models_dir(keras_home)
+    if not (folder / fname).is_file():
+        host = urllib.parse.urlsplit(url).hostname
+        if settings.offline():
+            reason = f"the file is not cached and {settings.OFFLINE_ENV}=1 forbids downloading it"
+            raise WeightsUnavailableError(unavailable_message(fname, url, folder, reason, what))
+        if not network.reachable(url):
+            reason = f"the file is not cached and {host} cannot be reached (no internet?)"
+            raise WeightsUnavailableError(unavailable_message(fname, url, folder, reason, what))
     import keras
 
-    folder = keras_models_dir(keras_home)
-    if not (folder / fname).is_file() and not network.reachable(url):
-        host = urllib.parse.urlsplit(url).hostname
-        raise WeightsUnavailableError(
-            unavailable_message(fname, url, folder, f"the file is not cached and {host} cannot be reached "
-                                 "(no internet?)", what)
-        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = keras.utils.get_file(fname, url, cache_subdir="models", file_hash=md5,
