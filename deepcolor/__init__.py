@@ -11,7 +11,8 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.color``           sRGB <-> CIE Lab, the 8-bit Lab encoding, model scaling (notebook 01)
 - ``deepcolor.data``            where datasets come from: Kaggle, your own photos, the built-in sample,
   the split (notebook 02); built on ``deepcolor.lab_dataset`` (the dataset type and its on-disk
-  layout), ``deepcolor.photos`` (reading photo files) and ``deepcolor.sample``
+  layout), ``deepcolor.kaggle`` (the Kaggle set: found, opened, and downloaded by ``config.load()``
+  online), ``deepcolor.photos`` (reading photo files) and ``deepcolor.sample``
 - ``deepcolor.embeddings``      Inception-ResNet-v2 embeddings (notebook 03), with ``deepcolor.weights``
   (the ImageNet weights) and ``deepcolor.embedding_cache`` (computed once per dataset)
 - ``deepcolor.paper``           the paper's facts, no Keras: architectures, parameter counts, results,

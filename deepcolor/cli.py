@@ -49,7 +49,7 @@ def cmd_data(args) -> int:
     if args.source == "sample":
         ds = data.sample(n=args.n, seed=args.seed, progress=bar("sample"))
     elif args.source == "kaggle":
-        ds = data.load_kaggle(args.from_folder) if args.from_folder else data.download_kaggle()
+        ds = data.load_kaggle(args.from_folder) if args.from_folder else data.download_kaggle(say=_say)
     else:
         result = data.from_folder(args.src, args.dst, overwrite=args.force, progress=bar("photos"),
                                   report=_say)
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(data_sub, "sample", "the built-in offline sample (real photos shipped with packages)", parents=[debug])
     p.add_argument("-n", type=int, default=48, help="number of 224x224 crops (default 48)")
     p.add_argument("--seed", type=int, default=0)
-    p = _subcommand(data_sub, "kaggle", "download (kagglehub) or open the Kaggle image-colorization set", parents=[debug])
+    p = _subcommand(data_sub, "kaggle", "download the whole Kaggle image-colorization set (kagglehub, 3.76 GB) or open a copy", parents=[debug])
     p.add_argument("--from", dest="from_folder", metavar="FOLDER", help="open an already downloaded folder")
     p = _subcommand(data_sub, "folder", "convert a folder of your colour photos", parents=[debug])
     p.add_argument("src", help="folder of photos (JPEG, PNG, ...); only read")

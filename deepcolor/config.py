@@ -146,37 +146,47 @@ def profile_name(name: str | None = None) -> str:
     return name
 
 
-def load(name: str | None = None, download: bool = False) -> Config:
+def load(name: str | None = None, download: bool = True) -> Config:
     """Resolve a profile (default: ``$DEEPCOLOR_PROFILE``, else ``default``) on this machine.
 
-    ``default`` uses a local Kaggle copy (``$DEEPCOLOR_KAGGLE_DIR`` or kagglehub's cache; with
-    ``download=True`` it tries kagglehub) and the ImageNet weights if Keras has them or can get
-    them; otherwise it falls back to the sample and untrained embeddings and lists why in
-    ``fallbacks``.  ``full`` never falls back: it raises with what is missing.
+    ``default`` uses a local Kaggle copy (:func:`deepcolor.kaggle.find_local_kaggle`); without one,
+    and with ``download`` (the default), it downloads the files it needs itself when Kaggle
+    answers (:func:`deepcolor.kaggle.fetch_kaggle`: ``l/gray_scale.npy`` and ``ab/ab/ab1.npy``,
+    about 2.26 GB, once, into kagglehub's cache).  It uses the ImageNet weights if Keras has them
+    or can get them.  Otherwise (offline, ``DEEPCOLOR_OFFLINE=1``, a refusal, a full disk) it
+    falls back to the sample and untrained embeddings within seconds, and lists why in
+    ``fallbacks``.  ``full`` never falls back: it raises with what is missing.  Notebook ``00_start_here``.
     """
     profile = PROFILES[profile_name(name)]
     config = Config(profile)
-    if profile.data == "kaggle":
-        from .data import download_kaggle, find_local_kaggle
+    weights_probe = None
+    if profile.embedding_mode == "imagenet":  # probed beside Kaggle's host: offline, both answer in one timeout
+        from concurrent.futures import ThreadPoolExecutor
 
-        config.kaggle_dir = find_local_kaggle()
+        from . import weights
+
+        pool = ThreadPoolExecutor(1)
+        weights_probe = pool.submit(weights.weights_available)
+        pool.shutdown(wait=False)  # the probe runs on; its answer is read below
+    if profile.data == "kaggle":
+        from .kaggle import KaggleUnavailableError, fetch_kaggle, files_for, find_local_kaggle
+
+        config.kaggle_dir = find_local_kaggle(profile.n_images)
+        why = f"Kaggle data not found (set {KAGGLE_ENV} to its folder, or run `deepcolor data kaggle`)"
         if config.kaggle_dir is None and download:
             try:
-                config.kaggle_dir = download_kaggle().root
-            except (ConnectionError, ImportError) as exc:
-                config.fallbacks.append(str(exc))
+                config.kaggle_dir = fetch_kaggle(files_for(profile.n_images))
+            except KaggleUnavailableError as exc:
+                why = f"Kaggle data not found and not downloaded: {exc}"
         if config.kaggle_dir is None:
-            why = (f"Kaggle data not found (set {KAGGLE_ENV} to its folder, or run "
-                   "`deepcolor data kaggle`): using the built-in sample instead")
-            config.fallbacks.append(why)
+            config.fallbacks.append(f"{why}. Using the built-in sample instead")
     weights_missing = False
-    if profile.embedding_mode == "imagenet":
-        from .weights import weights_available
-
-        weights_missing = not weights_available()
+    if weights_probe is not None:
+        weights_missing = not weights_probe.result()
         if weights_missing:
-            config.fallbacks.append("ImageNet weights for Inception-ResNet-v2 are not in Keras' cache "
-                                    "and cannot be downloaded: using the untrained embedder instead")
+            why = f"{settings.OFFLINE_ENV}=1 forbids downloading them" if settings.offline() else "cannot be downloaded"
+            config.fallbacks.append(f"ImageNet weights for Inception-ResNet-v2 are not in Keras' cache and {why}: "
+                                    "using the untrained embedder instead")
     if config.fallbacks and profile.name == "full":
         raise RuntimeError("the full profile needs the Kaggle data and ImageNet weights: " + "; ".join(config.fallbacks))
     if config.kaggle_dir is None and profile.data == "kaggle":
