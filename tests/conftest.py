@@ -3,6 +3,10 @@
 - ``deepcolor_home`` (session, autouse): ``DEEPCOLOR_HOME`` points at a temporary folder for the
   whole test session, so no test reads or writes the user's real cache (``~/.cache/deepcolor``).
   A test that needs a second, fresh home sets its own with ``monkeypatch.setenv``.
+- ``offline_session`` (session, autouse): ``DEEPCOLOR_OFFLINE=1``, so that no ``config.load("default")``
+  probes the network (3 s offline) or downloads, and ``KAGGLEHUB_CACHE`` in a temporary folder, so
+  that no test sees the user's kagglehub downloads.  A test of the online path unsets the first
+  with ``monkeypatch.delenv`` (see ``tests/test_kaggle_download.py``).
 - ``sample_ds`` (session): the built-in sample, ``deepcolor.data.sample(n=24, seed=0)``: 24 real
   224x224 photo crops, memory-mapped from that home.  Shared by all tests: read it, never write it.
 - ``make_kaggle_layout`` (function): writes arrays into a folder in the exact Kaggle layout
@@ -35,6 +39,16 @@ def deepcolor_home(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("DEEPCOLOR_HOME", str(home))
     yield home
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_session(tmp_path_factory):
+    """DEEPCOLOR_OFFLINE=1 and a private, empty KAGGLEHUB_CACHE for the session; restored afterwards."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DEEPCOLOR_OFFLINE", "1")
+    patch.setenv("KAGGLEHUB_CACHE", str(tmp_path_factory.mktemp("kagglehub_cache")))
+    yield
     patch.undo()
 
 

@@ -61,6 +61,7 @@ def test_data_kaggle_offline_fails_fast_and_says_what_to_do(monkeypatch, capsys)
     pytest.importorskip("kagglehub")
     import kagglehub
 
+    monkeypatch.delenv("DEEPCOLOR_OFFLINE", raising=False)  # offline because the host does not answer
     monkeypatch.setattr(network, "reachable", lambda *args, **kwargs: False)
     downloads = []
     monkeypatch.setattr(kagglehub, "dataset_download", lambda *a, **k: downloads.append(a))

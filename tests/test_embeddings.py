@@ -81,6 +81,7 @@ def offline(monkeypatch):
     """No network: the reachability probe says no; returns the list of download attempts."""
     import keras
 
+    monkeypatch.delenv("DEEPCOLOR_OFFLINE", raising=False)  # the probe itself is what is tested
     monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
     attempts = []
 
@@ -210,6 +211,7 @@ def test_imagenet_fails_fast_offline(tmp_path, monkeypatch, small_L):
 def test_imagenet_wraps_a_failed_download(tmp_path, monkeypatch):
     import keras
 
+    monkeypatch.delenv("DEEPCOLOR_OFFLINE", raising=False)
     monkeypatch.setattr(network, "reachable", lambda *a, **k: True)
 
     def failing_get_file(*args, **kwargs):
@@ -225,6 +227,7 @@ def test_weights_location_and_availability(tmp_path, monkeypatch):
     assert weights.imagenet_weights_path() == tmp_path / "env" / "models" / weights.WEIGHTS_FILE
     explicit = weights.imagenet_weights_path(tmp_path / "mine")
     assert explicit == tmp_path / "mine" / "models" / weights.WEIGHTS_FILE
+    monkeypatch.delenv("DEEPCOLOR_OFFLINE", raising=False)
     monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
     assert not weights.weights_available(tmp_path / "mine")
     explicit.parent.mkdir(parents=True)
