@@ -63,6 +63,10 @@ PROFILES = {
     ),
 }
 
+HELD_OUT_CROPS = 3
+"""Crops per photo that the built-in sample cuts from the strip no training crop touches: the
+``test_seen`` images of the training photos (:mod:`deepcolor.sample`).  Ours."""
+
 # Used by `default` when the Kaggle data or the ImageNet weights cannot be had.
 OFFLINE_FALLBACK = {"data": "sample", "n_images": 96, "input_size": 64, "embedding_mode": "untrained"}
 
@@ -96,16 +100,18 @@ class Config:
         from . import data
 
         if self.profile.data == "sample":
-            return data.sample(n=self.profile.n_images, seed=self.profile.seed, progress=progress)
+            return data.sample(n=self.profile.n_images, seed=self.profile.seed, progress=progress,
+                               held_out=HELD_OUT_CROPS)
         ds = data.load_kaggle(self.kaggle_dir)
         return ds.subset(self.profile.n_images)
 
     def split(self, dataset):
         """The paper's 60/20/20 split of ``dataset`` with the profile's seed; by source photo where the
-        dataset names them (the sample's crops), so that no photo is in two parts (notebook 02)."""
+        dataset names them (the sample's crops), so that no photo is in two parts, and with the
+        sample's held-out crops of the training photos as ``split.test_seen`` (notebook 02)."""
         from .data import split
 
-        return split(len(dataset), seed=self.profile.seed, groups=dataset.groups)
+        return split(len(dataset), seed=self.profile.seed, groups=dataset.groups, held_out=dataset.held_out)
 
     def embeddings(self, dataset, progress=None):
         """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset.

@@ -29,10 +29,11 @@ __all__ = [
     "from_folder", "load_kaggle", "sample", "split",
 ]
 
-def sample(n: int = 48, seed: int = 0, progress=None) -> LabDataset:
-    """The built-in offline sample: ``n`` seeded 224x224 crops of real photos (see
-    :mod:`deepcolor.sample`), cached under :func:`deepcolor.settings.deepcolor_home`.  Same seed, same bytes."""
-    return make_sample(n=n, seed=seed, progress=progress)
+def sample(n: int = 48, seed: int = 0, progress=None, held_out: int = 0) -> LabDataset:
+    """The built-in offline sample: ``n`` seeded 224x224 crops of real photos, then ``held_out``
+    crops per photo from a strip of it no other crop touches (see :mod:`deepcolor.sample`), cached
+    under :func:`deepcolor.settings.deepcolor_home`.  Same seed, same bytes."""
+    return make_sample(n=n, seed=seed, progress=progress, held_out=held_out)
 
 
 class FolderReport(NamedTuple):
@@ -103,24 +104,46 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
     return FolderReport(open_layout(dst), used, skipped)
 
 
-class Split(NamedTuple):
+class SplitParts(NamedTuple):
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
 
 
-def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0, groups=None) -> Split:
+class Split(SplitParts):
+    """``(train, val, test)`` index arrays, plus ``test_seen``: held-out crops of the training photos
+    (:mod:`deepcolor.sample`), empty where the dataset has none (the Kaggle set, your photos).
+    Unpacks into three parts, as the paper's split does (notebook 02)."""
+
+    def __new__(cls, train, val, test, test_seen=None):
+        self = super().__new__(cls, train, val, test)
+        self.test_seen = np.zeros(0, np.int64) if test_seen is None else np.asarray(test_seen, np.int64)
+        return self
+
+    def __reduce__(self):
+        return Split, (*self, self.test_seen)
+
+
+def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0, groups=None, held_out=None) -> Split:
     """The paper's random train/validation/test split of ``n`` images (60/20/20 by default).
 
-    Returns three disjoint, sorted int64 index arrays that together cover range(n); the same
-    ``n``, ``fractions``, ``seed`` (and ``groups``) always give the same split.
+    Returns a :class:`Split`: disjoint, sorted int64 index arrays ``train``, ``val``, ``test`` and
+    ``test_seen`` that together cover range(n); the same arguments always give the same split.
 
     groups: optional, one label per image (e.g. the source photo of each crop,
     :attr:`deepcolor.lab_dataset.LabDataset.groups`).  Then whole groups are split, never their
     images: no photo has crops in two parts, so the test images are photos the model never saw.
     The parts then hold about, not exactly, the fractions of the images.  Our choice; the paper
     split its images at random, which is right for the Kaggle set (one image per photo).
+
+    held_out: optional (n,) bool, the held-out crops (:attr:`~deepcolor.lab_dataset.LabDataset.held_out`;
+    needs ``groups``).  Then the photos themselves are split 60/20/20 by count (the sample has a
+    dozen, so a split by images could leave one photo to test on); a held-out crop of a training
+    photo goes to ``test_seen`` (a view of a photo the model trained on, from a region no training
+    crop touches), one of a validation or test photo to that photo's part.  Our choice.
     """
+    if held_out is not None:
+        return _split_held_out(n, fractions, seed, groups, np.asarray(held_out, bool))
     fractions = np.asarray(fractions, dtype=float)
     if fractions.shape != (3,) or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
         raise ValueError(f"fractions must be three non-negative numbers adding up to 1, got {tuple(fractions)}")
@@ -138,6 +161,18 @@ def split(n: int, fractions=(0.6, 0.2, 0.2), seed: int = 0, groups=None) -> Spli
             sizes[k] = least
     n_train, n_val = sizes[0], sizes[1]
     return Split(*(np.sort(part) for part in np.split(order, [n_train, n_train + n_val])))
+
+
+def _split_held_out(n: int, fractions, seed: int, groups, held: np.ndarray) -> Split:
+    if groups is None or held.shape != (n,):
+        raise ValueError(f"held_out needs groups and one flag per image ({n}), got shape {held.shape}")
+    groups = np.asarray(groups)
+    photos = np.unique(groups[~held])
+    labels = [photos[part] for part in split(len(photos), fractions, seed)]
+    train, val, test = (np.flatnonzero(np.isin(groups, part_labels) & (~held | (k > 0)))
+                        for k, part_labels in enumerate(labels))
+    test_seen = np.flatnonzero(np.isin(groups, labels[0]) & held)
+    return Split(train, val, test, test_seen)
 
 
 def _split_groups(groups: np.ndarray, n: int, fractions: np.ndarray, seed: int) -> Split:

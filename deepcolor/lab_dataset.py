@@ -124,6 +124,16 @@ class LabDataset:
             return None
         return np.array([str(item.get("scene") or item.get("photo")) for item in items[: len(self)]])
 
+    @property
+    def held_out(self):
+        """Which images are held-out crops (:mod:`deepcolor.sample`): an (N,) bool array when the
+        manifest marks any, else None (the Kaggle set, a folder of photos).  :func:`deepcolor.data.split`
+        makes those of the training photos the ``test_seen`` images (notebook 02)."""
+        items = self.manifest.get("items") or []
+        if len(items) < len(self) or not any(item.get("held_out") for item in items):
+            return None
+        return np.array([bool(item.get("held_out")) for item in items[: len(self)]])
+
     @classmethod
     def from_arrays(cls, L, ab, source="arrays") -> "LabDataset":
         """An in-memory dataset from arrays in Lab units (quantized to the 8-bit encoding).

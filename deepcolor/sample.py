@@ -2,10 +2,19 @@
 
 Introduced in notebook ``02_dataset``.
 
-No download is needed: scikit-image, matplotlib and (if installed) scikit-learn carry a handful
-of colour photographs.  :func:`make_sample` cuts seeded random 224x224 crops from them (random
-scale, position and horizontal flip) and writes them once, in the Kaggle layout, to a cache folder
-with a manifest naming each crop's source photo and licence.  The same seed gives the same bytes.
+No download is needed: scikit-image, matplotlib and scikit-learn carry a dozen colour
+photographs.  :func:`make_sample` cuts seeded random 224x224 crops from them (random scale,
+position and horizontal flip) and writes them once, in the Kaggle layout, to a cache folder with a
+manifest naming each crop's source photo, licence and box in the photo.  The same seed gives the
+same bytes.
+
+Each photo keeps a strip along its long side (the last :data:`HELD_OUT_SHARE` of it) that no
+ordinary crop touches.  With ``held_out=k``, ``k`` more crops per photo are cut from that strip
+and marked ``"held_out": true`` in the manifest: new views of a photo, which
+:func:`deepcolor.data.split` makes the ``test_seen`` images of the photos it trains on.  With a
+dozen photos the sample cannot teach colorizing photos a network has never seen; the gap between
+``test_seen`` and ``test`` shows what it can learn, and why a colorizer needs thousands of photos.
+Our design, not the paper's.
 """
 
 from __future__ import annotations
@@ -22,7 +31,9 @@ from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
 from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
 
-SAMPLE_VERSION = 2  # 2: each item names its scene, which the split keeps in one part
+SAMPLE_VERSION = 3  # 2: each item names its scene; 3: a held-out strip per photo, three more photos
+HELD_OUT_SHARE = 0.3
+"""The share of each photo's long side kept out of the ordinary crops, for the held-out crops."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +82,8 @@ def _sklearn(index):
 
 
 def source_photos() -> list[SourcePhoto]:
-    """The photos the sample is cut from; scikit-learn's two only where it is installed."""
+    """The photos the sample is cut from: every colour photograph that scikit-image, matplotlib and
+    scikit-learn ship (scikit-learn's two only where it is installed; it is a dependency of the course)."""
     photos = [
         SourcePhoto("astronaut", _skimage("astronaut"), "skimage.data.astronaut()", "public domain (NASA)"),
         SourcePhoto("chelsea", _skimage("chelsea"), "skimage.data.chelsea()", "CC0"),
@@ -82,6 +94,11 @@ def source_photos() -> list[SourcePhoto]:
         SourcePhoto("motorcycle_right", _motorcycle(1), "skimage.data.stereo_motorcycle()[1]", "Middlebury stereo set",
                     scene="motorcycle"),
         SourcePhoto("grace_hopper", _grace_hopper, "matplotlib.cbook.get_sample_data('grace_hopper.jpg')", "public domain (US Navy)"),
+        SourcePhoto("hubble_deep_field", _skimage("hubble_deep_field"), "skimage.data.hubble_deep_field()",
+                    "public domain (NASA)"),
+        SourcePhoto("retina", _skimage("retina"), "skimage.data.retina()", "CC0 (Mikael Häggström)"),
+        SourcePhoto("immunohistochemistry", _skimage("immunohistochemistry"), "skimage.data.immunohistochemistry()",
+                    "no known copyright restrictions (CMMI)"),
     ]
     if importlib.util.find_spec("sklearn") is not None:
         photos += [
@@ -114,41 +131,69 @@ def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZ
     return np.clip(crop, 0, 1).astype(np.float32), {"top": top, "left": left, "side": side, "flip": flip}
 
 
-def sample_dir(n: int, seed: int, photos: list[SourcePhoto]) -> Path:
+def regions(shape) -> tuple[tuple, tuple]:
+    """The ordinary and the held-out region of a photo of ``shape`` (H, W, ...), as (top, left,
+    height, width) boxes: the held-out strip is the last :data:`HELD_OUT_SHARE` of the long side
+    (the right of a landscape or square photo, the bottom of a portrait one)."""
+    h, w = shape[:2]
+    if w >= h:
+        cut = w - int(round(w * HELD_OUT_SHARE))
+        return (0, 0, h, cut), (0, cut, h, w - cut)
+    cut = h - int(round(h * HELD_OUT_SHARE))
+    return (0, 0, cut, w), (cut, 0, h - cut, w)
+
+
+def crop_in(rgb: np.ndarray, box, rng: np.random.Generator):
+    """:func:`random_crop` inside ``box`` (top, left, height, width) of ``rgb``; the crop's
+    description gives its box in the whole photo."""
+    top, left, height, width = box
+    crop, where = random_crop(rgb[top : top + height, left : left + width], rng)
+    return crop, {**where, "top": where["top"] + top, "left": where["left"] + left}
+
+
+def sample_dir(n: int, seed: int, photos: list[SourcePhoto], held_out: int = 0) -> Path:
     names = ",".join(p.name for p in photos)
     key = hashlib.sha1(f"v{SAMPLE_VERSION}:{names}".encode()).hexdigest()[:8]
-    return deepcolor_home() / f"sample-n{n}-seed{seed}-{key}"
+    extra = f"-held{held_out}" if held_out else ""
+    return deepcolor_home() / f"sample-n{n}{extra}-seed{seed}-{key}"
 
 
-def make_sample(n: int = 48, seed: int = 0, progress=None):
-    """The built-in sample as a :class:`~deepcolor.lab_dataset.LabDataset` of ``n`` 224x224 crops.
+def make_sample(n: int = 48, seed: int = 0, progress=None, held_out: int = 0):
+    """The built-in sample as a :class:`~deepcolor.lab_dataset.LabDataset` of 224x224 crops:
+    ``n`` ordinary crops, then ``held_out`` crops per photo from its held-out strip (:func:`regions`).
 
-    Written once to ``deepcolor_home()/sample-n{n}-seed{seed}-<photo set>`` and reused.  Crops go
-    round-robin over the source photos, so every photo is represented.  ``progress(done, total)``
-    is called after each image when given.
+    Written once to ``deepcolor_home()/sample-n{n}[-held{k}]-seed{seed}-<photo set>`` and reused.
+    Ordinary crops go round-robin over the source photos, so every photo is represented.
+    ``progress(done, total)`` is called after each image when given.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    if held_out < 0:
+        raise ValueError(f"held_out must be 0 or more crops per photo, got {held_out}")
     photos = source_photos()
-    dst = sample_dir(n, seed, photos)
+    dst = sample_dir(n, seed, photos, held_out)
+    total = n + held_out * len(photos)
     if not dst.exists():
         rng = np.random.default_rng(seed)
         items = []
+        plan = [(photos[i % len(photos)], 0) for i in range(n)] + [(p, 1) for p in photos for _ in range(held_out)]
 
         def images():
             loaded = {}
-            for i in range(n):
-                photo = photos[i % len(photos)]
+            for i, (photo, region) in enumerate(plan):
                 if photo.name not in loaded:
                     loaded[photo.name] = photo.load()
-                rgb, crop = random_crop(loaded[photo.name], rng)
+                rgb = loaded[photo.name]
+                crop, where = crop_in(rgb, regions(rgb.shape)[region], rng)
                 items.append({"index": i, "photo": photo.name, "scene": photo.scene or photo.name,
-                              "origin": photo.origin, "licence": photo.licence, **crop})
-                yield split_lab(rgb_to_lab(rgb))
+                              "origin": photo.origin, "licence": photo.licence, **where,
+                              **({"held_out": True} if region else {})})
+                yield split_lab(rgb_to_lab(crop))
 
-        manifest = {"source": "sample", "seed": seed, "version": SAMPLE_VERSION, "items": items}
+        manifest = {"source": "sample", "seed": seed, "version": SAMPLE_VERSION, "held_out_share": HELD_OUT_SHARE,
+                    "items": items}
         try:
-            write_layout(dst, n, images(), manifest, progress=progress)
+            write_layout(dst, total, images(), manifest, progress=progress)
         except FileExistsError:
             pass  # another process wrote it meanwhile: same seed, same bytes
     return open_layout(dst, source="sample")

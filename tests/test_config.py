@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepcolor import config
+from deepcolor import config, sample
 
 
 @pytest.fixture
@@ -43,7 +43,11 @@ def test_default_falls_back_offline_with_a_banner(offline):
     assert banner.count("OFFLINE FALLBACK") == 2
     assert "Kaggle data not found" in banner and "ImageNet weights" in banner
     ds = cfg.dataset()
-    assert len(ds) == config.OFFLINE_FALLBACK["n_images"] and ds.source == "sample"
+    photos = len(sample.source_photos())
+    assert len(ds) == config.OFFLINE_FALLBACK["n_images"] + config.HELD_OUT_CROPS * photos and ds.source == "sample"
+    parts = cfg.split(ds)
+    assert len({str(g) for g in ds.groups[parts.test]}) >= 2  # at least two photos never trained on
+    assert len(parts.test_seen) and ds.held_out[parts.test_seen].all()
 
 
 def test_full_refuses_to_fall_back(offline):

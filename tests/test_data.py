@@ -315,3 +315,25 @@ def test_a_folder_dataset_names_the_photo_of_each_image_and_kaggle_does_not(phot
     assert list(ds.groups) == [item["photo"] for item in ds.manifest["items"]]
     assert data.load_kaggle(kaggle_photos.root).groups is None  # one image per photo: the paper's random split
     assert ds.subset(3).groups.tolist() == list(ds.groups[:3])
+
+
+def test_held_out_crops_of_training_photos_become_test_seen():
+    groups = np.array(list("aabbccddeeffgghhiijj") + list("abcdefghij"))
+    held = np.array([False] * 20 + [True] * 10)
+    parts = data.split(len(groups), seed=1, groups=groups, held_out=held)
+    train, val, test = parts  # still unpacks into the paper's three parts
+    everything = np.concatenate([train, val, test, parts.test_seen])
+    assert sorted(everything.tolist()) == list(range(len(groups)))  # disjoint, and covering every image
+    train_photos = set(groups[train])
+    assert set(groups[parts.test_seen]) == train_photos and held[parts.test_seen].all() and not held[train].any()
+    for part in (val, test):  # a held-out crop of an unseen photo stays with its photo
+        assert not set(groups[part]) & train_photos
+        assert set(groups[part][held[part]]) <= set(groups[part][~held[part]])
+    assert len(set(groups[test])) == 2 and len(set(groups[val])) == 2  # 10 photos: 60/20/20 by photo
+
+
+def test_a_split_without_held_out_crops_has_an_empty_test_seen():
+    parts = data.split(20, seed=0)
+    assert parts.test_seen.dtype == np.int64 and len(parts.test_seen) == 0
+    with pytest.raises(ValueError, match="held_out needs groups"):
+        data.split(4, held_out=np.zeros(4, bool))

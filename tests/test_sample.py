@@ -76,3 +76,47 @@ def test_every_sample_image_traces_back_to_its_source_photo(sample_ds):
 def test_sample_rejects_n_below_one():
     with pytest.raises(ValueError, match="at least 1"):
         data.sample(n=0)
+
+
+# --------------------------------------------------------------------------- held-out crops
+
+
+def _box_overlaps(a, b) -> bool:
+    """Do two (top, left, height, width) boxes share a pixel?"""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_held_out_crops_come_from_a_strip_no_ordinary_crop_touches():
+    ds = data.sample(n=24, seed=0, held_out=2)
+    photos = {p.name: p.load() for p in sample_mod.source_photos()}
+    items = ds.manifest["items"]
+    assert len(ds) == 24 + 2 * len(photos) and len(items) == len(ds)
+    held = [item for item in items if item.get("held_out")]
+    assert ds.held_out.tolist() == [bool(item.get("held_out")) for item in items]
+    assert sorted(item["photo"] for item in held) == sorted(list(photos) * 2)
+    for item in items:
+        shape = photos[item["photo"]].shape
+        ordinary, strip = sample_mod.regions(shape)
+        box = (item["top"], item["left"], item["side"], item["side"])
+        inside = strip if item.get("held_out") else ordinary
+        assert inside[0] <= box[0] and box[0] + box[2] <= inside[0] + inside[2]
+        assert inside[1] <= box[1] and box[1] + box[3] <= inside[1] + inside[3]
+        assert item.get("held_out") or not _box_overlaps(box, strip)
+    for name, rgb in photos.items():  # the strip is the last 30 % of the long side
+        h, w = rgb.shape[:2]
+        _, strip = sample_mod.regions(rgb.shape)
+        assert (strip[3] == round(0.3 * w) and strip[1] + strip[3] == w) if w >= h else (strip[2] == round(0.3 * h))
+
+
+def test_held_out_zero_keeps_the_sample_as_asked_and_marks_nothing():
+    ds = data.sample(n=9, seed=0)
+    assert len(ds) == 9 and ds.held_out is None
+
+
+def test_sample_carries_every_shipped_colour_photograph():
+    names = {p.name for p in sample_mod.source_photos()}
+    assert {"astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "motorcycle_right", "grace_hopper",
+            "hubble_deep_field", "retina", "immunohistochemistry", "china", "flower"} == names
+    for photo in sample_mod.source_photos():
+        rgb = photo.load()
+        assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3 and photo.licence and photo.origin
