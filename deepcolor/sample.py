@@ -8,8 +8,9 @@ position and horizontal flip) and writes them once, in the Kaggle layout, to a c
 manifest naming each crop's source photo, licence and box in the photo.  The same seed gives the
 same bytes.
 
-Each photo keeps a strip along its long side (the last :data:`HELD_OUT_SHARE` of it) that no
-ordinary crop touches.  With ``held_out=k``, ``k`` more crops per photo are cut from that strip
+Each photo keeps a strip along one side (:data:`HELD_OUT_SHARE` of its width or height, the side
+whose colours are most like the rest of the photo's: :func:`regions`) that no ordinary crop
+touches.  With ``held_out=k``, ``k`` more crops per photo are cut from that strip
 and marked ``"held_out": true`` in the manifest: new views of a photo, which
 :func:`deepcolor.data.split` makes the ``test_seen`` images of the photos it trains on.  With a
 dozen photos the sample cannot teach colorizing photos a network has never seen; the gap between
@@ -31,7 +32,7 @@ from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
 from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
 
-SAMPLE_VERSION = 3  # 2: each item names its scene; 3: a held-out strip per photo, three more photos
+SAMPLE_VERSION = 4  # 2: each item names its scene; 3: a held-out strip per photo, three more photos; 4: its side
 HELD_OUT_SHARE = 0.3
 """The share of each photo's long side kept out of the ordinary crops, for the held-out crops."""
 
@@ -131,16 +132,36 @@ def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZ
     return np.clip(crop, 0, 1).astype(np.float32), {"top": top, "left": left, "side": side, "flip": flip}
 
 
-def regions(shape) -> tuple[tuple, tuple]:
-    """The ordinary and the held-out region of a photo of ``shape`` (H, W, ...), as (top, left,
-    height, width) boxes: the held-out strip is the last :data:`HELD_OUT_SHARE` of the long side
-    (the right of a landscape or square photo, the bottom of a portrait one)."""
+def strips(shape) -> dict:
+    """The four candidate held-out strips of a photo of ``shape`` (H, W, ...), by side, each as a
+    pair of (top, left, height, width) boxes: (the rest of the photo, the strip), the strip being
+    :data:`HELD_OUT_SHARE` of the photo's width (left, right) or height (top, bottom)."""
     h, w = shape[:2]
-    if w >= h:
-        cut = w - int(round(w * HELD_OUT_SHARE))
-        return (0, 0, h, cut), (0, cut, h, w - cut)
-    cut = h - int(round(h * HELD_OUT_SHARE))
-    return (0, 0, cut, w), (cut, 0, h - cut, w)
+    dw, dh = int(round(w * HELD_OUT_SHARE)), int(round(h * HELD_OUT_SHARE))
+    return {"left": ((0, dw, h, w - dw), (0, 0, h, dw)), "right": ((0, 0, h, w - dw), (0, w - dw, h, dw)),
+            "top": ((dh, 0, h - dh, w), (0, 0, dh, w)), "bottom": ((0, 0, h - dh, w), (h - dh, 0, dh, w))}
+
+
+def regions(rgb: np.ndarray) -> tuple[tuple, tuple]:
+    """The ordinary and the held-out region of a photo, as (top, left, height, width) boxes.
+
+    rgb: (H, W, 3) uint8.  The held-out strip is the one of :func:`strips` whose colours are most
+    like the rest of the photo's (closest mean a, b and mean chroma, in Lab units), so that its
+    crops show the photo's colours rather than an odd edge (the astronaut's right edge is the
+    gray shuttle).  Our choice.
+    """
+    lab = rgb_to_lab(rgb[::4, ::4])  # every 4th pixel: the colours, quickly
+    ab, chroma = lab[..., 1:], np.linalg.norm(lab[..., 1:], axis=-1)
+
+    def stats(box):
+        top, left, height, width = (v // 4 for v in box)
+        cut = (slice(top, top + max(height, 1)), slice(left, left + max(width, 1)))
+        return np.array([*ab[cut].reshape(-1, 2).mean(axis=0), chroma[cut].mean()])
+
+    def unlike(pair):
+        return float(np.abs(stats(pair[0]) - stats(pair[1])).sum())
+
+    return min(strips(rgb.shape).values(), key=unlike)
 
 
 def crop_in(rgb: np.ndarray, box, rng: np.random.Generator):
@@ -179,12 +200,13 @@ def make_sample(n: int = 48, seed: int = 0, progress=None, held_out: int = 0):
         plan = [(photos[i % len(photos)], 0) for i in range(n)] + [(p, 1) for p in photos for _ in range(held_out)]
 
         def images():
-            loaded = {}
+            loaded, boxes = {}, {}
             for i, (photo, region) in enumerate(plan):
                 if photo.name not in loaded:
                     loaded[photo.name] = photo.load()
+                    boxes[photo.name] = regions(loaded[photo.name])
                 rgb = loaded[photo.name]
-                crop, where = crop_in(rgb, regions(rgb.shape)[region], rng)
+                crop, where = crop_in(rgb, boxes[photo.name][region], rng)
                 items.append({"index": i, "photo": photo.name, "scene": photo.scene or photo.name,
                               "origin": photo.origin, "licence": photo.licence, **where,
                               **({"held_out": True} if region else {})})

@@ -94,18 +94,22 @@ def test_held_out_crops_come_from_a_strip_no_ordinary_crop_touches():
     held = [item for item in items if item.get("held_out")]
     assert ds.held_out.tolist() == [bool(item.get("held_out")) for item in items]
     assert sorted(item["photo"] for item in held) == sorted(list(photos) * 2)
+    boxes = {name: sample_mod.regions(rgb) for name, rgb in photos.items()}
     for item in items:
-        shape = photos[item["photo"]].shape
-        ordinary, strip = sample_mod.regions(shape)
+        ordinary, strip = boxes[item["photo"]]
         box = (item["top"], item["left"], item["side"], item["side"])
         inside = strip if item.get("held_out") else ordinary
         assert inside[0] <= box[0] and box[0] + box[2] <= inside[0] + inside[2]
         assert inside[1] <= box[1] and box[1] + box[3] <= inside[1] + inside[3]
         assert item.get("held_out") or not _box_overlaps(box, strip)
-    for name, rgb in photos.items():  # the strip is the last 30 % of the long side
+    for name, rgb in photos.items():  # the strip is 30 % of the photo along one side, the rest is the photo's
         h, w = rgb.shape[:2]
-        _, strip = sample_mod.regions(rgb.shape)
-        assert (strip[3] == round(0.3 * w) and strip[1] + strip[3] == w) if w >= h else (strip[2] == round(0.3 * h))
+        ordinary, strip = boxes[name]
+        assert (ordinary, strip) in sample_mod.strips(rgb.shape).values()
+        assert strip[2] * strip[3] + ordinary[2] * ordinary[3] == h * w
+        assert strip[3] == round(0.3 * w) if strip[2] == h else strip[2] == round(0.3 * h)
+    # the astronaut's right edge (the gray shuttle) is not the strip chosen: its colours are unlike the photo's
+    assert boxes["astronaut"][1][1] + boxes["astronaut"][1][3] < 512 or boxes["astronaut"][1][2] < 512
 
 
 def test_held_out_zero_keeps_the_sample_as_asked_and_marks_nothing():
