@@ -126,3 +126,12 @@ def test_mse_toy_draws_four_swatches_and_checks_p():
     np.testing.assert_allclose(lesson.toy_colours(1.0)["MSE optimum (mean)"], lesson.TOY_RED)
     with pytest.raises(ValueError, match="probability"):
         lesson.mse_toy(1.5)
+
+
+def test_split_table_adds_test_seen_only_where_the_split_has_it():
+    groups = np.array(list("aabbccddeeffgghhiijj") + list("abcdefghij"))
+    held = np.array([False] * 20 + [True] * 10)
+    df = lesson.split_table(data.split(len(groups), groups=groups, held_out=held))
+    assert list(df.index) == ["train", "val", "test", "test_seen", "total"]
+    assert df.loc["total", "images"] == 30 and df.loc["test_seen", "images"] == 6  # the 6 training photos' crops
+    assert "test_seen" not in lesson.split_table(data.split(50)).index

@@ -123,9 +123,11 @@ def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16, profile
 
 
 def split_table(split) -> pd.DataFrame:
-    """Images per part of a train/val/test split (``deepcolor.data.Split``) and their share
-    (notebook 02_dataset)."""
+    """Images per part of a train/val/test split (``deepcolor.data.Split``) and their share, with a
+    ``test_seen`` row (held-out crops of the training photos) where the split has one (notebook 02_dataset)."""
     sizes = {name: len(part) for name, part in zip(("train", "val", "test"), split)}
+    if len(getattr(split, "test_seen", ())):
+        sizes["test_seen"] = len(split.test_seen)
     total = sum(sizes.values())
     df = pd.DataFrame({"images": sizes, "fraction": {k: v / total for k, v in sizes.items()}})
     df.loc["total"] = [total, 1.0]

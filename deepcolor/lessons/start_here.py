@@ -16,9 +16,8 @@ def environment_check(cfg) -> pd.DataFrame:
     as a two-column table (item, value): profile, backend, devices, versions, data source,
     whether a Kaggle copy and the ImageNet weights are here, the sample cache and any fallback
     (notebook 00_start_here).  Probing the weights' host takes at most a few seconds offline."""
-    from .. import config, embeddings, weights
+    from .. import config, embeddings, settings, weights
     from ..data import find_local_kaggle
-    from ..settings import deepcolor_home
 
     env = config.environment()
     kaggle = cfg.kaggle_dir or find_local_kaggle()
@@ -28,7 +27,8 @@ def environment_check(cfg) -> pd.DataFrame:
     elif weights.weights_available():
         weights_state = f"not cached; downloadable on first use into {weights_file.parent}"
     else:
-        weights_state = f"not cached and cannot be downloaded here (no internet?); expected at {weights_file}"
+        why = f"{settings.OFFLINE_ENV} is set" if settings.offline() else "no internet?"
+        weights_state = f"not cached and cannot be downloaded here ({why}); expected at {weights_file}"
     p = cfg.profile
     rows = [
         ("profile", f"{p.name}: {p.note}"),
@@ -36,8 +36,8 @@ def environment_check(cfg) -> pd.DataFrame:
         ("devices", ", ".join(env["devices"])),
         ("versions", f"deepcolor {env['deepcolor']}, Keras {env['keras']}"),
         ("data used", f"{p.data}, {p.n_images or 'all'} images, trained at {p.input_size}x{p.input_size}"),
-        ("Kaggle copy", str(kaggle) if kaggle else f"not found (set {config.KAGGLE_ENV} or run `deepcolor data kaggle`)"),
-        ("built-in sample cache", str(deepcolor_home())),
+        ("Kaggle copy", str(kaggle) if kaggle else f"not found (with internet, `config.load()` downloads it; or set {config.KAGGLE_ENV})"),
+        ("built-in sample cache", str(settings.deepcolor_home())),
         ("ImageNet weights", weights_state),
         ("embedding mode", embeddings.describe_mode(p.embedding_mode)),
         ("fallbacks", "; ".join(cfg.fallbacks) or "none"),
