@@ -10,6 +10,9 @@ notebooks on stand-ins that cost the same:
 - an empty ``KERAS_HOME``, so the profile uses the ``untrained`` embedder: the same
   Inception-ResNet-v2, other weights.
 
+``--offline`` times the course a student without internet gets instead: ``DEEPCOLOR_OFFLINE=1``
+and no stand-in, so ``default`` falls back to ``default-offline`` (the built-in sample).
+
 Everything goes in a fresh ``DEEPCOLOR_HOME`` (nothing cached from an earlier run), and the
 notebooks run in order under nbval, as a student runs them: each reuses the runs and embeddings
 of the ones before it. Prints one line per notebook as it ends, then the total.
@@ -19,6 +22,7 @@ of the ones before it. Prints one line per notebook as it ends, then the total.
     python benchmarks/course_time.py --keep /tmp/course    # keep the stand-in and runs for a rerun
     python benchmarks/course_time.py --keep /tmp/course --notebooks 05 06   # go on from there
     python benchmarks/course_time.py --cells 5             # and each notebook's 5 slowest cells
+    python benchmarks/course_time.py --offline             # the offline fallback, default-offline
 """
 
 import argparse
@@ -43,6 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this folder and keep it (default: a temporary one, removed)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per notebook")
+    parser.add_argument("--offline", action="store_true",
+                        help="no stand-in and DEEPCOLOR_OFFLINE=1: the profile's offline fallback")
     parser.add_argument("--cells", type=int, default=0,
                         help="also print each notebook's N slowest cells (pytest's --durations)")
     return parser.parse_args(argv)
@@ -99,12 +105,16 @@ def main(argv=None):
     try:
         start = time.perf_counter()
         chosen = notebooks(args.notebooks)
-        dataset = make_standin(work, args.images, keep_embeddings=not any(nb.name.startswith("03") for nb in chosen))
-        print(f"stand-in: {args.images} images of 224x224 in {dataset} "
-              f"({time.perf_counter() - start:.0f} s to make; not counted below)", flush=True)
-        env = dict(os.environ, DEEPCOLOR_PROFILE=args.profile, DEEPCOLOR_KAGGLE_DIR=str(dataset),
+        # DEEPCOLOR_OFFLINE: the untrained embedder on every machine, and no download of the Kaggle set
+        env = dict(os.environ, DEEPCOLOR_PROFILE=args.profile, DEEPCOLOR_OFFLINE="1",
                    DEEPCOLOR_HOME=str(work / "home"), KERAS_HOME=str(work / "keras-home"),
                    MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2")
+        env.pop("DEEPCOLOR_KAGGLE_DIR", None)
+        if not args.offline:
+            dataset = make_standin(work, args.images, keep_embeddings=not any(nb.name.startswith("03") for nb in chosen))
+            print(f"stand-in: {args.images} images of 224x224 in {dataset} "
+                  f"({time.perf_counter() - start:.0f} s to make; not counted below)", flush=True)
+            env["DEEPCOLOR_KAGGLE_DIR"] = str(dataset)
         env.setdefault("KERAS_BACKEND", "tensorflow")
         print(f"profile {args.profile}, backend {env['KERAS_BACKEND']}, {os.cpu_count()} CPUs\n"
               f"{'notebook':30} {'seconds':>8}  result", flush=True)
