@@ -161,20 +161,20 @@ def _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size
             "dtype_policy": keras.config.dtype_policy().name}
 
 
-def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
+def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_size: int = 16, part: str = "test"):
     """:func:`evaluate` of a finished run's final model, measured once and kept in the run's folder
-    (notebook 04; notebooks 05-09 read back what 04-07 measured).
+    (notebook 04; notebooks 05-11 read back what 04-07 measured).
 
-    run: a :class:`deepcolor.train.RunResult` (from ``train_or_load`` or ``load_finished``) whose
-    status is "completed"; the other arguments and the returned DataFrame as for :func:`evaluate`.
-    The table is saved as ``test_eval.json`` in the run folder (:func:`deepcolor.runs.write_evaluation`)
-    with what it was measured on: the final model file (size and time), the dataset's fingerprint,
-    the evaluated and the training images, the embeddings of the evaluated images, ``batch_size``,
-    the metrics, the Keras backend and dtype policy.  A later call where all of these are the same
-    reads the table back (``attrs["reused"]`` is then True) instead of colorizing every image again;
-    any difference measures again and replaces that file, which holds nothing that cannot be
-    measured again.  When the run folder cannot be written (read-only), the table is measured and
-    returned with a warning.
+    run: a :class:`deepcolor.train.RunResult` (from ``train_or_load`` or ``load_finished``) whose status
+    is "completed"; part: which of the split's parts ``indices`` are, "test" or "test_seen" (each keeps
+    its own table); the other arguments and the returned DataFrame as for :func:`evaluate`.  The table is
+    saved as ``{part}_eval.json`` in the run folder (:func:`deepcolor.runs.write_evaluation`) with what it
+    was measured on: the final model file (size and time), the dataset's fingerprint, the evaluated and
+    the training images, the embeddings of the evaluated images, ``batch_size``, the metrics, the Keras
+    backend and dtype policy.  A later call where all of these are the same reads the table back
+    (``attrs["reused"]`` is then True) instead of colorizing every image again; any difference measures
+    again and replaces that file, which holds nothing that cannot be measured again.  When the run folder
+    cannot be written (read-only), the table is measured and returned with a warning.
     """
     import warnings
 
@@ -196,7 +196,7 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
     except FileNotFoundError:  # no final model file to tell this model from another: measure, keep nothing
         return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
     try:
-        saved_key, rows = read_evaluation(run.run_dir)
+        saved_key, rows = read_evaluation(run.run_dir, part)
     except (FileNotFoundError, DamagedFileError):
         saved_key, rows = None, None
     if saved_key == key and set(rows) == {"model", *BASELINES}:
@@ -210,7 +210,7 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
     try:
         write_evaluation(run.run_dir, key, {name: {col: (v.item() if isinstance(v, np.generic) else v)
                                                    for col, v in row.items()}
-                                            for name, row in table.to_dict(orient="index").items()})
+                                            for name, row in table.to_dict(orient="index").items()}, part)
     except OSError as exc:
         warnings.warn(f"the test results of {run.run_dir} could not be kept there ({exc}); "
                       "they will be measured again next time", stacklevel=2)

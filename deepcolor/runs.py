@@ -11,8 +11,8 @@ A run folder holds::
     model.keras       the final model (written when the run ends)
     study_eval.json   accuracies on the validation and test split, when the run is part of the
                       hyperparameter study (:mod:`deepcolor.lessons.hyperparameter_study`, notebook 08)
-    test_eval.json    the final model's table of metrics on a test split and what it was measured
-                      on (:func:`deepcolor.evaluation.evaluate_run`, notebooks 04-09)
+    test_eval.json    the final model's table of metrics on the test split (test_seen_eval.json: on
+                      split.test_seen) and what it was measured on (evaluation.evaluate_run, notebooks 04-11)
 
 Run folders live under ``runs_dir``, which every function here takes (default
 :func:`default_runs_dir`).  Every file is written atomically (:mod:`deepcolor.files`); run.json
@@ -45,7 +45,7 @@ RECORD = "run.json"
 CHECKPOINT = "checkpoint.keras"
 FINAL_MODEL = "model.keras"
 EVAL_FILE = "study_eval.json"
-EVALUATION_FILE = "test_eval.json"
+EVALUATION_FILE = "test_eval.json"  # write_evaluation of part "test"; of part "test_seen": test_seen_eval.json
 HEARTBEAT_S = 30.0  # how often a running run rewrites its heartbeat between epochs
 
 
@@ -333,17 +333,17 @@ def read_study_eval(run_dir) -> dict:
             for k, vals in saved.items()}
 
 
-def write_evaluation(run_dir, key: dict, rows: dict) -> Path:
-    """Save a table of metrics of the run's final model (:func:`deepcolor.evaluation.evaluate_run`,
-    notebooks 04-09): ``{"key": key, "rows": {predictor: {column: value}}}``, where key (JSON values
-    only) says what the table was measured on.  A NaN metric is written as null.  Returns the path."""
-    return write_json(Path(run_dir) / EVALUATION_FILE, {"key": key, "rows": rows})
+def write_evaluation(run_dir, key: dict, rows: dict, part: str = "test") -> Path:
+    """Save a table of metrics of the run's final model on the split's ``part``, "test" or "test_seen", as
+    ``{part}_eval.json`` (:func:`deepcolor.evaluation.evaluate_run`, notebooks 04-11): ``{"key": key, "rows":
+    {predictor: {column: value}}}``, key (JSON values) saying what it was measured on; NaN as null.  Returns the path."""
+    return write_json(Path(run_dir) / f"{part}_eval.json", {"key": key, "rows": rows})
 
 
-def read_evaluation(run_dir) -> tuple[dict, dict]:
-    """``(key, rows)`` saved by :func:`write_evaluation`, with null read back as NaN.  A missing file
-    raises FileNotFoundError, a damaged one :class:`~deepcolor.files.DamagedFileError`."""
-    path = Path(run_dir) / EVALUATION_FILE
+def read_evaluation(run_dir, part: str = "test") -> tuple[dict, dict]:
+    """``(key, rows)`` saved by :func:`write_evaluation` for ``part``, with null read back as NaN.  A missing
+    file raises FileNotFoundError, a damaged one :class:`~deepcolor.files.DamagedFileError`."""
+    path = Path(run_dir) / f"{part}_eval.json"
     saved = read_json(path, "the saved test results of this run")
     if not (isinstance(saved, dict) and isinstance(saved.get("key"), dict) and isinstance(saved.get("rows"), dict)
             and all(isinstance(row, dict) for row in saved["rows"].values())):

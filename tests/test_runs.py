@@ -269,6 +269,9 @@ def test_a_saved_evaluation_round_trips_with_nan_and_a_damaged_one_is_named(tmp_
             runs.read_evaluation(tmp_path)
     with pytest.raises(FileNotFoundError):
         runs.read_evaluation(tmp_path / "nowhere")
+    runs.write_evaluation(tmp_path, key, rows, part="test_seen")  # the other test set: a file of its own
+    assert (tmp_path / "test_seen_eval.json").is_file()
+    assert runs.read_evaluation(tmp_path, "test_seen")[1]["model"]["accuracy"] == 0.6
 
 
 def test_the_run_folder_layout_needs_no_keras(tmp_path):
