@@ -24,6 +24,38 @@ def test_photo_from_upload(tmp_path):
     assert path == tmp_path / "up" / "mine.png" and np.array_equal(read_photo(path), rgb)
     with pytest.raises(ValueError, match="FileUpload"):
         lesson.photo_from_upload(("not a dict",), tmp_path)
+    unseen = lesson.UnseenPhoto("chelsea", rgb, "no: a test photo")
+    saved = lesson.photo_from_upload((), tmp_path / "none", unseen=unseen)  # nothing uploaded: the unseen photo
+    assert saved.name == "chelsea.png" and np.array_equal(read_photo(saved), rgb)
+    assert lesson.photo_from_upload(upload, tmp_path / "up", unseen=unseen).name == "mine.png"  # an upload wins
+
+
+def test_unseen_photo_of_the_sample_is_a_whole_test_photo(sample_ds):
+    import skimage.data
+
+    from deepcolor import data
+
+    ds = sample_ds
+    split = data.split(len(ds), groups=ds.groups)
+    unseen = lesson.unseen_photo(ds, split)
+    photo = ds.manifest["items"][split.test[0]]["photo"]
+    assert unseen.name == photo and photo in unseen.why and "no crop of it was used in training" in unseen.why
+    assert photo not in {ds.manifest["items"][i]["photo"] for i in split.train}
+    if photo == "chelsea":  # seed 0 today; the sample's photo list decides
+        assert np.array_equal(unseen.rgb, skimage.data.chelsea())
+    assert unseen.rgb.dtype == np.uint8 and min(unseen.rgb.shape[:2]) > 224  # the whole photo, not a crop
+
+
+def test_unseen_photo_without_photo_names_is_a_test_image():
+    from lab_checks import random_lab_dataset
+
+    from deepcolor import data
+
+    ds, _ = random_lab_dataset()
+    split = data.split(len(ds))
+    unseen = lesson.unseen_photo(ds, split)
+    assert unseen.rgb.shape == (32, 32, 3) and unseen.rgb.dtype == np.uint8
+    assert f"image {split.test[0]}" in unseen.why and "never used in training" in unseen.why
 
 
 def test_show_before_after_draws_pixel_for_pixel():

@@ -9,20 +9,56 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ..files import write_bytes
 
-__all__ = ["photo_from_upload", "show_before_after", "colorize_command"]
+__all__ = ["UnseenPhoto", "colorize_command", "photo_from_upload", "show_before_after", "unseen_photo"]
 
 
-def photo_from_upload(value, folder=None) -> Path:
+class UnseenPhoto(NamedTuple):
+    """A photo no training image of a split comes from (:func:`unseen_photo`).  name: a file stem
+    ("chelsea"); rgb: (H, W, 3) uint8; why: one sentence saying why the model has never seen it."""
+
+    name: str
+    rgb: np.ndarray
+    why: str
+
+
+def unseen_photo(ds, split) -> UnseenPhoto:
+    """The photo of the first test image of ``split``: one the model has never seen (notebook 10).
+
+    For the built-in sample (whose manifest names each crop's photo) it is that whole source photo at
+    full resolution (:func:`deepcolor.sample.source_photos`; under seed 0, chelsea): no crop of it
+    was used in training.  For any other dataset (the Kaggle set, your folder) it is the test image
+    itself, (224, 224, 3), never used in training.
+    """
+    from ..color import lab_parts_to_rgb
+    from ..sample import source_photos
+
+    index = int(np.asarray(split[2])[0])
+    items = ds.manifest.get("items") or []
+    photo = items[index].get("photo") if ds.manifest.get("source") == "sample" and index < len(items) else None
+    found = [p for p in source_photos() if p.name == photo]
+    if found:
+        return UnseenPhoto(photo, found[0].load(), f"no: {photo} is a test photo of the built-in sample, "
+                                                   "and no crop of it was used in training")
+    L, ab = ds.batch([index])
+    rgb = np.round(lab_parts_to_rgb(L[0], ab[0]) * 255).astype(np.uint8)
+    return UnseenPhoto(f"test_image_{index}", rgb, f"no: image {index} of the dataset is in the test split, "
+                                                   "never used in training")
+
+
+def photo_from_upload(value, folder=None, unseen=None) -> Path:
     """Save an ``ipywidgets.FileUpload`` value (a tuple of {"name", "content"} dicts) to ``folder``
     (default ``<deepcolor home>/uploads``) and return the first photo's path (notebook 10).
 
-    With nothing uploaded (an empty value, as under nbval) it saves and returns scikit-image's
-    ``coffee`` photo (600x400, CC0) instead, so the notebook always has a photo to colorize.
+    With nothing uploaded (an empty value, as under nbval) it saves and returns ``unseen`` (an
+    :class:`UnseenPhoto`, a photo the model has never seen) as ``<name>.png`` instead, so the notebook
+    always has a photo to colorize; without ``unseen``, scikit-image's ``coffee`` photo (600x400, CC0:
+    one of the built-in sample's photos, which a model may have trained on).
     """
     from ..settings import deepcolor_home
 
@@ -37,10 +73,15 @@ def photo_from_upload(value, folder=None) -> Path:
         path = folder / (name if name not in ("", ".", "..") else "upload")
         write_bytes(path, bytes(item["content"]))  # atomic; a link there is replaced, not followed
         return path
+    from PIL import Image
+
+    if unseen is not None:
+        path = folder / f"{unseen.name}.png"
+        Image.fromarray(np.asarray(unseen.rgb, np.uint8)).save(path)
+        return path
     path = folder / "coffee.png"
     if not path.is_file():
         import skimage.data
-        from PIL import Image
 
         Image.fromarray(skimage.data.coffee()).save(path)
     return path

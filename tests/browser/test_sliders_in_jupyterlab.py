@@ -80,7 +80,7 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     photo = tmp_path / "my_astronaut.png"
     Image.fromarray(skimage.data.astronaut()[40:280, 100:460]).save(photo)  # 360 x 240
     open_notebook(page, lab, "10_colorize_your_own")
-    first_below = code_cell(page, "lesson.photo_from_upload(upload.value)")
+    first_below = code_cell(page, "lesson.photo_from_upload(upload.value")
     first_below.locator(".jp-InputArea-editor").click()
     run_menu(page, "Run All Above Selected Cell")
     wait_until_ran(page, slice(0, 3))
