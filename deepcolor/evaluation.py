@@ -1,14 +1,16 @@
-"""Trained colorizers measured on a dataset, and the tables of their results.
+"""Trained colorizers measured on a set of a dataset's images.
 
 Introduced in notebook ``04_base_model`` (:func:`evaluate`); the study's accuracies serve notebook
-``08_hyperparameter_study`` and the table of every architecture notebooks 05-07 and ``09_results``.
+``08_hyperparameter_study``.
 
 :func:`evaluate_run` measures a finished run once and keeps the table in its folder, so that
 notebooks 05, 07 and 09 read back what 04-07 measured instead of predicting every image again.
 This module applies a model to a dataset (:func:`deepcolor.predict.predict_ab`, at the photos'
 size) and tabulates; the metrics themselves, their running totals and the gray and mean-ab
-baselines are :mod:`deepcolor.metrics`.  Datasets are read ``batch_size`` images at a time with
-``dataset.batches`` (:class:`deepcolor.lab_dataset.LabDataset`), so none is ever loaded whole.
+baselines are :mod:`deepcolor.metrics`; the tables of a model on both of the split's test sets,
+and of several models side by side, are :mod:`deepcolor.comparison`.  Datasets are read
+``batch_size`` images at a time with ``dataset.batches`` (:class:`deepcolor.lab_dataset.LabDataset`),
+so none is ever loaded whole.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ import numpy as np
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
 
-__all__ = ["BASELINES", "architecture_results", "evaluate", "evaluate_run", "rebalancing", "results_side_by_side", "study_accuracies",
-           "training_colours"]
+__all__ = ["BASELINES", "evaluate", "evaluate_run", "rebalancing", "study_accuracies", "training_colours"]
 
 BASELINES = ("gray baseline", "mean-ab baseline")
 """The rows of the two predictors that need no network, below the models in every table here."""
@@ -167,7 +168,8 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
 
     run: a :class:`deepcolor.train.RunResult` (from ``train_or_load`` or ``load_finished``) whose status
     is "completed"; part: which of the split's parts ``indices`` are, "test" or "test_seen" (each keeps
-    its own table); the other arguments and the returned DataFrame as for :func:`evaluate`.  The table is
+    its own table; :func:`deepcolor.comparison.evaluate_test_sets` measures both); the other arguments and
+    the returned DataFrame as for :func:`evaluate`.  The table is
     saved as ``{part}_eval.json`` in the run folder (:func:`deepcolor.runs.write_evaluation`) with what it
     was measured on: the final model file (size and time), the dataset's fingerprint, the evaluated and
     the training images, the embeddings of the evaluated images, ``batch_size``, the metrics, the Keras
@@ -238,85 +240,3 @@ def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) ->
         result = totals.result()
         out[part] = [result["accuracy"] if model is not None else float("nan"), result["constant_baseline"]]
     return out
-
-
-def results_side_by_side(evaluations):
-    """One table from several :func:`evaluate` tables (notebooks 05-07, 09).
-
-    evaluations: dict architecture name -> DataFrame from :func:`evaluate` (rows "model",
-    "gray baseline", "mean-ab baseline").  Returns a DataFrame with one row per architecture (its
-    "model" row) followed by the baselines of the first table (all tables must share test images).
-    """
-    import pandas as pd
-
-    if not evaluations:
-        raise ValueError("pass at least one evaluate() table")
-    tables = list(evaluations.items())
-    rows = [t.loc[["model"]].rename(index={"model": name}) for name, t in tables]
-    baselines = tables[0][1].drop(index="model")
-    return pd.concat(rows + [baselines])
-
-
-def _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir):
-    """The run of ``arch`` under ``cfg``'s profile: trained or reused (``train_missing``), else the
-    finished one if there is one, else None."""
-    from .runs import find_run
-    from .train import load_finished
-
-    if train_missing:
-        return cfg.train_or_load(arch, dataset, embeddings, split, verbose=verbose, runs_dir=runs_dir)
-    found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir, split)
-    return None if found is None else load_finished(found)
-
-
-def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None, train_missing=False,
-                         verbose=2, runs_dir=None):
-    """Test-set results of each architecture, one row each, then the gray and mean-ab baselines
-    (notebooks 05-07 with ``train_missing=False``, 09 with ``train_missing=True``).
-
-    cfg: a ``config.Config``; dataset, embeddings, split: as for ``cfg.train_or_load``.
-    archs: architecture names (default: all of ``paper.ARCHITECTURES``).  For each, the run
-    with the profile's settings is reused if one finished; otherwise it is trained with
-    ``train_missing`` (``verbose`` as in ``fit``), and without it the row stays empty and its
-    ``note`` names the notebook that trains it.  runs_dir: where the run folders are (default
-    :func:`deepcolor.runs.default_runs_dir`).  Completed runs are measured on ``split.test``
-    with :func:`evaluate_run` (mean-ab baseline from ``split.train``; a table measured before is read back); a run that did not complete
-    (e.g. NaN loss) gets an empty row whose note gives its status.  known: optional
-    {name: :func:`evaluate` table} already computed (e.g. the notebook's own model), used as they are.
-    Returns a DataFrame indexed by predictor (``archs``, then ``known``, then the baselines of the
-    first table measured) with the ``METRICS`` columns (NaN in an empty row), ``images``, ``note``,
-    ``run`` (the run folder's name; empty for ``known`` and missing runs), ``profile`` and
-    ``embedding_mode`` (``cfg``'s: under smoke or the untrained embedder, not results).
-    Raises RuntimeError with ``train_missing`` when no run completed and nothing is ``known``.
-    """
-    import pandas as pd
-
-    from .paper import ARCHITECTURE_NOTEBOOKS, ARCHITECTURES
-
-    archs = tuple(ARCHITECTURES if archs is None else archs)
-    if not archs and not known:
-        raise ValueError("nothing to tabulate: pass at least one architecture or known table")
-    train, _, test = split
-    tables, notes, folders = {}, {}, {}
-    for arch in archs:
-        run = _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir)
-        if run is None:
-            notes[arch] = f"not trained under profile {cfg.name!r} yet: run {ARCHITECTURE_NOTEBOOKS.get(arch, 'its notebook')}"
-            continue
-        folders[arch] = run.run_dir.name
-        if run.status == "completed":
-            tables[arch] = evaluate_run(run, dataset, test, embeddings, train_indices=train)
-        else:
-            notes[arch] = f"run {run.status}: not evaluated"
-    tables.update(known or {})
-    if train_missing and not tables:
-        raise RuntimeError(f"no architecture trained to completion under profile {cfg.name}: "
-                           "check the runs' status (deepcolor.runs.load_runs()) and their learning rates")
-    unmeasured = pd.DataFrame([{**dict.fromkeys(METRICS, np.nan), "images": np.nan, "note": note} for note in notes.values()],
-                              index=pd.Index(list(notes), name="predictor"), columns=[*METRICS, "images", "note"])
-    table = pd.concat(([results_side_by_side(tables)] if tables else []) + ([unmeasured] if notes else []))
-    table["run"] = [folders.get(name, "") for name in table.index]
-    order = list(dict.fromkeys([*archs, *(known or {})]))
-    table = table.reindex(order + [name for name in table.index if name not in order])
-    table["profile"], table["embedding_mode"] = cfg.name, cfg.embedding_mode
-    return table

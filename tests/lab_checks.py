@@ -1,5 +1,6 @@
 """Shared by the tests: the tolerances of the 8-bit Lab encoding, a writer of 16-bit colour PNGs
-(which Pillow cannot write), and a tiny random dataset for training tests."""
+(which Pillow cannot write), and tiny random datasets for training tests (one of them with held-out
+crops, as the built-in sample has)."""
 
 import struct
 import zlib
@@ -38,3 +39,14 @@ def random_lab_dataset(n: int = 12, size: int = 32, seed: int = 0):
     L = rng.uniform(0, 100, (n, size, size)).astype(np.float32)
     ab = rng.uniform(-60, 60, (n, size, size, 2)).astype(np.float32)
     return LabDataset.from_arrays(L, ab), rng.random((n, 1000)).astype(np.float32)
+
+
+def held_out_dataset(photos: int = 10, ordinary: int = 2, held: int = 1, size: int = 32, seed: int = 0):
+    """(ds, emb): :func:`random_lab_dataset` whose manifest names a photo per image, as the built-in
+    sample's does: ``ordinary`` crops of each of ``photos`` photos, then ``held`` held-out crops of
+    each (``ds.groups``, ``ds.held_out``), so that ``data.split`` gives it a ``test_seen`` part."""
+    ds, emb = random_lab_dataset(photos * (ordinary + held), size, seed)
+    items = [{"photo": f"photo{p}"} for _ in range(ordinary) for p in range(photos)]
+    items += [{"photo": f"photo{p}", "held_out": True} for p in range(photos) for _ in range(held)]
+    ds.manifest = {"source": "sample", "items": items}
+    return ds, emb

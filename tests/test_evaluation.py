@@ -1,5 +1,6 @@
 """Tests of deepcolor.evaluation: a model and the baselines on a dataset, the study's accuracies,
-and the table of every architecture.
+and a run's table kept in its folder (the tables of both test sets and of every architecture:
+tests/test_comparison.py).
 
 Fake models (an oracle, a constant) make the expected numbers known; the tables of trained runs
 use tiny models (input 16, one epoch, 12 random 32x32 images) trained once in a private runs folder.
@@ -179,60 +180,7 @@ def test_study_accuracies_of_a_perfect_model_and_of_none():
         evaluation.study_accuracies(None, ds, (split[0], split[1], np.array([], np.int64)), emb)
 
 
-# --- the table of every architecture -------------------------------------------------------------
-
-def _evaluation(accuracy):
-    return pd.DataFrame({"accuracy": [accuracy, 0.5, 0.52], "ab_mse": [100.0, 200.0, 150.0],
-                         "images": [6, 6, 6], "note": ["", "", ""]},
-                        index=pd.Index(["model", "gray baseline", "mean-ab baseline"], name="predictor"))
-
-
-def test_results_side_by_side():
-    df = evaluation.results_side_by_side({"base": _evaluation(0.6), "arch1": _evaluation(0.55)})
-    assert list(df.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
-    assert df.loc["arch1", "accuracy"] == 0.55
-    with pytest.raises(ValueError):
-        evaluation.results_side_by_side({})
-
-
-def test_architecture_results_without_training_uses_finished_runs_only(monkeypatch, tmp_path):
-    from types import SimpleNamespace
-
-    from deepcolor import data, models, runs, train
-
-    rng = np.random.default_rng(1)
-    ds = data.LabDataset.from_arrays(rng.uniform(10, 90, (6, 32, 32)).astype(np.float32),
-                           rng.uniform(-30, 30, (6, 32, 32, 2)).astype(np.float32))
-    emb = rng.random((6, 1000)).astype(np.float32)
-    split = data.Split(np.arange(3), np.array([3]), np.array([4, 5]))
-    model = models.build_model("arch3", 32)
-    loaded = []
-
-    class FakeConfig:
-        name, embedding_mode = "smoke", "untrained"
-
-        def train_config(self, arch):
-            return arch
-
-        def train_or_load(self, arch, *args, **kwargs):
-            raise AssertionError(f"architecture_results must never train without train_missing ({arch})")
-
-    def load_finished(run_dir):
-        loaded.append(run_dir.name)
-        return SimpleNamespace(model=model, run_dir=run_dir, status="completed")
-
-    monkeypatch.setattr(runs, "find_run", lambda arch, *a: tmp_path / f"run-{arch}" if arch == "arch3" else None)
-    monkeypatch.setattr(train, "load_finished", load_finished)
-    own = evaluation.evaluate(model, ds, split.test, emb, train_indices=split.train)
-    table = evaluation.architecture_results(FakeConfig(), ds, emb, split, ["base", "arch3"], known={"arch2": own})
-    assert loaded == ["run-arch3"]  # base has no finished run: nothing is loaded or trained for it
-    assert list(table.index) == ["base", "arch3", "arch2", "gray baseline", "mean-ab baseline"]
-    assert "04_base_model" in table.loc["base", "note"] and np.isnan(table.loc["base", "accuracy"])
-    assert table.loc["arch3", "run"] == "run-arch3"
-    assert table.loc["arch3", "ab_mse"] == pytest.approx(own.loc["model", "ab_mse"])
-    assert table.loc["gray baseline", "ab_mse"] == pytest.approx(own.loc["gray baseline", "ab_mse"])
-    assert set(table["profile"]) == {"smoke"} and set(table["embedding_mode"]) == {"untrained"}
-
+# --- a run's table, measured once and kept in its folder -----------------------------------------
 
 def tiny_profile(**changes):
     base = dict(input_size=16, lr=0.01, batch_size=5, l2=0.01, epochs=1)
@@ -251,46 +199,6 @@ def trained(tmp_path_factory):
         assert cfg.train_or_load("arch2", ds, emb, split, verbose=0).status == "completed"
     return cfg, ds, emb, split, runs_dir
 
-
-@pytest.fixture
-def runs_env(trained, monkeypatch):
-    monkeypatch.setenv("DEEPCOLOR_RUNS", str(trained[4]))
-    return trained
-
-
-def test_architecture_results_one_row_per_arch_and_baselines_once(runs_env):
-    cfg, ds, emb, split, runs_dir = runs_env
-    before = len(list(runs_dir.iterdir()))
-    df = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch2",), train_missing=True)
-    assert len(list(runs_dir.iterdir())) == before  # arch2 at the profile's settings = the fixture's run
-    assert list(df.index) == ["arch2", "gray baseline", "mean-ab baseline"]
-    for col in metrics.METRICS + ("profile", "embedding_mode"):
-        assert col in df.columns, col
-    _, ab = ds.batch(split.test)
-    assert df.loc["gray baseline", "ab_mse"] == pytest.approx(metrics.ab_mse(ab, metrics.gray_prediction(ab)), rel=1e-6)
-    assert (df["constant_baseline"] == df.loc["arch2", "constant_baseline"]).all()
-    found = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch2",))  # the same run, found
-    assert found.equals(df)
-
-
-def test_architecture_results_marks_a_diverged_arch(runs_env, monkeypatch):
-    cfg, ds, emb, split, *_ = runs_env
-    real = config.Config.train_or_load
-
-    def arch3_diverges(self, arch, *args, **kwargs):  # every arch gets the trained arch2 run
-        result = real(self, "arch2", *args, **kwargs)
-        return replace(result, record={**result.record, "status": "nan"}) if arch == "arch3" else result
-
-    monkeypatch.setattr(config.Config, "train_or_load", arch3_diverges)
-    df = evaluation.architecture_results(cfg, ds, emb, split, archs=("arch3", "arch2"), train_missing=True)
-    assert list(df.index) == ["arch3", "arch2", "gray baseline", "mean-ab baseline"]  # baselines from arch2
-    assert df.loc["arch3", list(metrics.METRICS)].isna().all() and "nan" in df.loc["arch3", "note"]
-    assert df.loc["arch2", list(metrics.METRICS)].notna().all()
-    with pytest.raises(RuntimeError, match="no architecture trained to completion"):
-        evaluation.architecture_results(cfg, ds, emb, split, archs=("arch3",), train_missing=True)
-
-
-# --- a run's table, measured once and kept in its folder -----------------------------------------
 
 class _Unusable:
     """A model that must not be asked to predict: the table has to come from the run's folder."""

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from deepcolor import paper  # noqa: E402
+from deepcolor.comparison import LEVEL, UNSEEN  # noqa: E402
 from deepcolor.lessons import architecture_1  # noqa: E402
 
 
@@ -28,16 +29,18 @@ def test_cost_table_columns_and_params(tiny, lesson):
 
     cfg, ds, emb, split, runs_dir = tiny
     table = architecture_1.cost_table(cfg, ds, emb, split, lessons=[lesson], verbose=0, runs_dir=runs_dir)
-    assert list(table.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
+    rows = table.xs(UNSEEN, level=LEVEL)  # the only test set of random arrays, which have no held-out crops
+    assert list(table.index.unique(LEVEL)) == [UNSEEN]
+    assert list(rows.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
     assert list(table.columns) == ["params", "GFLOP @ 224", "GFLOP @ 16", architecture_1.TIME_COLUMN, *METRICS,
                                    "images", "note", "run", "profile", "embedding_mode"]
     for name in ("base", "arch1"):
-        assert table.loc[name, "params"] == paper.PAPER_PARAMS[name]
-        assert table.loc[name, "GFLOP @ 16"] == pytest.approx(models.flops(name, 16) / 1e9)
-        assert table.loc[name, architecture_1.TIME_COLUMN] > 0
-    assert table.loc["arch1", "ab_mse"] == lesson.results.loc["model", "ab_mse"]
-    assert table.loc["arch1", "run"] == lesson.run.run_dir.name
-    assert table.loc["base", "run"].endswith("-base-lr0.001-b8-l20")
-    assert np.isnan(table.loc["gray baseline", "params"])
+        assert rows.loc[name, "params"] == paper.PAPER_PARAMS[name]
+        assert rows.loc[name, "GFLOP @ 16"] == pytest.approx(models.flops(name, 16) / 1e9)
+        assert rows.loc[name, architecture_1.TIME_COLUMN] > 0
+    assert rows.loc["arch1", "ab_mse"] == lesson.results.loc[(UNSEEN, "model"), "ab_mse"]
+    assert rows.loc["arch1", "run"] == lesson.run.run_dir.name
+    assert rows.loc["base", "run"].endswith("-base-lr0.001-b8-l20")
+    assert np.isnan(rows.loc["gray baseline", "params"])
     shown = architecture_1.show_cost_table(table)
-    assert f"test split: {len(split.test)} images" in shown.caption and "this machine" in shown.caption
+    assert f"{UNSEEN}: {len(split.test)} images" in shown.caption and "this machine" in shown.caption

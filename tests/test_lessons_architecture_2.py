@@ -13,7 +13,8 @@ from dataclasses import replace  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from deepcolor import config  # noqa: E402
+from deepcolor import comparison, config  # noqa: E402
+from deepcolor.comparison import LEVEL, UNSEEN  # noqa: E402
 from deepcolor.lessons import architecture_2  # noqa: E402
 
 from figure_checks import texts_of  # noqa: E402
@@ -50,16 +51,18 @@ def test_fusion_ablation_records_each_mode(tiny, lesson):
     ablation = architecture_2.fusion_ablation(cfg, ds, split, "arch1", emb=emb, lesson=lesson, verbose=0,
                                              runs_dir=runs_dir)
     assert ablation.modes == ("untrained", "none")
-    assert list(ablation.table.index) == ["untrained", "none", "gray baseline", "mean-ab baseline"]
-    assert ablation.table.loc["untrained", "run"] == lesson.run.run_dir.name  # the lesson's run, reused
-    assert ablation.table.loc["untrained", "ab_mse"] == lesson.results.loc["model", "ab_mse"]
-    none_run = runs.load_run(runs_dir / ablation.table.loc["none", "run"])
+    assert ablation.table.index.names == [LEVEL, "embeddings"]
+    table = ablation.table.xs(UNSEEN, level=LEVEL)  # random arrays have no held-out crops: one test set
+    assert list(table.index) == ["untrained", "none", "gray baseline", "mean-ab baseline"]
+    assert table.loc["untrained", "run"] == lesson.run.run_dir.name  # the lesson's run, reused
+    assert table.loc["untrained", "ab_mse"] == lesson.results.loc[(UNSEEN, "model"), "ab_mse"]
+    none_run = runs.load_run(runs_dir / table.loc["none", "run"])
     assert none_run["embedding_mode"] == "none" and none_run["config"]["arch"] == "arch1"
-    assert ablation.table.loc["none", "embedding spread"] == 0
-    assert ablation.table.loc["untrained", "embedding spread"] > 0
-    assert ablation.table.loc["none", "images"] == len(split.test)
+    assert table.loc["none", "embedding spread"] == 0
+    assert table.loc["untrained", "embedding spread"] > 0
+    assert table.loc["none", "images"] == len(split.test)
     assert "Only the untrained and none modes" in ablation.note
-    assert f"test split: {len(split.test)} images" in " ".join(texts_of(ablation.figure).split())
+    assert comparison.sets_caption(split) in " ".join(texts_of(ablation.figure).split())
     assert "embeddings" not in ablation.shown.to_html().split("</thead>")[0].split("<th")[-1]
 
 

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from deepcolor import data, paper  # noqa: E402
+from deepcolor import comparison, data, paper  # noqa: E402
 from deepcolor.lessons import architectures  # noqa: E402
 
 from figure_checks import texts_of  # noqa: E402
@@ -71,12 +71,15 @@ def test_architecture_lesson_names_its_data(tiny, lesson):
     assert lesson.layers.iloc[-1]["params"] == paper.PAPER_PARAMS["arch1"] and lesson.layers["matches paper"].all()
     table = architectures.data_table(cfg, ds, split)
     assert table.loc["test", "smoke"] == len(split.test) and table.loc["train", "smoke"] == len(split.train)
+    assert table.loc["test_seen", "smoke"] == 0  # random arrays have no held-out crops
     assert "test images from a photo also in train" not in table.index  # random arrays name no photos
     curves, pictures = (" ".join(texts_of(fig).split()) for fig in (lesson.curves, lesson.pictures))
     assert f"trained on {len(split.train)} images" in curves and "NOT RESULTS" in curves
-    assert f"of the {len(split.test)} test images" in pictures and "profile: smoke" in pictures
-    assert lesson.results.loc["model", "images"] == len(split.test)
-    assert f"test split: {len(split.test)} images" in lesson.metrics.caption
+    shown = comparison.picture_indices(ds, split)
+    assert shown.caption in pictures and "profile: smoke" in pictures
+    assert lesson.results.loc[(comparison.UNSEEN, "model"), "images"] == len(split.test)
+    assert list(lesson.results.index.unique(comparison.LEVEL)) == [comparison.UNSEEN]  # no test_seen here
+    assert comparison.sets_caption(split) in lesson.metrics.caption
     assert set(lesson.paper["model"]) == {"arch1", "base"}
 
 

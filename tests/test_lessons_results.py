@@ -27,14 +27,23 @@ def test_headline_beside_ours_says_what_differs_from_figure_20():
 
     from deepcolor import config, paper
 
+    from deepcolor.comparison import LEVEL, SEEN, UNSEEN
+
     cfg = config.Config(config.PROFILES["full"])
-    res = pd.DataFrame({"accuracy": [0.61], "constant_baseline": [0.58]}, index=["base"])
-    styled = results.headline_beside_ours(res, cfg, 25_000, 5_000)
+    res = pd.DataFrame({"accuracy": [0.61], "constant_baseline": [0.58], "images": [5000]},
+                       index=pd.MultiIndex.from_tuples([(UNSEEN, "base")], names=[LEVEL, "predictor"]))
+    styled = results.headline_beside_ours(res, cfg, 25_000)
     table = styled.data
     assert table["test accuracy"].tolist() == [paper.HEADLINE_TEST_ACCURACY, 0.61, 0.58]
     assert table.iloc[1]["setting"] == "differs from figure 20: 20 epochs, not 2,500"  # full: lr, batch, L2 as figure 20
     assert "2,500 epochs" in table.iloc[0]["setting"] and table.iloc[1]["test images"] == "5,000"
+    assert UNSEEN in table.index[1] and UNSEEN in table.index[2]
     assert "profile: full" in styled.to_html() and "56.88%" in styled.to_html()
+    seen = pd.DataFrame({"accuracy": [0.7], "constant_baseline": [0.55], "images": [21]},
+                        index=pd.MultiIndex.from_tuples([(SEEN, "base")], names=[LEVEL, "predictor"]))
+    both = results.headline_beside_ours(pd.concat([res, seen]), cfg, 25_000).data  # the sample: a row pair per test set
+    assert both["test accuracy"].tolist() == [paper.HEADLINE_TEST_ACCURACY, 0.61, 0.58, 0.7, 0.55]
+    assert SEEN in both.index[3] and both.iloc[3]["test images"] == "21"
 
 
 def _photos(seed=0, n=3, size=12):

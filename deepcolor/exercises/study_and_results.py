@@ -48,9 +48,9 @@ def _test_share_a_ge_b(cfg) -> float:
 register(
     Exercise("09.2", "What share p of the test split's pixels have a >= b? (a fraction in [0, 1])",
              close_to(_test_share_a_ge_b, rel=0, abs_tol=0.0005),
-             "read every test image with ds.batch(split.test) (ab_test holds only the first six) and "
+             "read every test image with ds.batch(split.test) (ab_test holds only the crops shown) and "
              "count the pixels where a >= b; give a fraction between 0 and 1, then compare it with the "
-             "gray baseline's accuracy in section 2.", profile=True),
+             "gray baseline's accuracy on photos it has never seen in section 2.", profile=True),
 )
 
 # --- notebook 10 ---

@@ -50,40 +50,44 @@ def epoch_time(cfg, ds, emb, split, arch, max_batches=8):
 
 def cost_table(cfg, ds, emb, split, archs=("base", "arch1"), lessons=(), max_batches=8, verbose="auto",
                runs_dir=None):
-    """What each architecture costs and scores, one row each, then the gray and mean-ab baselines (notebook 05).
+    """What each architecture costs and scores on both test sets, then the gray and mean-ab baselines (notebook 05).
 
-    Columns: params, ``GFLOP @ 224`` and ``GFLOP @ S`` (forward, one image; S the profile's input
-    side, when not 224), :data:`TIME_COLUMN` (:func:`epoch_time`: one training epoch under the
-    profile, measured on this machine), then the columns of ``evaluation.architecture_results``:
-    every metric on the test split, images, note, run, profile, embedding_mode.  Each architecture is
-    trained under the profile, or its finished run reused; lessons: :class:`ArchitectureLesson` objects of
-    some of ``archs`` under the same profile, whose run and test results are used as they are.  The
-    baselines' cost columns are NaN.
+    Returns the table of :func:`deepcolor.comparison.architecture_results`, indexed by (test set,
+    predictor), with the cost columns in front: params, ``GFLOP @ 224`` and ``GFLOP @ S`` (forward, one
+    image; S the profile's input side, when not 224) and :data:`TIME_COLUMN` (:func:`epoch_time`: one
+    training epoch under the profile, measured once on this machine), the same under each test set;
+    then every metric, images, note, run, profile, embedding_mode.  Each architecture is trained under
+    the profile, or its finished run reused; lessons: :class:`ArchitectureLesson` objects of some of
+    ``archs`` under the same profile, whose run and results are used as they are.  The baselines' cost
+    columns are NaN.
     """
     import pandas as pd
 
-    from .. import evaluation, models
+    from .. import comparison, models
 
     known = {lesson.arch: lesson for lesson in lessons if lesson.arch in archs and lesson.results is not None}
-    table = evaluation.architecture_results(
+    table = comparison.architecture_results(
         cfg, ds, emb, split, [a for a in archs if a not in known], known={a: known[a].results for a in known},
         train_missing=True, verbose=verbose, runs_dir=runs_dir)
+    names = table.index.get_level_values("predictor")
     for arch, lesson in known.items():
-        table.loc[arch, "run"] = lesson.run.run_dir.name
+        table.loc[names == arch, "run"] = lesson.run.run_dir.name
     sizes = dict.fromkeys((224, cfg.profile.input_size))
-    cost = {a: {"params": models.describe(a)["params"],
-                **{f"GFLOP @ {s}": models.flops(a, s) / 1e9 for s in sizes},
-                TIME_COLUMN: epoch_time(cfg, ds, emb, split, a, max_batches)} for a in archs}
-    order = list(archs) + [name for name in table.index if name not in archs]
-    return pd.DataFrame.from_dict(cost, orient="index").join(table, how="outer").reindex(order)
+    cost = pd.DataFrame.from_dict({a: {"params": models.describe(a)["params"],
+                                       **{f"GFLOP @ {s}": models.flops(a, s) / 1e9 for s in sizes},
+                                       TIME_COLUMN: epoch_time(cfg, ds, emb, split, a, max_batches)} for a in archs},
+                                  orient="index")
+    return table.join(cost, on="predictor")[[*cost.columns, *table.columns]]
 
 
 def show_cost_table(table, title=None):
     """A :func:`cost_table` styled: parameters with thousands separators, times in seconds, and a
-    caption naming the profile, the embeddings, the test images and this machine (notebook 05)."""
+    caption naming the profile, the embeddings, each test set's images and this machine (notebook 05)."""
+    from ..comparison import LEVEL
     from . import figures
 
-    images = int(table["images"].dropna().iloc[0]) if table["images"].notna().any() else 0
-    title = title or f"test split: {images} images; {TIME_COLUMN} measured on {machine()}"
+    images = table["images"].dropna().groupby(level=LEVEL, sort=False).first()
+    sets = "; ".join(f"{label}: {int(n)} images" for label, n in images.items())
+    title = title or f"{sets}; {TIME_COLUMN} measured on {machine()}"
     styler = figures.metrics_table(table, table["profile"].iloc[0], table["embedding_mode"].iloc[0], title)
     return styler.format("{:,.0f}", subset=["params"], na_rep="-").format("{:.2f}", subset=[TIME_COLUMN], na_rep="-")

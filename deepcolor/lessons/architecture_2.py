@@ -51,9 +51,9 @@ def embedding_spread(emb, indices=None):
 
 
 class Ablation(NamedTuple):
-    """What :func:`fusion_ablation` returns.  table: a DataFrame indexed by embedding mode, then the
-    gray and mean-ab baselines; shown: it styled and captioned; figure: its bar charts; note: which
-    modes ran and why (:func:`ablation_modes`); modes: the modes run."""
+    """What :func:`fusion_ablation` returns.  table: a DataFrame indexed by (test set, embeddings): under
+    each test set one row per embedding mode, then the gray and mean-ab baselines; shown: it styled and
+    captioned; figure: its bar charts; note: which modes ran and why (:func:`ablation_modes`); modes: the modes run."""
 
     table: Any
     shown: Any
@@ -64,7 +64,7 @@ class Ablation(NamedTuple):
 
 def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=None, verbose="auto", runs_dir=None):
     """Does the fusion help?  ``arch`` trained with the same settings under ``cfg``'s profile, once per
-    embedding mode, and measured on the test split (notebook 06).
+    embedding mode, and measured on both test sets (:func:`deepcolor.comparison.evaluate_test_sets`, notebook 06).
 
     modes: default :func:`ablation_modes` (imagenet only where it can run); asking for "imagenet"
     where it cannot raises :class:`deepcolor.weights.WeightsUnavailableError`.  emb: the profile's
@@ -72,13 +72,14 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
     ``embedding_cache.dataset_embeddings`` (cached on disk; "none" is zeros).  Each run goes through
     ``train.train_or_load`` with its real ``embedding_mode``, so finished runs are reused and every
     record names its mode.  lesson: the :class:`ArchitectureLesson` of ``arch`` under this profile,
-    whose test results stand for the profile's own mode (its run is the same).  Table columns: the
+    whose results stand for the profile's own mode (its run is the same).  The table is indexed by
+    (test set, embeddings), each test set with one row per mode then the baselines; columns: the
     metrics, images, ``embedding spread`` (:func:`embedding_spread` on the training images), run,
     status.  Returns an :class:`Ablation`.
     """
     import pandas as pd
 
-    from .. import evaluation
+    from .. import comparison
     from ..embedding_cache import dataset_embeddings
     from ..embeddings import check_mode
     from ..metrics import METRICS
@@ -93,7 +94,7 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
         raise WeightsUnavailableError(f"the fusion ablation cannot run the 'imagenet' mode here. {note}")
     if modes != possible:
         note = f"Modes run: {', '.join(modes)} (asked for). {note}"
-    train, _, test = (np.asarray(part) for part in split)
+    train = np.asarray(split[0])
     tables, extra = {}, {}
     known = {cfg.embedding_mode: lesson.results} if lesson is not None and lesson.arch == arch else {}
     for mode in modes:
@@ -105,36 +106,49 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
         if known.get(mode) is not None:
             tables[mode] = known[mode]
         elif run.status == "completed":
-            tables[mode] = evaluation.evaluate_run(run, ds, test, e, train_indices=train)
-    table = evaluation.results_side_by_side(tables) if tables else pd.DataFrame(columns=[*METRICS, "images", "note"])
-    table = table.reindex(list(modes) + [n for n in table.index if n not in modes])
-    table = table.join(pd.DataFrame.from_dict(extra, orient="index"))
+            tables[mode] = comparison.evaluate_test_sets(run, ds, split, e)
+    empty = pd.DataFrame(columns=[*METRICS, "images", "note"],
+                         index=pd.MultiIndex.from_tuples([], names=[comparison.LEVEL, "predictor"]))
+    table = comparison.results_side_by_side(tables) if tables else empty
+    sets = [comparison.TEST_SETS[part] for part in comparison.image_sets(split)]
+    table = comparison.order_rows(table, modes, sets).join(pd.DataFrame.from_dict(extra, orient="index"), on="predictor")
     table[["run", "status"]] = table[["run", "status"]].fillna("")  # the baselines have neither
-    table.index.name = "embeddings"
-    title = f"{arch}, same settings, test split: {len(test)} images"
+    table.index = table.index.set_names([comparison.LEVEL, "embeddings"])
+    title = f"{arch}, same settings, on {comparison.sets_caption(split)}"
     shown = figures.metrics_table(table, cfg.name, ", ".join(modes), title).hide(["embeddings"], axis="columns")
     caption = figures.caption(cfg.name, ", ".join(modes), title)
     return Ablation(table, shown, _ablation_figure(table, modes, caption), note, modes)
 
 
 def _ablation_figure(table, modes, caption):
-    """Bars per embedding mode: ab MSE and accuracy (the two baselines as gray lines) and the embedding spread."""
+    """Bars per embedding mode, one per test set: ab MSE and accuracy (each set's two baselines as lines
+    of its colour), and the embedding spread."""
+    from ..comparison import LEVEL
     from . import figures
 
     fig = figures.new_figure(figsize=(11, 4.0), layout="constrained")
     panels = (("ab_mse", "ab MSE (lower is better)"), ("accuracy", "paper accuracy (is a > b right)"),
               ("embedding spread", "embedding spread across photos"))
     lines = {"gray baseline": ":", "mean-ab baseline": "--"}
-    for ax, (column, title) in zip(fig.subplots(1, 3), panels):
-        values = [table.loc[m, column] for m in modes]
-        ax.bar(list(modes), values, color=["C0", "C1", "C2"][: len(modes)])
-        for name, style in lines.items():
-            if column != "embedding spread" and name in table.index:
-                ax.axhline(table.loc[name, column], color="gray", linestyle=style, label=name)
-        for x, v in enumerate(values):
-            ax.annotate(f"{v:.3g}", (x, v), ha="center", va="bottom", fontsize=8)
+    sets = list(table.index.unique(LEVEL))
+    axes = fig.subplots(1, 3)
+    for ax, (column, title) in zip(axes, panels):
+        shown = sets if column != "embedding spread" else sets[:1]  # the spread does not depend on the test set
+        width = 0.8 / len(shown)
+        for k, label in enumerate(shown):
+            part = table.xs(label, level=LEVEL)
+            values = [part.loc[m, column] for m in modes]
+            x = np.arange(len(modes)) + (k - (len(shown) - 1) / 2) * width
+            colour = f"C{k}" if column != "embedding spread" else "gray"
+            ax.bar(x, values, width=width, color=colour, label=label if column != "embedding spread" else None)
+            for name, style in lines.items():
+                if column != "embedding spread" and name in part.index:
+                    ax.axhline(part.loc[name, column], color=colour, linestyle=style, linewidth=1, label=f"{name}, {label}")
+            for xi, v in zip(x, values):
+                ax.annotate(f"{v:.3g}", (xi, v), ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(modes)), list(modes))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("embedding mode")
-    fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
+    figures.place_legend(fig, list(axes))
     suptitle(fig, caption)
     return fig

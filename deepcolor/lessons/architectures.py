@@ -4,7 +4,8 @@
   :func:`compare_architectures`;
 - 05-07: :func:`architecture_lesson`, the steps every architecture notebook shares, in one call (the
   layer table beside the paper's figure, the run trained or reused under the profile, its loss
-  curves, colorized test images, test metrics and the paper's runs of that model), and
+  curves, colorized crops of photos it has never seen and has seen, its metrics on both test sets
+  (:mod:`deepcolor.comparison`) and the paper's runs of that model), and
   :func:`data_table`.
 
 Each architecture notebook then asks its own question, in its own module:
@@ -107,10 +108,10 @@ class ArchitectureLesson:
 
     arch: the architecture; run: its :class:`deepcolor.train.RunResult` (trained or reused);
     layers: :func:`layer_table_vs_paper` read from the trained model; summary: ``figures.run_summary(run)``;
-    curves: loss and accuracy per epoch (a Figure); pictures: gray input, prediction and truth of test
-    images (a Figure); results: the
-    ``evaluation.evaluate`` table of the test split (None when the run did not complete);
-    metrics: ``results`` styled and captioned (or a sentence saying why there are none);
+    curves: loss and accuracy per epoch (a Figure); pictures: gray input, prediction and truth of crops
+    of photos it has never seen and of photos it has seen (a Figure, :func:`deepcolor.comparison.picture_indices`);
+    results: the :func:`deepcolor.comparison.evaluate_test_sets` table of both test sets (None when the
+    run did not complete); metrics: ``results`` styled and captioned (or a sentence saying why there are none);
     paper: the paper's runs of this model and of the base model (rows of ``paper.results_table()``).
     """
 
@@ -137,16 +138,18 @@ def photos_shared_with_train(ds, split):
 def data_table(cfg, ds, split):
     """What the profile's data is, as one column named after the profile (notebooks 05-07).
 
-    Rows: images, source, train, val, test (image counts of ``split``, from ``cfg.split(ds)``),
-    ``test images from a photo also in train`` (only when the dataset knows each image's photo,
-    ``ds.groups``: crops of one photo in both parts make "never seen" less true), model input, embeddings.
+    Rows: images, source, train, val, test, test_seen (image counts of ``split``, from ``cfg.split(ds)``;
+    test_seen: new crops of the training photos, 0 for the Kaggle set), ``test images from a photo also
+    in train`` (only when the dataset knows each image's photo, ``ds.groups``: crops of one photo in
+    both parts make "never seen" less true), model input, embeddings.
     """
     import pandas as pd
 
     from ..embeddings import describe_mode
 
     train, val, test = (np.asarray(part) for part in split)
-    rows = {"images": len(ds), "source": ds.source, "train": len(train), "val": len(val), "test": len(test)}
+    rows = {"images": len(ds), "source": ds.source, "train": len(train), "val": len(val), "test": len(test),
+            "test_seen": len(getattr(split, "test_seen", ()))}
     shared = photos_shared_with_train(ds, split)
     if shared is not None:
         rows["test images from a photo also in train"] = shared
@@ -155,24 +158,25 @@ def data_table(cfg, ds, split):
     return pd.Series(rows).to_frame(cfg.name)
 
 
-def architecture_lesson(cfg, ds, emb, split, arch, n_pictures=6, verbose="auto", runs_dir=None):
+def architecture_lesson(cfg, ds, emb, split, arch, verbose="auto", runs_dir=None):
     """Train ``arch`` under ``cfg``'s profile (or reuse an identical finished run) and build what every
     architecture notebook shows of it (notebooks 05-07): the steps they share, in one call.
 
     cfg: a :class:`deepcolor.config.Config`; ds: its dataset (``cfg.dataset()``); emb: (len(ds), 1000)
-    float32 embeddings in the profile's mode (``cfg.embeddings(ds)``); split: (train, val, test) index
-    arrays (``cfg.split(ds)``); n_pictures: how many test images to colorize; verbose: Keras' fit
-    verbosity; runs_dir: where the run folders are (default :func:`deepcolor.runs.default_runs_dir`).
-    Metrics are measured on the whole test split (``evaluation.evaluate``, mean-ab baseline from the
+    float32 embeddings in the profile's mode (``cfg.embeddings(ds)``); split: a :class:`deepcolor.data.Split`
+    (``cfg.split(ds)``); verbose: Keras' fit verbosity; runs_dir: where the run folders are (default
+    :func:`deepcolor.runs.default_runs_dir`).  The pictures are :func:`deepcolor.comparison.picture_indices`
+    (crops of photos it has never seen beside new crops of photos it has seen); the metrics are measured
+    on both test sets, whole (:func:`deepcolor.comparison.evaluate_test_sets`, mean-ab baseline from the
     training images).  Returns an :class:`ArchitectureLesson`.
     """
     import pandas as pd
 
-    from .. import evaluation, metrics, predict
+    from .. import comparison, metrics, predict
     from . import figures
 
     paper.check_architecture(arch)
-    train, val, test = (np.asarray(part) for part in split)
+    train, val = np.asarray(split[0]), np.asarray(split[1])
     run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir)
 
     def tag(title):
@@ -184,18 +188,16 @@ def architecture_lesson(cfg, ds, emb, split, arch, n_pictures=6, verbose="auto",
         {arch: run.history}, metrics=("loss", "val_loss", "accuracy", "val_accuracy"),
         reference={"val_accuracy": (f"constant predictor ({len(seen)} val images)", constant)},
         caption=tag(f"{arch}: trained on {len(train)} images, validated on {len(val)} (the val_ curves)"))
-    shown = test[:n_pictures]
-    L, ab = ds.batch(shown)
+    shown = comparison.picture_indices(ds, split)
+    L, ab = ds.batch(shown.indices)
     pictures = figures.show_colorizations(
-        L, predict.predict_ab(run.model, L, np.asarray(emb[shown], np.float32)), ab,
-        caption=tag(f"{arch} on {len(shown)} of the {len(test)} test images ("
-                    + ("from photos never used in training)" if photos_shared_with_train(ds, split) == 0
-                       else "none of them used in training)")))
+        L, predict.predict_ab(run.model, L, np.asarray(emb[shown.indices], np.float32)), ab,
+        titles=shown.titles, max_images=len(shown.indices), caption=tag(f"{arch} on {shown.caption}"))
     results, shown_metrics = None, f"{arch}: the run ended with status {run.status!r}, so it is not measured"
     if run.status == "completed":
-        results = evaluation.evaluate_run(run, ds, test, emb, train_indices=train)
+        results = comparison.evaluate_test_sets(run, ds, split, emb)
         shown_metrics = figures.metrics_table(results, cfg.name, cfg.embedding_mode,
-                                              f"{arch}, test split: {len(test)} images")
+                                              f"{arch} on {comparison.sets_caption(split)}")
     runs = paper.results_table()
     return ArchitectureLesson(
         arch=arch, run=run, layers=layer_table_vs_paper(arch, 224, model=run.model), summary=figures.run_summary(run),

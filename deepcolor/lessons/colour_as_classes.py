@@ -2,7 +2,7 @@
 classes (Zhang et al. 2016), without and with class rebalancing, on the same trunk.
 
 :func:`train_three` trains (or reuses, from their run folders) the three models under a profile,
-:func:`comparison_table` measures them with :func:`deepcolor.evaluation.evaluate`,
+:func:`comparison_table` measures them on both test sets with :func:`deepcolor.comparison.evaluate_test_sets`,
 :func:`show_side_by_side` and :func:`temperature_figure` draw them.
 :class:`deepcolor.classify.AnnealedColorizer` lets a classifier stand where a regression model is
 expected (``evaluation.evaluate``, ``predict.predict_ab``).
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..classify import ZHANG_T, AnnealedColorizer, ClassifierHead, model_head
 from ..color import lab_parts_to_rgb
-from ..evaluation import evaluate, results_side_by_side
+from ..comparison import evaluate_test_sets, results_side_by_side, sets_caption
 from ..predict import predict_ab
 from .figures import caption, new_figure, suptitle
 
@@ -58,16 +58,16 @@ def predict_all(models, L, embedding, T: float = ZHANG_T) -> dict:
 
 
 def comparison_table(cfg, models, ds, emb, split, T: float = ZHANG_T):
-    """The models side by side on the test split (notebook 11_colour_as_classes): one row per
+    """The models side by side on both test sets (notebook 11_colour_as_classes): under each test set
+    (photos it has never seen; new crops of photos it has seen, where the split has them) one row per
     model then the gray and mean-ab baselines, the columns of ``metrics.METRICS`` (the paper's
     accuracy, ab_mse, psnr, auc, rebalanced_auc, colourfulness ...).  Returns a captioned Styler
     (``figures.metrics_table``)."""
     from .figures import metrics_table
 
-    tables = {name: evaluate(as_regressor(m, T), ds, split.test, emb, train_indices=split.train)
-              for name, m in models.items()}
+    tables = {name: evaluate_test_sets(as_regressor(m, T), ds, split, emb) for name, m in models.items()}
     return metrics_table(results_side_by_side(tables), cfg.name, cfg.embedding_mode,
-                         f"MSE vs colour classes (T = {T:g}), test split")
+                         f"MSE vs colour classes (T = {T:g}) on {sets_caption(split)}")
 
 
 def mean_chroma(ab) -> float:
@@ -76,10 +76,11 @@ def mean_chroma(ab) -> float:
     return float(np.mean(np.hypot(ab[..., 0], ab[..., 1])))
 
 
-def show_side_by_side(cfg, L, ab_true, preds: dict, max_images: int = 6, title=None):
+def show_side_by_side(cfg, L, ab_true, preds: dict, max_images: int = 6, title=None, titles=None):
     """Gray input, each prediction and the truth, one row each, one column per photo (notebook
     11_colour_as_classes).  L: (n, H, W) in [0, 100]; ab_true (None: no truth row) and each of
-    ``preds``: (n, H, W, 2) in Lab units.  Each row is labelled with its mean chroma; the caption names the profile."""
+    ``preds``: (n, H, W, 2) in Lab units; titles: up to n column titles (e.g. ``comparison.picture_indices``'s).
+    Each row is labelled with its mean chroma; the caption names the profile."""
     L = np.asarray(L, np.float32)
     rows = {"gray input": np.zeros(L.shape + (2,), np.float32), **preds}
     if ab_true is not None:
@@ -93,14 +94,17 @@ def show_side_by_side(cfg, L, ab_true, preds: dict, max_images: int = 6, title=N
             axes[r, i].imshow(rgb[i], interpolation="nearest" if rgb.shape[1] <= 64 else "antialiased")
             axes[r, i].set_xticks([])
             axes[r, i].set_yticks([])
+            if r == 0 and titles is not None and i < len(titles):
+                axes[r, i].set_title(str(titles[i]), fontsize=8)
         axes[r, 0].set_ylabel(f"{label}\nchroma {mean_chroma(ab[:n]):.1f}", fontsize=8)
     suptitle(fig, caption(cfg.name, cfg.embedding_mode, title))
     return fig
 
 
-def temperature_figure(cfg, model, L, embedding, T: float = ZHANG_T, max_images: int = 6):
+def temperature_figure(cfg, model, L, embedding, T: float = ZHANG_T, max_images: int = 6, titles=None):
     """Test photos recoloured by a classifier at temperature ``T``, no retraining (notebook
     11_colour_as_classes): T = 1 is the mean of the distribution, small T approaches its mode.
-    L: (n, H, W) in [0, 100]; embedding: (n, 1000).  Returns a Figure (gray row, prediction row)."""
+    L: (n, H, W) in [0, 100]; embedding: (n, 1000); titles: column titles, as for :func:`show_side_by_side`.
+    Returns a Figure (gray row, prediction row)."""
     ab = predict_all({f"T = {T:.2f}": model}, L, embedding, T)
-    return show_side_by_side(cfg, L, None, ab, max_images, f"annealed mean at T = {T:.2f}")
+    return show_side_by_side(cfg, L, None, ab, max_images, f"annealed mean at T = {T:.2f}", titles)

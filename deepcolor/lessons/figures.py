@@ -98,7 +98,8 @@ def show_colorizations(L, ab_pred, ab_true=None, titles=None, max_images=6, capt
     n = min(len(L), int(max_images))
     if n == 0:
         raise ValueError("no images to show: L is empty")
-    fig = new_figure(figsize=(2.0 * n + 0.6, 2.0 * len(rows) + (0.5 if caption else 0.2)), layout="constrained")
+    side = 2.0 if n <= 6 else 1.6  # inches per picture: nine still fit a page's width
+    fig = new_figure(figsize=(side * n + 0.6, side * len(rows) + (0.5 if caption else 0.2)), layout="constrained")
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, ab) in enumerate(rows.items()):
         rgb = gray_to_rgb(L[:n]) if ab is None else lab_parts_to_rgb(L[:n], ab[:n])
@@ -228,15 +229,16 @@ def caption(profile, embedding_mode, title=None):
 
 
 def metrics_table(df, profile, embedding_mode, title=None):
-    """An ``evaluate()`` table (or any table of numbers) captioned with where it came from (notebooks 04-09).
+    """A table of results (or any table of numbers) captioned with where it came from (notebooks 04-11).
 
-    df: a pandas DataFrame, e.g. from ``evaluation.evaluate``.  profile: the profile's name (``cfg.name``);
-    embedding_mode: "imagenet", "untrained" or "none" (``cfg.embedding_mode``).
-    Returns a pandas Styler: floats to 4 digits, caption naming the profile and embedding mode,
-    which says "NOT RESULTS" under the smoke profile or with the untrained embedder.
-    The frame itself is ``styler.data``, with columns ``profile`` and ``embeddings`` added (in place
-    of the ``profile`` and ``embedding_mode`` columns a table carries already, as
-    ``evaluation.architecture_results`` tables do).
+    df: a pandas DataFrame, e.g. from ``comparison.evaluate_test_sets`` (rows "photos it has never
+    seen (test)" and, for the built-in sample, "photos it has seen, new crops (test_seen)").  profile:
+    the profile's name (``cfg.name``); embedding_mode: "imagenet", "untrained" or "none"
+    (``cfg.embedding_mode``).  Returns a pandas Styler: floats to 4 digits, captioned by :func:`caption`
+    (the profile and embedding mode; "NOT RESULTS" under smoke; what the two test sets teach under the
+    offline fallback).  The frame itself is ``styler.data``, with columns ``profile`` and ``embeddings``
+    added (in place of the ``profile`` and ``embedding_mode`` columns a table carries already, as
+    ``comparison.architecture_results`` tables do).
     """
     out = df.drop(columns=["profile", "embedding_mode"], errors="ignore")
     out["profile"], out["embeddings"] = profile, embedding_mode

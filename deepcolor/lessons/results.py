@@ -1,4 +1,4 @@
-"""What notebook ``09_results`` shows beyond the results table (:func:`deepcolor.evaluation.architecture_results`):
+"""What notebook ``09_results`` shows beyond the results table (:func:`deepcolor.comparison.architecture_results`):
 what the paper's accuracy cannot see.
 """
 
@@ -13,18 +13,20 @@ GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 """The chroma gains :func:`chroma_gain_figure` draws its curves over (0 to 3 in steps of 0.5)."""
 
 
-def headline_beside_ours(results, cfg, n_images, n_test):
+def headline_beside_ours(results, cfg, n_images):
     """The paper's headline (figure 20's test accuracy) beside our base model and the constant
-    predictor on our test photos, with what each row's setting is (notebook 09).
+    predictor on each of our test sets, with what each row's setting is (notebook 09).
 
-    results: an :func:`deepcolor.evaluation.architecture_results` table with a "base" row;
-    cfg: the :class:`deepcolor.config.Config` that made it; n_images: images in its dataset;
-    n_test: images in its test split.  Returns a pandas Styler: rows paper / ours / constant,
-    columns "test accuracy", "test images", "setting" (ours: what differs from figure 20, from
+    results: a :func:`deepcolor.comparison.architecture_results` table with "base" rows;
+    cfg: the :class:`deepcolor.config.Config` that made it; n_images: images in its dataset.
+    Returns a pandas Styler: the paper's row, then per test set (photos it has never seen; for the
+    built-in sample also new crops of photos it has seen) ours and the constant predictor; columns
+    "test accuracy", "test images", "setting" (ours: what differs from figure 20, from
     :func:`deepcolor.lessons.hyperparameter_study.differs_from_paper`), captioned with the profile.
     """
     import pandas as pd
 
+    from ..comparison import LEVEL, UNSEEN
     from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS
     from .figures import caption
     from ..paper import PAPER_SETTING
@@ -34,14 +36,16 @@ def headline_beside_ours(results, cfg, n_images, n_test):
     paper = (f"{fig20.model}, lr {fig20.lr:g}, batch {fig20.batch}, L2 {fig20.l2:g}, {PAPER_EPOCHS:,} epochs, "
              f"{PAPER_SETTING['input_size']} px, {PAPER_SETTING['images']:,} Kaggle images, ImageNet embedder")
     ours = differs_from_paper(cfg, n_images, 20, p.epochs, "base", p.lr, p.batch_size, p.l2)
-    rows = {"paper, figure 20 (base)": (HEADLINE_TEST_ACCURACY, f"about {PAPER_SETTING['images'] // 5:,}", paper),
-            f"ours, base ({cfg.name})": (results.loc["base", "accuracy"], f"{n_test:,}",
-                                         f"differs from figure 20: {ours}"),
-            "constant predictor, our test photos": (results.loc["base", "constant_baseline"], f"{n_test:,}",
-                                                    "ignores the photo: max(p, 1 - p)")}
+    rows = {"paper, figure 20 (base)": (HEADLINE_TEST_ACCURACY, f"about {PAPER_SETTING['images'] // 5:,}", paper)}
+    for label in results.index.unique(LEVEL):
+        base = results.loc[(label, "base")]
+        n = f"{int(base['images']):,}"
+        rows[f"ours, base ({cfg.name}), {label}"] = (base["accuracy"], n, f"differs from figure 20: {ours}"
+                                                      if label == UNSEEN else "the same run")
+        rows[f"constant predictor, {label}"] = (base["constant_baseline"], n, "ignores the photo: max(p, 1 - p)")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["test accuracy", "test images", "setting"])
     return (table.style.format("{:.2%}", subset=["test accuracy"], na_rep="-")
-            .set_caption(caption(cfg.name, cfg.embedding_mode, "test split")))
+            .set_caption(caption(cfg.name, cfg.embedding_mode, "figure 20 beside our test sets")))
 
 
 def accuracy_blind_spot(ab_true):
