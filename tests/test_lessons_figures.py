@@ -156,11 +156,17 @@ def test_run_summary_reads_the_record(tmp_path):
     assert row["run folder"] == str(tmp_path) and row["profile"] == "smoke"
 
 
-def test_caption_flags_offline_fallback_numbers():
+def test_caption_says_what_the_offline_sample_teaches_and_flags_smoke_only():
+    from deepcolor.comparison import GAP_LESSON
     from deepcolor.lessons.figures import caption
 
-    assert "NOT RESULTS" in caption("default-offline", "imagenet")
-    assert "NOT RESULTS" not in caption("default", "imagenet")
+    offline = caption("default-offline", "untrained", "base")
+    assert "NOT RESULTS" not in offline and GAP_LESSON in offline and "deepcolor classroom use" in offline
+    assert "photos it has seen" in offline and "photos it has never seen" in offline
+    assert "random weights" in offline  # the untrained embedder is named as such
+    assert "NOT RESULTS" in caption("smoke", "untrained")  # 32x32, two epochs: the code runs, no more
+    online = caption("default", "imagenet")
+    assert "NOT RESULTS" not in online and GAP_LESSON not in online
 
 
 def test_channel_colormaps_run_green_to_magenta_and_blue_to_yellow():

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from .. import color
 from ..color import gray_to_rgb, lab_parts_to_rgb
+from ..comparison import GAP_LESSON
 
 AB_LIMIT = 128.0  # a and b axes of every ab picture run over [-128, 128]
 
@@ -215,16 +216,22 @@ def place_legend(fig, axes, fontsize=8, inside_entries=2, inside_chars=24):
 
 
 def caption(profile, embedding_mode, title=None):
-    """Text naming where a table or figure came from (notebooks 04-09), e.g.
-    ``"base - profile: smoke, embeddings: untrained. NOT RESULTS (...)"``.  The "NOT RESULTS"
-    part is added under the smoke profile, the offline fallback of a profile and with the
-    untrained embedder."""
+    """Text naming where a table or figure came from (notebooks 04-11), e.g.
+    ``"base - profile: smoke, embeddings: untrained. NOT RESULTS (...)"``.
+
+    Under the smoke profile (tiny data, few epochs) it says "NOT RESULTS": the numbers only show
+    that the code runs.  Under a profile's offline fallback (``default-offline``: the built-in sample)
+    it says what the sample's two test sets teach (:data:`deepcolor.comparison.GAP_LESSON`).  The
+    untrained embedder is named as random weights, not the paper's ImageNet embedder."""
     text = f"{title + ' - ' if title else ''}profile: {profile}, embeddings: {embedding_mode}"
-    reasons = (["smoke profile: tiny data, few epochs"] if profile == "smoke" else []) + \
-        (["offline fallback: the built-in sample, not the Kaggle data"] if profile.endswith("-offline") else []) + \
-        (["untrained (random) embedder"] if embedding_mode == "untrained" else [])
-    if reasons:
-        text += f". NOT RESULTS ({'; '.join(reasons)}): they only show that the code runs"
+    if profile == "smoke":
+        reasons = ["smoke profile: tiny data, few epochs"]
+        reasons += ["untrained (random) embedder"] if embedding_mode == "untrained" else []
+        return text + f". NOT RESULTS ({'; '.join(reasons)}): they only show that the code runs"
+    if embedding_mode == "untrained":
+        text += " (random weights, not the paper's ImageNet embedder)"
+    if profile.endswith("-offline"):
+        text += f". The built-in sample, not the Kaggle data: {GAP_LESSON}"
     return text
 
 

@@ -2,8 +2,8 @@
 12-20) beside the paper's numbers, their loss curves, and the sliders (also used in notebooks 04
 and 07).  The final evaluation is :mod:`deepcolor.evaluation`.
 
-Every table carries the profile and embedding mode that produced it (under smoke, or with the
-untrained embedder, its numbers are not results).  Accuracies are the paper's (is ``a > b``
+Every table carries the profile and embedding mode that produced it (under smoke its numbers are
+not results; :func:`deepcolor.lessons.figures.caption`).  Accuracies are the paper's (is ``a > b``
 guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like ``evaluation.evaluate``.
 """
 
@@ -150,9 +150,9 @@ def study_histories(df) -> dict:
 
 
 def show_results(df, title=None):
-    """A table of :func:`run_study` or :func:`deepcolor.evaluation.architecture_results` as a pandas
-    Styler whose caption names the profile and embedding mode and says "NOT RESULTS" under smoke or
-    with the untrained embedder (notebooks 08, 09).  Accuracies are shown as percentages."""
+    """A table of :func:`run_study` or :func:`deepcolor.comparison.architecture_results` as a pandas
+    Styler captioned by :func:`deepcolor.lessons.figures.caption` (the profile and embedding mode;
+    "NOT RESULTS" under smoke) (notebooks 08, 09).  Accuracies are shown as percentages."""
     from .figures import metrics_table
 
     profile, mode = df["profile"].iloc[0], df["embedding_mode"].iloc[0]
