@@ -23,7 +23,9 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.runs``            run folders: their layout, records, run tables, finding a run (notebooks 04-10)
 - ``deepcolor.predict``         a trained colorizer applied to lightness at any size (notebook 04)
 - ``deepcolor.metrics``         the paper's accuracy, real colour metrics and the baselines (notebooks 04-09)
-- ``deepcolor.evaluation``      models measured on a dataset, and the table of every architecture (notebooks 04-09)
+- ``deepcolor.evaluation``      a model measured on a set of a dataset's images (notebooks 04-09)
+- ``deepcolor.comparison``      models on the split's two test sets, photos never seen and new crops of photos
+  seen, side by side, and the crops a picture shows (notebooks 04-11)
 - ``deepcolor.ab_bins``         colour as classes: ab bins, soft encoding, rebalancing, the annealed mean
   (notebook 11)
 - ``deepcolor.classify``        colour as classes: the classifier on the paper's trunk, its batches and
