@@ -221,7 +221,8 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
 
 
 def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) -> dict:
-    """``{"val": [accuracy, constant], "test": [...]}`` of one run of the study (notebook 08).
+    """``{"val": [accuracy, constant], "test": [...]}`` of one run of the study (notebook 08), and
+    ``"test_seen"`` where the split has held-out crops of its training photos (:class:`deepcolor.data.Split`).
 
     accuracy: the paper accuracy of ``model`` in [0, 1] (NaN when ``model`` is None: a run that
     did not complete); constant: the constant-predictor accuracy max(p, 1 - p) in [0.5, 1], p the
@@ -229,7 +230,10 @@ def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) ->
     (len(dataset), 1000).  Measured at the photos' size like :func:`evaluate`, with running totals.
     """
     out = {}
-    for part, indices in (("val", split[1]), ("test", split[2])):
+    parts = [("val", split[1]), ("test", split[2])]
+    if len(getattr(split, "test_seen", ())):
+        parts.append(("test_seen", split.test_seen))
+    for part, indices in parts:
         if not len(indices):
             raise ValueError(f"the split's {part} part is empty: use deepcolor.data.split on at least 3 images")
         totals = RunningTotals(rgb=False)

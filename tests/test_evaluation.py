@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from lab_checks import random_lab_dataset
 
-from deepcolor import config, evaluation, metrics
+from deepcolor import config, data, evaluation, metrics
 from deepcolor.data import LabDataset
 
 
@@ -178,6 +178,17 @@ def test_study_accuracies_of_a_perfect_model_and_of_none():
     assert np.isnan(none["val"][0]) and none["test"][1] == pytest.approx(accs["test"][1])
     with pytest.raises(ValueError, match="empty"):
         evaluation.study_accuracies(None, ds, (split[0], split[1], np.array([], np.int64)), emb)
+
+
+def test_study_accuracies_measure_test_seen_where_the_split_has_it():
+    ds, emb = _dataset(n=8)
+    plain = (np.array([0, 1]), np.array([2, 3]), np.array([4, 5]))
+    split = data.Split(*plain, test_seen=np.array([6, 7]))
+    accs = evaluation.study_accuracies(OracleModel(ds, 32), ds, split, emb, batch_size=2)
+    assert set(accs) == {"val", "test", "test_seen"} and accs["test_seen"][0] == 1.0
+    _, ab = ds.batch([6, 7])
+    assert accs["test_seen"][1] == pytest.approx(metrics.constant_baseline_accuracy(ab))
+    assert set(evaluation.study_accuracies(OracleModel(ds, 32), ds, data.Split(*plain), emb)) == {"val", "test"}
 
 
 # --- a run's table, measured once and kept in its folder -----------------------------------------

@@ -21,9 +21,10 @@ __all__ = ["STUDY_COLUMNS", "differs_from_paper", "paper_table", "run_study", "s
            "compare_with_paper", "show_results", "slider_run", "slider_figure"]
 
 STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val_accuracy", "paper_val",
-                 "test_accuracy", "paper_test", "constant_val", "constant_test", "paper_note",
+                 "test_accuracy", "paper_test", "constant_val", "constant_test", "test_seen_accuracy",
+                 "constant_test_seen", "paper_note",
                  "differs from the paper", "profile", "embedding_mode", "run_dir")
-"""The columns of :func:`run_study`, in order."""
+"""The columns of :func:`run_study`, in order (the ``test_seen`` ones NaN where the split has none)."""
 
 def differs_from_paper(cfg, n_images, figure, epochs, arch=None, lr=None, batch=None, l2=None) -> str:
     """What of a run's setting differs from the paper's figure ``figure`` (12-20), for a table's
@@ -71,6 +72,8 @@ def paper_table():
 
 def _split_key(split) -> str:
     parts = [np.asarray(split[k], np.int64).tobytes() for k in (1, 2)]
+    if len(getattr(split, "test_seen", ())):  # saved before test_seen existed: measured again
+        parts.append(np.asarray(split.test_seen, np.int64).tobytes())
     return hashlib.sha1(b"|".join(parts)).hexdigest()[:16]
 
 
@@ -133,6 +136,8 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
                                                                   run.lr, run.batch_size, run.l2),
                      "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],
                      "constant_val": accs["val"][1], "constant_test": accs["test"][1],
+                     "test_seen_accuracy": accs.get("test_seen", [np.nan])[0],
+                     "constant_test_seen": accs.get("test_seen", [np.nan, np.nan])[1],
                      "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": record["path"]})
     paper = results_table().rename(columns={"model": "arch", "val": "paper_val", "test": "paper_test",
                                             "note": "paper_note"})
@@ -156,7 +161,8 @@ def show_results(df, title=None):
     from .figures import metrics_table
 
     profile, mode = df["profile"].iloc[0], df["embedding_mode"].iloc[0]
-    styler = metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir"], errors="ignore"),
+    unseen = [c for c in ("test_seen_accuracy", "constant_test_seen") if c in df and df[c].isna().all()]
+    styler = metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir", *unseen], errors="ignore"),
                            profile, mode, title)
     shown = styler.data.columns
     percent = [c for c in shown if "accuracy" in c or c.startswith(("paper_", "constant")) and c != "paper_note"]
@@ -174,6 +180,9 @@ def compare_with_paper(df, split=None):
     if split is not None:
         train, val, test = split
         title += f"; our accuracies on {len(val)} validation and {len(test)} test images (trained on {len(train)})"
+        if len(getattr(split, "test_seen", ())):
+            title += (f", and on {len(split.test_seen)} new crops of the training photos (test_seen: the colours of "
+                      "photos it has seen)")
     return show_results(df, title=title)
 
 
