@@ -148,7 +148,7 @@ def test_spread_over_photos_takes_one_crop_per_photo_first(sample_ds):
 def test_overfit_demo_brings_colour_back_on_the_memorised_photos(sample_ds):
     cfg = config.Config(config.PROFILES["smoke"])
     split = data.split(len(sample_ds), groups=sample_ds.groups)
-    tiny = base_model.OverfitSettings("arch3", 16, epochs=40, lr=5e-3, batch_size=4, n_images=4)
+    tiny = base_model.OverfitSettings("arch3", 16, epochs=80, lr=5e-3, batch_size=4, n_images=4)
     styler, fig = base_model.overfit_demo(cfg, sample_ds, split, tiny)
     table = styler.data
     gray, memorised, ceiling = table.index
