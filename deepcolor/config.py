@@ -46,7 +46,7 @@ PROFILES = {
     "smoke": Profile(
         "smoke", data="sample", n_images=32, input_size=32, epochs=2, batch_size=8, lr=1e-3, l2=0.0,
         embedding_mode="untrained", study_epochs=1,
-        note="smoke profile: 32 sample images at 32x32, 2 epochs, untrained embedder - "
+        note="smoke profile: 32 sample crops + 3 held-out crops per photo at 32x32, 2 epochs, untrained embedder - "
              "numbers show the code runs, they are not results",
     ),
     "default": Profile(
