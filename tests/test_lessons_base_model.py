@@ -127,8 +127,10 @@ def test_compare_with_built_sees_swapped_fusion_inputs_only_in_the_outputs():
 # --- can it learn? overfit one batch -----------------------------------------------------------------
 
 def test_overfit_settings_per_profile():
-    assert base_model.overfit_settings("default-offline") == base_model.OVERFIT_SETTINGS["default"]
-    assert set(base_model.OVERFIT_SETTINGS) == set(config.PROFILES)
+    offline = base_model.overfit_settings("default-offline")  # the offline profile's own: its input size
+    assert offline.arch == "base" and offline.input_size == config.OFFLINE_FALLBACK["input_size"]
+    assert base_model.overfit_settings("full-offline") == base_model.OVERFIT_SETTINGS["full"]
+    assert set(base_model.OVERFIT_SETTINGS) == set(config.PROFILES) | {"default-offline"}
     smoke = base_model.overfit_settings("smoke")
     assert smoke.input_size <= 32 and smoke.arch != "base"  # seconds in CI
     assert base_model.overfit_settings("default").arch == "base"
