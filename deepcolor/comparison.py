@@ -38,9 +38,10 @@ SEEN = "photos it has seen, new crops (test_seen)"
 TEST_SETS = {"test": UNSEEN, "test_seen": SEEN}
 """The split's parts that are measured, and the row label of each."""
 
-GAP_LESSON = ("a dozen photos teach a network the colours of photos it has seen, not how to colour photos it has "
-              "never seen; the gap between the two teaches that a colorizer needs thousands of photos: connect to "
-              "the internet, or install a classroom pack (`deepcolor classroom use`)")
+GAP_LESSON = ("a dozen photos can teach a network some of the colours of the photos it has seen, not how to "
+              "colour photos it has never seen (compare the rows of the two test sets); the gap teaches that a "
+              "colorizer needs thousands of photos: connect to the internet, or install a classroom pack "
+              "(`deepcolor classroom use`)")
 """What the two test sets teach, for the captions of the built-in sample's tables and figures
 (:func:`deepcolor.lessons.figures.caption`)."""
 
