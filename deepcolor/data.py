@@ -115,11 +115,12 @@ class Split(SplitParts):
     (:mod:`deepcolor.sample`), empty where the dataset has none (the Kaggle set, your photos).
     Unpacks into three parts, as the paper's split does (notebook 02)."""
 
-    test_seen = np.zeros(0, np.int64)  # what a split made by _make or _replace has
+    test_seen = np.zeros(0, np.int64)  # none: also what a split made by _make or _replace has
 
     def __new__(cls, train, val, test, test_seen=None):
         self = super().__new__(cls, train, val, test)
-        self.test_seen = np.zeros(0, np.int64) if test_seen is None else np.asarray(test_seen, np.int64)
+        if test_seen is not None:  # else the class's empty default
+            self.test_seen = np.asarray(test_seen, np.int64)
         return self
 
     def __reduce__(self):

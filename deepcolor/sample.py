@@ -34,7 +34,7 @@ from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
 
 SAMPLE_VERSION = 4  # 2: each item names its scene; 3: a held-out strip per photo, three more photos; 4: its side
 HELD_OUT_SHARE = 0.3
-"""The share of each photo's long side kept out of the ordinary crops, for the held-out crops."""
+"""The share of a photo's width or height (the strip's side: :func:`regions`) kept out of the ordinary crops."""
 
 
 @dataclass(frozen=True)
