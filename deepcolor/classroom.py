@@ -43,7 +43,8 @@ import numpy as np
 from . import __version__, settings, weights
 from .config import PROFILES, Config, load, profile_name
 from .files import fsync_dir, fsync_file, make_folder, read_json, replace_folder, write_json
-from .lab_dataset import AB_CHUNK, AB_DIR, L_FILE, mark_layout, why_not_replaceable
+from .lab_dataset import AB_CHUNK, AB_DIR, L_FILE
+from .layout_writer import mark_layout, why_not_replaceable
 
 MANIFEST = "classroom-pack.json"
 FORMAT = "deepcolor classroom pack"
@@ -172,7 +173,7 @@ def pack(out, profile: str = "default", force: bool = False, progress=None, embe
             "deepcolor": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "embeddings": emb_meta, "files": files,
         })
-        replace_folder(tmp, out)
+        replace_folder(tmp, out, why_not=why_not_replaceable_pack)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -349,7 +350,7 @@ def use(pack_dir, report=None) -> Installed:
 
     # 3. everything checked: rename it into place
     if tmp is not None:
-        replace_folder(tmp, images)
+        replace_folder(tmp, images, why_not=why_not_replaceable)
         say(f"images: {images}")
     for part, target in staged:
         os.replace(part, target)

@@ -20,7 +20,8 @@ import numpy as np
 
 from .color import rgb_to_lab, split_lab
 from .kaggle import download_kaggle, find_kaggle_root, find_local_kaggle, load_kaggle
-from .lab_dataset import DatasetFormatError, LabDataset, open_layout, write_layout
+from .lab_dataset import DatasetFormatError, LabDataset, open_layout
+from .layout_writer import write_layout
 from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, linked_folders, list_photos, read_photo
 from .sample import make_sample
 
@@ -54,7 +55,7 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
     reported by name with the reason; one bad photo never stops the conversion.  Links to photos
     are followed; links to folders are not (they could loop or lead out of ``src``) and are
     reported as skipped.  ``dst`` is never overwritten unless ``overwrite=True``, and even then
-    only if it is a dataset deepcolor wrote (see :func:`deepcolor.lab_dataset.write_layout`); it is
+    only if it is a dataset deepcolor wrote (see :func:`deepcolor.layout_writer.write_layout`); it is
     written atomically, so a failure half-way leaves nothing that looks like a finished dataset.
     ``src`` is only read.  ``progress(done, total)`` is called after each photo, used or skipped;
     ``report(line)`` gets each "skipped" line.

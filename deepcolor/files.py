@@ -8,7 +8,13 @@ folder, are flushed to disk (``fsync``), and the temporary file is renamed over 
 - a crash or power loss leaves either the old file or the new one, never a truncated or
   zero-length one;
 - a symbolic link at the target is replaced by the new file, never followed: a link cannot make
-  deepcolor write outside the folder it was given.
+  deepcolor write outside the folder it was given;
+- the file gets the mode the umask gives (0644 under the usual 022), like any tool's;
+- a full disk is one :class:`DiskFullError` naming the folder, the bytes needed and the bytes free.
+
+Folders are written the same way: into :func:`partial_folder` beside the target, put in place by
+:func:`replace_folder`, which re-checks the target at the moment it swaps; :func:`sweep_partials`
+removes what killed writers left.  :func:`check_space` and :func:`reserve` come before big writes.
 
 :func:`write_json` writes strict JSON (NaN and infinity become ``null``, which every JSON reader
 accepts); :func:`read_json` reads it back and names the file when it is damaged.
@@ -78,8 +84,15 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp's 0600 would make the file private
         fsync_file(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        written = tmp.stat().st_size if tmp.exists() else 0
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(path.parent, written, path.name, at_least=True) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -87,26 +100,149 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def replace_folder(tmp, dst) -> Path:
+def replace_folder(tmp, dst, why_not: Callable[[Path], str | None] | None = None) -> Path:
     """Put the finished folder ``tmp`` (a sibling of ``dst``, every file in it already flushed) at
-    ``dst``.  An existing ``dst``, which the caller has judged replaceable, is first renamed aside
-    and deleted only once ``tmp`` is in place; if that rename fails it is put back.  Returns ``dst``.
+    ``dst``, with no gap between the check and the act.
+
+    An existing ``dst`` is first renamed aside (atomic), and only then judged by
+    ``why_not(folder)`` (the reason it must not be replaced, or None; without ``why_not`` nothing is
+    replaced): whatever appeared at ``dst`` since the caller looked, it is judged as it is now,
+    and nobody can add to it under its new name.  A folder that may not be replaced is put back,
+    and so is one whenever the swap fails.  A folder that appears at ``dst`` in the instant after
+    that is never replaced either: renaming onto it fails (a folder can only be renamed onto an
+    empty one).  On a refusal the new folder is kept beside ``dst`` (``dst.new-N``) and
+    FileExistsError names both.  Returns ``dst``.
     """
     tmp, dst = Path(tmp), Path(dst)
     fsync_dir(tmp)
-    if dst.exists():
+    old = None
+    if dst.exists() or dst.is_symlink():
         old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
-        os.replace(dst, old)  # a folder may be renamed onto an empty one
-        try:
-            os.replace(tmp, dst)
-        except BaseException:
-            os.replace(old, dst)  # put the old folder back
-            raise
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, dst)
+        os.replace(dst, old)  # a folder (or file, or link) may be renamed onto an empty folder
+        reason = why_not(old) if why_not is not None else "it already exists"
+        if reason:
+            os.replace(old, dst)  # put it back
+            _refuse(tmp, dst, reason)
+    try:
+        os.rename(tmp, dst)  # fails if a non-empty folder, or a file, appeared at dst meanwhile
+    except OSError as exc:
+        if old is not None:
+            os.replace(old, dst)
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            _refuse(tmp, dst, "something else was put there while deepcolor wrote")
+        raise
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
     fsync_dir(dst.parent)
     return dst
+
+
+def _refuse(tmp: Path, dst: Path, reason: str):
+    """Keep the finished folder ``tmp`` as ``dst.new-N`` and raise FileExistsError naming both."""
+    for k in range(1, 1000):
+        kept = dst.with_name(f"{dst.name}.new-{k}")
+        if not (kept.exists() or kept.is_symlink()):
+            break
+    os.rename(tmp, kept)
+    raise FileExistsError(f"refusing to replace {dst}: {reason}; nothing of it was changed, and what deepcolor "
+                          f"wrote is kept in {kept} (rename it, or delete it)")
+
+
+def partial_folder(dst) -> Path:
+    """A new empty folder beside ``dst`` to write into, ``.NAME.partial-PID-XXXX`` (mode from the
+    umask), renamed to ``dst`` with :func:`replace_folder` when complete.  Its name says whose it
+    is: :func:`sweep_partials` removes those of writers that are gone."""
+    dst = Path(dst)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-{os.getpid()}-", dir=dst.parent))
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
+
+
+def sweep_partials(dst, say=None) -> list[Path]:
+    """Remove what killed writers of ``dst`` left beside it: ``.NAME.partial-*`` folders and files,
+    and ``.NAME.old-*`` folders (an earlier ``dst`` renamed aside; put back if ``dst`` is
+    missing).  Call it only while holding ``dst``'s lock (:func:`deepcolor.locks.writer`): then
+    nobody else is writing them.  say: called with one line per removal.  Returns what was removed."""
+    dst = Path(dst)
+    removed = []
+    for path in sorted(dst.parent.glob(f".{glob_escape(dst.name)}.partial-*")) + \
+            sorted(dst.parent.glob(f".{glob_escape(dst.name)}.old-*")):
+        if path.name.startswith(f".{dst.name}.old-") and not (dst.exists() or dst.is_symlink()):
+            os.replace(path, dst)  # killed between moving the old folder aside and putting the new one in
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+        if say is not None:
+            say(f"removed {path}, left by an earlier run that was stopped")
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with the characters glob treats specially ([, *, ?) made literal."""
+    import glob
+
+    return glob.escape(name)
+
+
+def umask() -> int:
+    """The process's umask (e.g. 0o022), read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class DiskFullError(OSError):
+    """Not enough free space for what deepcolor is about to write; the message names the folder,
+    the bytes needed and the bytes free."""
+
+
+def free_bytes(folder) -> int:
+    """Free bytes on the disk holding ``folder`` (or its nearest existing parent)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def disk_full(folder, needed: int, what: str, at_least: bool = False) -> DiskFullError:
+    """The error for ``what`` not fitting in ``folder``: one line with folder, bytes needed (more
+    than ``needed`` when ``at_least``: the write failed after that many) and bytes free."""
+    free = free_bytes(folder)
+    need = f"more than {needed:,} bytes" if at_least else f"{needed:,} bytes"
+    return DiskFullError(errno.ENOSPC, f"not enough space in {folder} for {what}: it needs {need}, {free:,} are "
+                         "free; free some space, or choose a folder on another disk")
+
+
+def check_space(folder, needed: int, what: str) -> None:
+    """Raise :class:`DiskFullError` if ``needed`` bytes (plus a 1 % or 16 MB margin) do not fit in
+    ``folder``; called before writing, so nothing is half-written."""
+    if needed + max(needed // 100, 16 << 20) > free_bytes(folder):
+        raise disk_full(folder, needed, what)
+
+
+def reserve(path, nbytes: int, what: str) -> None:
+    """Allocate the disk blocks of the file ``path`` up to ``nbytes`` before a memory map writes
+    into it: a memory-mapped write past the free space would kill the process (SIGBUS) instead
+    of raising.  Raises :class:`DiskFullError`."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, nbytes)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise disk_full(Path(path).parent, nbytes, what) from None
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without fallocate
+            raise
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path, data: bytes) -> Path:

@@ -13,22 +13,19 @@ for are read from disk, so the 3.8 GB Kaggle set never has to fit in memory.  Da
 ``deepcolor`` (the sample, your own photos) add ``manifest.json`` naming each image's source, and
 the marker file ``.deepcolor-dataset`` with the layout's version: only a folder holding that
 marker and nothing but the layout's own files may ever be replaced (``--force``).
+:mod:`deepcolor.layout_writer` writes the layout.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .color import decode_lab8, encode_lab8
-from .files import fsync_dir, fsync_file, make_folder, read_json, replace_folder
+from .files import read_json
 
 IMAGE_SIZE = 224
 L_FILE = Path("l") / "gray_scale.npy"
@@ -232,111 +229,3 @@ def open_layout(root, source=None) -> LabDataset:
             raise DatasetFormatError(f"{root / MANIFEST} is damaged: expected a JSON object; "
                                      "delete the dataset folder and create it again")
     return LabDataset(l8, parts, root=root, source=source or manifest.get("source", "kaggle"), manifest=manifest)
-
-
-def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, progress=None) -> Path:
-    """Write ``n`` images into ``dst`` in the Kaggle layout, atomically.
-
-    images: an iterator of (L, ab) pairs in Lab units (224, 224) and (224, 224, 2); it may yield
-    fewer than ``n`` (skipped inputs), and the arrays are trimmed to what arrived.
-    Everything is written into a temporary sibling folder that is renamed to ``dst`` only when
-    complete (every file flushed to disk), so a failure half-way never leaves a dataset that looks
-    whole.  An existing ``dst`` is replaced only with ``overwrite=True``, and only if it is an
-    empty folder or a dataset deepcolor wrote that holds nothing else (see :func:`why_not_replaceable`):
-    a folder with any file of yours in it is never deleted.  Returns ``dst``.
-    """
-    dst = Path(dst)
-    if dst.exists() or dst.is_symlink():
-        if not overwrite:
-            raise FileExistsError(f"{dst} already exists; pass overwrite=True (--force on the command line) to replace it")
-        reason = why_not_replaceable(dst)
-        if reason:
-            raise FileExistsError(f"refusing to replace {dst}, even with overwrite=True (--force): {reason}; "
-                                  "choose a new folder")
-    make_folder(dst.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-", dir=dst.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        count = _write_arrays(tmp, n, images, progress)
-        manifest = dict(manifest, n=count, layout="kaggle image-colorization (uint8 8-bit Lab)")
-        mark_layout(tmp, manifest)
-        for f in tmp.rglob("*"):
-            fsync_file(f) if f.is_file() else fsync_dir(f)
-        replace_folder(tmp, dst)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dst
-
-
-def mark_layout(folder, manifest: dict) -> None:
-    """Write ``manifest.json`` and, last, the :data:`MARKER` into a dataset folder being written
-    (a temporary one, renamed into place afterwards): the marker says deepcolor wrote it."""
-    folder = Path(folder)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    (folder / MARKER).write_text(json.dumps({"layout_version": LAYOUT_VERSION}) + "\n")
-
-
-def _own_file(rel: Path) -> bool:
-    """Whether a path inside a dataset folder is one the layout (or the embedding cache) writes."""
-    parts = rel.parts
-    return (rel in (Path(MARKER), Path(MANIFEST), L_FILE, L_FILE.parent, AB_DIR.parent, AB_DIR, Path("embeddings"))
-            or (rel.parent == AB_DIR and re.fullmatch(r"ab\d+\.npy", rel.name) is not None)
-            or (len(parts) == 2 and parts[0] == "embeddings" and rel.suffix in (".npy", ".json")))
-
-
-def why_not_replaceable(dst: Path) -> str | None:
-    """Why ``overwrite=True`` must not replace ``dst``, or None if it may.
-
-    Only an empty folder, or a folder that holds the :data:`MARKER` of a dataset deepcolor wrote
-    and nothing but that layout's own files (and its embedding cache), may be replaced.  A link,
-    a file, a folder without the marker or with any other file in it is refused.
-    """
-    if dst.is_symlink():
-        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
-    if not dst.is_dir():
-        return "it is a file, not a dataset folder"
-    if not any(dst.iterdir()):
-        return None
-    if not (dst / MARKER).is_file():
-        return f"it is not a dataset written by deepcolor (no {MARKER} marker file)"
-    foreign = [str(p.relative_to(dst)) for p in sorted(dst.rglob("*")) if p.is_symlink() or not _own_file(p.relative_to(dst))]
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        return f"it holds files that are not part of a deepcolor dataset ({shown})"
-    return None
-
-
-def _write_arrays(tmp: Path, n: int, images, progress) -> int:
-    """Stream images into memory-mapped scratch arrays, then cut them into the final files."""
-    (tmp / L_FILE).parent.mkdir(parents=True)
-    (tmp / AB_DIR).mkdir(parents=True)
-    shape = (IMAGE_SIZE, IMAGE_SIZE)
-    open_memmap = np.lib.format.open_memmap
-    l8 = open_memmap(tmp / "l8.scratch.npy", "w+", np.uint8, (n,) + shape)
-    ab8 = open_memmap(tmp / "ab8.scratch.npy", "w+", np.uint8, (n,) + shape + (2,))
-    count = 0
-    for L, ab in images:
-        if count == n:
-            break
-        l8[count], ab8[count] = encode_lab8(L, ab)
-        count += 1
-        if progress is not None:
-            progress(count, n)
-    if count == 0:
-        raise ValueError("no usable images: nothing to write (see the reasons reported above)")
-    _copy_rows(l8, 0, count, tmp / L_FILE)
-    for k, start in enumerate(range(0, count, AB_CHUNK), start=1):
-        _copy_rows(ab8, start, min(start + AB_CHUNK, count), tmp / AB_DIR / f"ab{k}.npy")
-    del l8, ab8
-    (tmp / "l8.scratch.npy").unlink()
-    (tmp / "ab8.scratch.npy").unlink()
-    return count
-
-
-def _copy_rows(src: np.ndarray, start: int, stop: int, path: Path, chunk: int = 1024) -> None:
-    out = np.lib.format.open_memmap(path, "w+", src.dtype, (stop - start,) + src.shape[1:])
-    for i in range(start, stop, chunk):
-        out[i - start : min(i + chunk, stop) - start] = src[i : min(i + chunk, stop)]
-    out.flush()
-    del out

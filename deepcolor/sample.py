@@ -30,9 +30,11 @@ import numpy as np
 
 from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
-from .lab_dataset import IMAGE_SIZE, open_layout, write_layout
+from .lab_dataset import IMAGE_SIZE, open_layout
+from .layout_writer import write_layout
 
 SAMPLE_VERSION = 4  # 2: each item names its scene; 3: a held-out strip per photo, three more photos; 4: its side
+SAMPLE_WAIT_S = 600  # how long a second process making the same sample waits for the first
 HELD_OUT_SHARE = 0.3
 """The share of a photo's width or height (the strip's side: :func:`regions`) kept out of the ordinary crops."""
 
@@ -214,8 +216,8 @@ def make_sample(n: int = 48, seed: int = 0, progress=None, held_out: int = 0):
 
         manifest = {"source": "sample", "seed": seed, "version": SAMPLE_VERSION, "held_out_share": HELD_OUT_SHARE,
                     "items": items}
-        try:
-            write_layout(dst, total, images(), manifest, progress=progress)
+        try:  # another process writing the same sample is waited for (ten minutes at most)
+            write_layout(dst, total, images(), manifest, progress=progress, wait=SAMPLE_WAIT_S)
         except FileExistsError:
             pass  # another process wrote it meanwhile: same seed, same bytes
     return open_layout(dst, source="sample")

@@ -14,7 +14,7 @@ import skimage.transform
 from lab_checks import AB_TOL, L_TOL, assert_lab_close, write_png16
 from PIL import Image
 
-from deepcolor import data, lab_dataset
+from deepcolor import data, lab_dataset, layout_writer
 
 
 def test_kagglehub_nested_folder_is_accepted(tmp_path, kaggle_photos):
@@ -217,7 +217,7 @@ def test_from_folder_never_overwrites_without_permission(photo_folder, tmp_path)
 def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monkeypatch, error):
     """A failure while writing (a full disk, Ctrl-C) stops the import; a bad photo would only be skipped."""
     src, _ = photo_folder
-    real = lab_dataset.encode_lab8
+    real = layout_writer.encode_lab8
     calls = []
 
     def breaks_on_the_fourth(rgb, *args, **kwargs):
@@ -226,7 +226,7 @@ def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monke
             raise error("disk full")
         return real(rgb, *args, **kwargs)
 
-    monkeypatch.setattr(lab_dataset, "encode_lab8", breaks_on_the_fourth)
+    monkeypatch.setattr(layout_writer, "encode_lab8", breaks_on_the_fourth)
     out = tmp_path / "out"
     with pytest.raises(error):
         data.from_folder(src, out / "mine", report=None)
@@ -234,11 +234,11 @@ def test_failure_half_way_leaves_no_dataset_behind(photo_folder, tmp_path, monke
     assert list(out.iterdir()) == []  # neither dst nor a partial folder
 
     # replacing an existing dataset: a failure keeps the old one whole
-    monkeypatch.setattr(lab_dataset, "encode_lab8", real)
+    monkeypatch.setattr(layout_writer, "encode_lab8", real)
     first = data.from_folder(src, out / "mine", report=None)
     old = _tree_bytes(first.dataset.root)
     calls.clear()
-    monkeypatch.setattr(lab_dataset, "encode_lab8", breaks_on_the_fourth)
+    monkeypatch.setattr(layout_writer, "encode_lab8", breaks_on_the_fourth)
     with pytest.raises(error):
         data.from_folder(src, out / "mine", overwrite=True, report=None)
     assert _tree_bytes(out / "mine") == old
