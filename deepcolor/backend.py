@@ -90,6 +90,7 @@ def start():
 
     if _started:
         return _started[0]
+    check_backend_name()
     quiet = settings.quiet_tf_logs()
     with filtered_stderr() if quiet else contextlib.nullcontext():
         keras = importlib.import_module("keras")
@@ -100,6 +101,19 @@ def start():
     apply_precision(keras)
     _started.append(keras)
     return keras
+
+
+BACKENDS = ("tensorflow", "jax", "torch")  # the ones the course runs on (Keras knows numpy, openvino too)
+
+
+def check_backend_name() -> None:
+    """ValueError naming ``KERAS_BACKEND`` and its choices when it names no Keras backend (Keras'
+    own message, "Unable to import backend : foo", names neither)."""
+    name = os.environ.get("KERAS_BACKEND")
+    if name is not None and name not in BACKENDS + ("numpy", "openvino"):
+        raise ValueError(f"the environment variable KERAS_BACKEND is {name!r}, which is no Keras backend: set it "
+                         f"to one of {', '.join(BACKENDS)} (e.g. export KERAS_BACKEND=jax), or unset it for "
+                         "tensorflow")
 
 
 def apply_precision(keras) -> str:

@@ -13,7 +13,8 @@ import errno
 import math
 import shlex
 import sys
-from pathlib import Path
+
+from .stopping import Terminated, sigterm_interrupts
 
 # What to do about an operating-system error, by its errno.
 _OS_HINTS = {
@@ -59,131 +60,6 @@ def cmd_data(args) -> int:
     return 0
 
 
-def _load_data(spec: str, n: int):
-    from . import data
-    if spec == "sample":
-        return data.sample(n=n or 48)
-    return data.load_kaggle(spec).subset(n)
-
-
-def head_options(args) -> tuple[str, bool]:
-    """The head ``deepcolor train`` was asked for by ``--head`` and ``--no-rebalance``: ("mse",
-    False) or ("classify", rebalance).  ``--no-rebalance`` without ``--head classify`` is a
-    ValueError naming both options (one error line)."""
-    head = args.head or "mse"
-    if args.no_rebalance and head != "classify":
-        given = "--head mse" if args.head else "the default --head mse"
-        raise ValueError(f"--no-rebalance is for a classifier, not {given}: add --head classify, or leave out "
-                         "--no-rebalance")
-    return head, head == "classify" and not args.no_rebalance
-
-
-def head_words(head: str, rebalance: bool) -> list:
-    """The ``deepcolor train`` options that ask for a head: ["--head", "mse"], ["--head",
-    "classify"] or ["--head", "classify", "--no-rebalance"]."""
-    return ["--head", head] + (["--no-rebalance"] if head == "classify" and not rebalance else [])
-
-
-def resume_head(args):
-    """The head to resume ``args.resume`` with: the one its run record names (None for the MSE
-    head, else a :class:`deepcolor.classify.ClassifierHead` with the recorded setting).
-
-    ``--head`` and ``--no-rebalance`` may be left out; given, they must say what the record says,
-    else a ValueError shows both and the options to give.  Without a run record there is nothing
-    to read: the head of the options is returned, and :func:`deepcolor.runs.check_resume` names
-    the missing record."""
-    from .runs import RECORD, load_run, recorded_head
-
-    asked = head_options(args) if args.head else None  # --head mse --no-rebalance: refused as for a new run
-    if not (Path(args.resume) / RECORD).is_file():
-        return _head_of(*asked) if asked else None
-    fields = recorded_head(load_run(args.resume))  # a damaged record: one line naming it
-    if fields["head"] not in ("mse", "classify"):
-        raise ValueError(f"cannot resume {args.resume}: its run record names the head {fields['head']!r}, "
-                         "which this deepcolor cannot train; start a new run without --resume")
-    setting = fields.get("classify") or {}
-    if fields["head"] == "classify" and not (isinstance(setting, dict) and isinstance(setting.get("rebalance"), bool)):
-        raise ValueError(f"cannot resume {args.resume}: its run record names no readable classifier setting "
-                         f"({setting!r}); start a new run without --resume")
-    recorded = (fields["head"], fields["head"] == "classify" and setting["rebalance"])
-    said = asked or (("classify", False) if args.no_rebalance else recorded)
-    if said != recorded:
-        started = shlex.join(head_words(*recorded))
-        given = " ".join((["--head", args.head] if args.head else [])
-                         + (["--no-rebalance"] if args.no_rebalance else []))
-        raise ValueError(f"cannot resume {args.resume}: it was started with {started}, not {given}; resume it "
-                         f"with {started}, or leave out --head and --no-rebalance (a resume takes the head from "
-                         "the run)")
-    if recorded[0] == "mse":
-        return None
-    from .classify import ClassifierHead
-
-    kept = {k: v for k, v in setting.items() if k in ("rebalance", "lam", "rebalance_sigma", "grid", "k", "sigma")
-            and v is not None}  # lam, rebalance_sigma are None without rebalancing
-    try:
-        return ClassifierHead(**kept)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"cannot resume {args.resume}: its run record holds a classifier setting that cannot be "
-                         f"read ({exc}); start a new run without --resume") from None
-
-
-def _head_of(head: str, rebalance: bool):
-    """None for the MSE head, else a :class:`deepcolor.classify.ClassifierHead` (Zhang et al.'s
-    setting, rebalanced or not)."""
-    if head == "mse":
-        return None
-    from .classify import ClassifierHead
-
-    return ClassifierHead(rebalance=rebalance)
-
-
-def cmd_train(args) -> int:
-    # the head options are checked first, before any data is read or any model built
-    head = resume_head(args) if args.resume else _head_of(*head_options(args))
-    start_backend()
-    from .data import split
-    from .embedding_cache import dataset_embeddings
-    from .runs import check_resume
-    from .train import TrainConfig, train
-
-    config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
-                         l2=args.l2, seed=args.seed, input_size=args.input_size)
-    ds = _load_data(args.data, args.n)
-    if args.resume:
-        check_resume(args.resume, config, ds, args.embeddings, head)  # before minutes of embeddings
-    emb = dataset_embeddings(ds, args.embeddings)
-    parts = split(len(ds), seed=args.seed, groups=ds.groups)
-    result = train(ds, emb, parts.train, parts.val, config, embedding_mode=args.embeddings, profile="cli",
-                   runs_dir=args.runs_dir, run_dir=args.resume, resume=bool(args.resume), head=head)
-    print(f"run {result.status}: {result.run_dir} ({describe_run_head(head)})")
-    if result.status == "interrupted":
-        print(f"resume it with: {resume_command(args, result.run_dir, head)}")
-    elif result.status == "nan":
-        print("the loss or a validation metric became NaN (try a smaller --lr); the last good epoch is in "
-              "checkpoint.keras")
-    return 0 if result.status == "completed" else 1
-
-
-def describe_run_head(head) -> str:
-    """A run's head in a few words: "MSE head", "classify head, rebalanced" or "classify head, not
-    rebalanced"."""
-    if head is None:
-        return "MSE head"
-    return "classify head, " + ("rebalanced" if head.rebalance else "not rebalanced")
-
-
-def resume_command(args, run_dir, head=None) -> str:
-    """The ``deepcolor train ... --resume RUN_DIR`` line that continues an interrupted run of
-    ``head`` (None: the MSE head; a :class:`deepcolor.classify.ClassifierHead`)."""
-    words = ["deepcolor", "train", "--arch", args.arch,
-             *head_words("mse" if head is None else "classify", head is not None and head.rebalance),
-             "--lr", f"{args.lr:g}", "--batch-size", str(args.batch_size),
-             "--epochs", str(args.epochs), "--l2", f"{args.l2:g}", "--seed", str(args.seed),
-             "--input-size", str(args.input_size), "--data", args.data, "-n", str(args.n),
-             "--embeddings", args.embeddings, "--resume", str(run_dir)]
-    return shlex.join(words)
-
-
 def temperature(text: str | None) -> float | None:
     """The value of ``--temperature``: a number > 0, or None when it was not given."""
     from .ab_bins import ZHANG_T  # numpy only
@@ -210,13 +86,6 @@ def cmd_colorize(args) -> int:
     if result.skipped:
         print(f"colorized {len(result.written)} photos, skipped {len(result.skipped)}", file=sys.stderr)
     return 1 if result.skipped else 0
-
-
-TRAIN_EXAMPLES = """examples:
-  deepcolor train --arch base --epochs 10 --data PATH                    # the paper's MSE network
-  deepcolor train --arch base --head classify --epochs 10 --data PATH    # a rebalanced classifier
-  deepcolor train --arch base --head classify --no-rebalance --data PATH # a classifier, not rebalanced
-  deepcolor train --arch base --epochs 20 --data PATH --resume RUN_DIR   # go on (the run's head)"""
 
 
 class _ExamplesAsWritten(argparse.HelpFormatter):
@@ -263,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .embeddings import (
         MODES,  # cheap: Keras is only imported when embeddings are computed
     )
+    from .cli_train import TRAIN_EXAMPLES, cmd_train
     from .paper import ARCHITECTURES
 
     parser = argparse.ArgumentParser(prog="deepcolor", description="Automatic colorization course tools.")
@@ -351,6 +221,10 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    from .files import DiskFullError
+
+    if isinstance(exc, DiskFullError):  # names the folder, the bytes needed and free already
+        return exc.strerror
     if isinstance(exc, OSError) and exc.strerror:  # raised by the system: name the file and the fix
         where = f": {exc.filename}" if exc.filename is not None else ""
         if exc.filename2 is not None:
@@ -364,12 +238,14 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except KeyboardInterrupt:
+        with sigterm_interrupts():  # SIGTERM cleans up as Ctrl-C does (deepcolor.stopping)
+            return args.func(args)
+    except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        print("deepcolor: interrupted", file=sys.stderr)
-        return 130
+        stopped = isinstance(exc, Terminated)
+        print(f"deepcolor: {'stopped by SIGTERM' if stopped else 'interrupted'}", file=sys.stderr)
+        return 143 if stopped else 130
     except (OSError, ValueError, ImportError, RuntimeError, MemoryError) as exc:
         if args.debug:
             raise

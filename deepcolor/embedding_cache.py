@@ -198,8 +198,9 @@ def dataset_embeddings(dataset, mode: str = "imagenet", batch_size: int = 16, ca
             return np.load(path, mmap_mode="r")
         except OSError as err:
             warnings.warn(
-                f"cannot write the embedding cache {path} ({err}); computing without a cache. "
-                "Pass cache_dir= a writable folder to keep them.",
+                f"cannot write the embedding cache {path} ({err}); the embeddings are computed without being "
+                f"kept, so the next run computes them again. To keep them, make {path.parent} writable, or copy "
+                "the dataset into a folder you can write to.",
                 stacklevel=2,
             )
     out = np.zeros((n, EMBEDDING_DIM), np.float32)

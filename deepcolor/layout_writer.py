@@ -8,6 +8,7 @@ and swaps it into place; only a folder deepcolor wrote may be replaced (:func:`w
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import encode_lab8
-from .files import (check_space, fsync_dir, fsync_file, make_folder, partial_folder, replace_folder, reserve,
+from .files import (check_space, disk_full, fsync_dir, fsync_file, make_folder, partial_folder, replace_folder, reserve,
                     sweep_partials)
 from .lab_dataset import AB_CHUNK, AB_DIR, IMAGE_SIZE, L_FILE, LAYOUT_VERSION, MANIFEST, MARKER
 from .locks import writer
@@ -45,7 +46,8 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
         if (dst.exists() or dst.is_symlink()) and wait:
             _refuse_early(dst, overwrite)  # a waiting writer finds what the one before it wrote
         sweep_partials(dst)
-        check_space(dst.parent, 2 * n * IMAGE_SIZE * IMAGE_SIZE * 3, f"{n:,} images of 224x224 (with scratch space)")
+        needed, what = 2 * n * IMAGE_SIZE * IMAGE_SIZE * 3, f"{n:,} images of 224x224 (with scratch space)"
+        check_space(dst.parent, needed, what)
         tmp = partial_folder(dst)
         try:
             count = _write_arrays(tmp, n, images, progress)
@@ -54,6 +56,10 @@ def write_layout(dst, n: int, images, manifest: dict, overwrite: bool = False, p
             for f in tmp.rglob("*"):
                 fsync_file(f) if f.is_file() else fsync_dir(f)
             replace_folder(tmp, dst, why_not=lambda old: _why_not(old, overwrite))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # a write of the system's names no file
+                raise disk_full(dst.parent, needed, what) from None
+            raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # gone already when it was put in place
     return dst

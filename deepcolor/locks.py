@@ -33,6 +33,9 @@ LOCK_NAME = ".deepcolor-lock"
 HOLDER_SUFFIX = ".holder"
 
 
+_HELD: dict = {}  # lock path -> how many writer() blocks of this process hold it
+
+
 class FolderBusyError(RuntimeError):
     """Another deepcolor process is writing the folder; the message names it and what to do."""
 
@@ -77,11 +80,31 @@ def writer(folder, what: str, inside: bool = False, wait: float = 0, say=None):
     what: what is written, for messages ("the dataset", "the run").  inside: the lock lives in
     the folder (which must exist) rather than beside it (whose parent must exist).  wait: seconds
     to wait for another writer (0: refuse at once with :class:`FolderBusyError`).  say: called
-    with the note when a dead process's lock is taken over (default: a line on stderr).
+    with the note when a dead process's lock is taken over (default: a line on stderr).  A block
+    inside another that holds the same lock in this process just goes on (the command line holds
+    a run's lock from its first check to the end of ``train``).
     """
+    lock = lock_path(folder, inside)
+    key = str(lock.absolute())
+    if _HELD.get(key):
+        _HELD[key] += 1
+        try:
+            yield lock
+        finally:
+            _HELD[key] -= 1
+        return
+    with _acquired(folder, lock, what, wait, say):
+        _HELD[key] = 1
+        try:
+            yield lock
+        finally:
+            _HELD.pop(key, None)
+
+
+@contextlib.contextmanager
+def _acquired(folder, lock: Path, what: str, wait: float, say):
     from filelock import FileLock, Timeout
 
-    lock = lock_path(folder, inside)
     holder_file = Path(f"{lock}{HOLDER_SUFFIX}")
     file_lock = FileLock(str(lock), timeout=wait)
     try:

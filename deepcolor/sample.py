@@ -32,6 +32,7 @@ from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
 from .lab_dataset import IMAGE_SIZE, open_layout
 from .layout_writer import write_layout
+from .limits import check_sample_size
 
 SAMPLE_VERSION = 4  # 2: each item names its scene; 3: a held-out strip per photo, three more photos; 4: its side
 SAMPLE_WAIT_S = 600  # how long a second process making the same sample waits for the first
@@ -191,6 +192,7 @@ def make_sample(n: int = 48, seed: int = 0, progress=None, held_out: int = 0):
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    check_sample_size(n)
     if held_out < 0:
         raise ValueError(f"held_out must be 0 or more crops per photo, got {held_out}")
     photos = source_photos()

@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import socket
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -32,10 +30,13 @@ from . import __version__
 from .batches import ColorBatches
 from .classify import build_classifier, classifier_batches, compile_classifier, resolve_head
 from .files import DamagedFileError, atomic_write, make_folder
+from .limits import check_training_memory
+from .locks import writer
 from .models import build_model
 from .paper import check_architecture
 from .runs import (CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, check_new_run_dir, check_resume, default_runs_dir, find_run,
                    head_fields, history_of, layer_table_hash, load_run, run_name, split_hash, write_record)
+from .stopping import Terminated, sigterm_interrupts
 
 
 @dataclass
@@ -153,12 +154,23 @@ class _Checkpoint(keras.callbacks.Callback):
             write_record(self.run_dir, self.record)  # refreshes the heartbeat
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row = unmeasured({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
         self.record["epochs"].append(row)
         if _finite(row):
             _atomic_save(self.model, self.run_dir / CHECKPOINT)
             self.record["checkpoint_epoch"] = epoch + 1  # what a resume starts from
         write_record(self.run_dir, self.record)
+
+
+def unmeasured(row: dict) -> dict:
+    """An epoch row with the accuracies of a NaN loss set to NaN: the argmax of NaN predictions
+    is not a measurement ("val_accuracy" goes with "val_loss", "accuracy" with "loss")."""
+    for prefix in ("", "val_"):
+        loss = row.get(prefix + "loss")
+        if loss is not None and not math.isfinite(loss):
+            row.update({k: math.nan for k in row if k.startswith(prefix) and "accuracy" in k
+                        and (prefix or not k.startswith("val_"))})
+    return row
 
 
 def _finite(row: dict) -> bool:
@@ -227,30 +239,39 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     if val_idx is not None and len(np.intersect1d(train_idx, val_idx)):
         raise ValueError("train and validation indices overlap; use deepcolor.data.split(...)")
     scope, replicas = distribution_scope(devices)
-    if resume:  # checked before the batches, whose rebalancing weights take a pass over the data
-        record = check_resume(run_dir, config, dataset, embedding_mode, head)
-    else:
-        run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config, head)
-        check_new_run_dir(run_dir)
-    batches, val = training_batches(dataset, embeddings, train_idx, val_idx, config, head)
+    with contextlib.ExitStack() as held:  # the run's lock (deepcolor.locks), from its first check to its last write
+        if resume:  # checked before the batches, whose rebalancing weights take a pass over the data
+            if run_dir is not None and Path(run_dir).is_dir():  # else check_resume names what is missing
+                held.enter_context(writer(run_dir, "the run", inside=True))
+            record = check_resume(run_dir, config, dataset, embedding_mode, head)
+        else:
+            run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config, head)
+            check_new_run_dir(run_dir)
+        batches, val = training_batches(dataset, embeddings, train_idx, val_idx, config, head)
+        if resume:
+            run_dir, model = Path(run_dir), _load_for_resume(run_dir, record, config, scope, head)
+        else:
+            record = _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas)
+            keras.utils.set_random_seed(config.seed)
+            with scope:
+                model = new_model(config, head)
+            check_training_memory(model, config.batch_size, config.input_size)  # before the folder is made
+            make_folder(run_dir)
+            held.enter_context(writer(run_dir, "the run", inside=True))
+        _fit(model, batches, val, config, run_dir, record, callbacks, verbose)
+    return RunResult(model, history_of(record), run_dir, record)
 
-    if resume:
-        run_dir, model = Path(run_dir), _load_for_resume(run_dir, record, config, scope, head)
-    else:
-        record = _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas)
-        keras.utils.set_random_seed(config.seed)
-        with scope:
-            model = new_model(config, head)
-        make_folder(run_dir)
+
+def _fit(model, batches, val, config: TrainConfig, run_dir: Path, record: dict, callbacks, verbose) -> None:
+    """Fit from the record's last epoch to ``config.epochs``, keeping the record and checkpoint."""
     initial_epoch = len(record["epochs"])
     record.update(status="running", pid=os.getpid(), host=socket.gethostname())
     record.pop("stopped_by", None)
     write_record(run_dir, record)
-
     start = time.perf_counter()
     cbs = [_Checkpoint(run_dir, record, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
                       callbacks=cbs, verbose=verbose, shuffle=False)  # the batches shuffle, seeded
         record["status"] = "completed" if all(map(_finite, record["epochs"])) else "nan"
@@ -267,29 +288,6 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     if record["status"] == "completed":
         _atomic_save(model, run_dir / FINAL_MODEL)
     write_record(run_dir, record)
-    return RunResult(model, history_of(record), run_dir, record)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived while training (``kill PID``, a job scheduler's stop): stop like Ctrl-C."""
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts():
-    """While training, SIGTERM raises :class:`Terminated`, so the run is recorded as interrupted.
-    Signal handlers can only be set from the main thread; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise Terminated("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _load_for_resume(run_dir, record: dict, config: TrainConfig, scope, head) -> keras.Model:
