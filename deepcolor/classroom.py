@@ -12,48 +12,71 @@ profile needs offline, and nothing else::
     OUT/keras/imagenet_class_index.json   the ImageNet class names (notebook 03's top labels)
     OUT/embeddings/imagenet.npy       (N, 1000) float32, the embeddings of those images
 
-:func:`use` runs on each student's laptop.  It checks every file against the manifest while
-copying it (a missing or damaged file raises :class:`PackError` naming it, and nothing is
-installed), then puts the images into :func:`deepcolor.settings.classroom_dir` (where
+:func:`use` (in :mod:`deepcolor.classroom_install`, importable from here) runs on each student's
+laptop.  It puts the images into :func:`deepcolor.settings.classroom_dir` (where
 :func:`deepcolor.data.find_local_kaggle` looks), the Keras files into Keras' cache
 (:func:`deepcolor.weights.keras_models_dir`) and the embeddings into the images' embedding cache
 (:func:`deepcolor.embedding_cache.store`).  After that the profile runs with no network and no
 fallback, and its embeddings are read, not computed.
 
-Nothing of the user's is overwritten: a pack replaces only an earlier pack (``force=True``), an
-install only an earlier install, and a Keras file already there is kept if it is the same file
-and otherwise refused.  Every folder is written under a temporary name and renamed when complete.
+What both promise:
+
+- all or nothing: ``use`` checks every file against the manifest and that the parts fit together
+  (image count, L and ab rows, the embeddings' shape) before anything is put in place, and puts an
+  earlier install back if putting the new one in place fails; a failed ``pack`` leaves no pack;
+- one writer at a time: ``pack`` holds the lock of OUT, ``use`` those of the images folder and of
+  Keras' cache (:func:`deepcolor.locks.writer`); a second one is refused at once, naming the
+  holder, and what killed runs left behind (partial folders, ``.partial`` weight files) is removed;
+- nothing of the user's is overwritten: a pack replaces only an earlier pack (``force=True``), an
+  install only an earlier install, judged again at the moment of the swap
+  (:func:`deepcolor.files.replace_folder`); a Keras file already there is kept if it is the same
+  file and otherwise refused, even one that appears while ``use`` runs;
+- the free space is checked before the first byte is copied (:class:`deepcolor.files.DiskFullError`);
+- every error is one line naming the file, the cause and the fix (:class:`PackError` for a pack
+  that is damaged, incomplete or does not fit together).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import re
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from . import __version__, settings, weights
-from .config import PROFILES, Config, load, profile_name
-from .files import fsync_dir, fsync_file, make_folder, read_json, replace_folder, write_json
+from . import __version__, weights
+from .config import PROFILES, load, profile_name
+from .embeddings import EMBEDDING_DIM
+from .files import (check_space, fsync_dir, fsync_file, make_folder, partial_folder, read_json, replace_folder,
+                    reserve, sweep_partials, write_json)
 from .lab_dataset import AB_CHUNK, AB_DIR, L_FILE
-from .layout_writer import mark_layout, why_not_replaceable
+from .locks import writer
 
 MANIFEST = "classroom-pack.json"
 FORMAT = "deepcolor classroom pack"
 FORMAT_VERSION = 1
 CHUNK_BYTES = 1 << 20
+NPY_HEADER = 128  # bytes before a .npy file's data (numpy writes 128 for these shapes)
 
 
 class PackError(ValueError):
-    """A classroom pack that cannot be used: a file missing, damaged or unexpected (the message names it)."""
+    """A classroom pack that cannot be used: a file missing, damaged or unexpected, or parts that do
+    not fit together (the message names the file and what to do)."""
+
+
+class Installed(NamedTuple):
+    """What :func:`use` installed: the profile, the image folder, the Keras files and the
+    embedding cache (None where the pack has none)."""
+
+    profile: str
+    images: Path | None
+    keras_files: list
+    embeddings: Path | None
 
 
 def needs(profile) -> tuple:
@@ -97,25 +120,48 @@ def sha256_file(path, copy_to=None) -> str:
     return digest.hexdigest()
 
 
-# ----------------------------------------------------------------------------- the teacher's side
+def why_not_ours(folder: Path, kind: str, marker: str, own) -> str | None:
+    """Why deepcolor must not replace ``folder``, or None if it may: only an empty folder, or one
+    holding the file ``marker`` and nothing but files and folders whose path relative to it
+    passes ``own(rel)``.  A link, a file, a folder without the marker or with anything else in it
+    is refused.  kind: what such a folder is, for the message ("classroom pack")."""
+    if folder.is_symlink():
+        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
+    if not folder.is_dir():
+        return f"it is a file, not a {kind} folder"
+    if not any(folder.iterdir()):
+        return None
+    if not (folder / marker).is_file():
+        return f"it is not a {kind} (no {marker})"
+    foreign = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
+               if p.is_symlink() or not own(p.relative_to(folder))]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"it holds files that are not part of a {kind} ({shown})"
+    return None
+
+
+PACK_FOLDERS = {"kaggle", "kaggle/l", "kaggle/ab", "kaggle/ab/ab", "keras", "embeddings"}
 
 
 def why_not_replaceable_pack(out: Path) -> str | None:
     """Why ``force=True`` must not replace ``out``, or None if it may: only an empty folder or an
     earlier pack (its manifest and nothing but pack files) may be replaced."""
-    if out.is_symlink():
-        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
-    if not out.is_dir():
-        return "it is a file, not a pack folder"
-    if not any(out.iterdir()):
-        return None
-    if not (out / MANIFEST).is_file():
-        return f"it is not a classroom pack (no {MANIFEST})"
-    foreign = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*"))
-               if p.is_symlink() or (p.is_file() and p.name != MANIFEST and pack_role(p.relative_to(out).as_posix()) is None)]
-    if foreign:
-        return f"it holds files that are not part of a classroom pack ({', '.join(foreign[:3])})"
+    return why_not_ours(out, "classroom pack", MANIFEST, lambda rel: rel.as_posix() in PACK_FOLDERS or
+                        rel.as_posix() == MANIFEST or pack_role(rel.as_posix()) is not None)
+
+
+def _why_not_pack(out: Path, force: bool) -> str | None:
+    """:func:`why_not_replaceable_pack`, and without ``force`` an earlier pack is kept too."""
+    reason = why_not_replaceable_pack(out)
+    if reason:
+        return f"{reason}; choose a new or empty folder"
+    if not force and any(out.iterdir()):
+        return "it already holds a classroom pack; pass force=True to replace it"
     return None
+
+
+# ----------------------------------------------------------------------------- the teacher's side
 
 
 def pack(out, profile: str = "default", force: bool = False, progress=None, embedder=None) -> Path:
@@ -126,58 +172,70 @@ def pack(out, profile: str = "default", force: bool = False, progress=None, embe
     The embeddings are the profile's own (:meth:`deepcolor.config.Config.embeddings`, computed
     once and cached as usual; ``embedder`` reuses an already built
     :class:`deepcolor.embeddings.Embedder`).  ``out`` must be new or empty; an earlier pack is
-    replaced only with ``force=True``, anything else never.  Written under a temporary name and
-    renamed when complete.  progress: ``progress(done, total)`` while embedding.  Returns ``out``.
+    replaced only with ``force=True``, anything else never, judged again when the finished pack
+    is swapped in (whatever appeared at ``out`` meanwhile).  The lock of ``out`` is held
+    throughout: a second ``pack`` into it is refused at once (:class:`deepcolor.locks.FolderBusyError`)
+    and the partial folders of killed ones are removed.  The free space is checked before writing
+    (:class:`deepcolor.files.DiskFullError`).  progress: ``progress(done, total)`` while
+    embedding.  Returns ``out``.
     """
     name = profile_name(profile)
     parts = needs(PROFILES[name])
     out = Path(out)
-    if out.exists() or out.is_symlink():
-        reason = why_not_replaceable_pack(out)
-        if reason:
-            raise FileExistsError(f"refusing to write a pack into {out}: {reason}; choose a new or empty folder")
-        if any(out.iterdir()) and not force:
-            raise FileExistsError(f"{out} already holds a classroom pack; pass force=True to replace it")
-    cfg = load(name, download=True)
-    if cfg.fallbacks:
-        raise RuntimeError(f"cannot pack the {name} profile on this machine: " + "; ".join(cfg.fallbacks))
-    ds = cfg.dataset()
     make_folder(out.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        if "kaggle" in parts:
-            write_images(ds, tmp / "kaggle")
-        if "keras" in parts:
-            (tmp / "keras").mkdir()
-            for fname, url, md5, what in _keras_files():
-                shutil.copyfile(weights.fetch(fname, url, md5, None, what), tmp / "keras" / fname)
-        emb_meta = None
-        if "embeddings" in parts:
-            from .embedding_cache import dataset_embeddings
-
-            emb = dataset_embeddings(ds, cfg.embedding_mode, embedder=embedder, progress=progress)
-            (tmp / "embeddings").mkdir()
-            with open(tmp / "embeddings" / "imagenet.npy", "wb") as f:
-                np.save(f, np.asarray(emb, np.float32), allow_pickle=False)
-            emb_meta = _embedding_provenance()
-        files = {}
-        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            rel = path.relative_to(tmp).as_posix()
-            files[rel] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
-            fsync_file(path)
-        for folder in (p for p in tmp.rglob("*") if p.is_dir()):
-            fsync_dir(folder)
-        write_json(tmp / MANIFEST, {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "profile": name, "images": len(ds),
-            "deepcolor": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "embeddings": emb_meta, "files": files,
-        })
-        replace_folder(tmp, out, why_not=why_not_replaceable_pack)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with writer(out, "a classroom pack"):
+        sweep_partials(out)
+        reason = _why_not_pack(out, force) if out.exists() or out.is_symlink() else None
+        if reason:
+            raise FileExistsError(f"refusing to write a pack into {out}: {reason}")
+        cfg = load(name, download=True)
+        if cfg.fallbacks:
+            raise RuntimeError(f"cannot pack the {name} profile on this machine: " + "; ".join(cfg.fallbacks))
+        ds = cfg.dataset()
+        keras_files = [(fname, weights.fetch(fname, url, md5, None, what))
+                       for fname, url, md5, what in (_keras_files() if "keras" in parts else [])]
+        n, size = len(ds), ds.image_size
+        needed = (3 * n * size * size + (2 + -(-n // AB_CHUNK)) * NPY_HEADER if "kaggle" in parts else 0) + \
+            sum(path.stat().st_size for _, path in keras_files) + \
+            (4 * n * EMBEDDING_DIM + NPY_HEADER if "embeddings" in parts else 0)
+        check_space(out.parent, needed, f"a classroom pack of {n:,} images")
+        tmp = partial_folder(out)
+        try:
+            _write_pack(tmp, cfg, ds, parts, keras_files, embedder, progress)
+            replace_folder(tmp, out, why_not=lambda old: _why_not_pack(old, force))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # gone already when it was put in place
     return out
+
+
+def _write_pack(tmp: Path, cfg, ds, parts: tuple, keras_files: list, embedder, progress) -> None:
+    """Write the pack's files and, last, its manifest into the partial folder ``tmp``."""
+    if "kaggle" in parts:
+        write_images(ds, tmp / "kaggle")
+    if keras_files:
+        (tmp / "keras").mkdir()
+        for fname, path in keras_files:
+            shutil.copyfile(path, tmp / "keras" / fname)
+    emb_meta = None
+    if "embeddings" in parts:
+        from .embedding_cache import dataset_embeddings
+
+        emb = dataset_embeddings(ds, cfg.embedding_mode, embedder=embedder, progress=progress)
+        (tmp / "embeddings").mkdir()
+        with open(tmp / "embeddings" / "imagenet.npy", "wb") as f:
+            np.save(f, np.asarray(emb, np.float32), allow_pickle=False)
+        emb_meta = _embedding_provenance()
+    files = {}
+    for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+        files[path.relative_to(tmp).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        fsync_file(path)
+    for folder in (p for p in tmp.rglob("*") if p.is_dir()):
+        fsync_dir(folder)
+    write_json(tmp / MANIFEST, {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "profile": cfg.name, "images": len(ds),
+        "deepcolor": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "embeddings": emb_meta, "files": files,
+    })
 
 
 def _keras_files():
@@ -200,16 +258,22 @@ def _embedding_provenance() -> dict:
 def write_images(ds, root, batch: int = 256) -> Path:
     """Write a dataset's uint8 arrays, as stored, into a new folder ``root`` in the Kaggle layout:
     ``l/gray_scale.npy`` (N, 224, 224) and ``ab/ab/ab1.npy, ab2.npy, ...`` (10,000 images each,
-    as the Kaggle set).  Reads ``batch`` images at a time, never the whole set."""
+    as the Kaggle set).  Reads ``batch`` images at a time, never the whole set.  Each file's disk
+    blocks are allocated before it is written (a full disk raises DiskFullError, not SIGBUS)."""
     root = Path(root)
     (root / AB_DIR).mkdir(parents=True)
     (root / L_FILE).parent.mkdir(parents=True, exist_ok=True)
     n, size = len(ds), ds.image_size
-    open_memmap = np.lib.format.open_memmap
-    l_out = open_memmap(root / L_FILE, "w+", np.uint8, (n, size, size))
+
+    def new_array(path: Path, shape: tuple):
+        out = np.lib.format.open_memmap(path, "w+", np.uint8, shape)
+        reserve(path, path.stat().st_size, f"{path.name} of the classroom pack")
+        return out
+
+    l_out = new_array(root / L_FILE, (n, size, size))
     for k, first in enumerate(range(0, n, AB_CHUNK), start=1):
         last = min(first + AB_CHUNK, n)
-        ab_out = open_memmap(root / AB_DIR / f"ab{k}.npy", "w+", np.uint8, (last - first, size, size, 2))
+        ab_out = new_array(root / AB_DIR / f"ab{k}.npy", (last - first, size, size, 2))
         for start in range(first, last, batch):
             stop = min(start + batch, last)
             l8, ab8 = ds.batch_raw(np.arange(start, stop))
@@ -224,16 +288,6 @@ def write_images(ds, root, batch: int = 256) -> Path:
 # ----------------------------------------------------------------------------- the student's side
 
 
-class Installed(NamedTuple):
-    """What :func:`use` installed: the profile, the image folder, the Keras files and the
-    embedding cache (None where the pack has none)."""
-
-    profile: str
-    images: Path | None
-    keras_files: list
-    embeddings: Path | None
-
-
 def read_manifest(pack_dir) -> dict:
     """The manifest of the pack at ``pack_dir``, checked for form: PackError names what is wrong."""
     pack_dir = Path(pack_dir)
@@ -243,23 +297,34 @@ def read_manifest(pack_dir) -> dict:
     if not path.is_file():
         raise PackError(f"{pack_dir} is not a classroom pack: it has no {MANIFEST} (the pack is incomplete, or "
                         "this is another folder); copy the whole pack folder again")
-    manifest = read_json(path, "the classroom pack's manifest")
+    try:
+        manifest = read_json(path, "the classroom pack's manifest")
+    except RecursionError:
+        raise PackError(f"{path} is damaged: the classroom pack's manifest is nested too deeply to be one; "
+                        "copy the whole pack folder again") from None
     if not (isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("files"), dict)):
         raise PackError(f"{path} is not a classroom pack manifest; copy the whole pack folder again")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise PackError(f"{path} is a pack of format {manifest.get('format_version')}, this deepcolor reads format "
-                        f"{FORMAT_VERSION}: make the pack with the same deepcolor version as the students use")
-    if manifest.get("profile") not in PROFILES:
-        raise PackError(f"{path} names an unknown profile {manifest.get('profile')!r}")
+        raise PackError(f"{path} is a pack of format {_short(manifest.get('format_version'))}, this deepcolor reads "
+                        f"format {FORMAT_VERSION}: make the pack with the same deepcolor version as the students use")
+    profile = manifest.get("profile")
+    if not (isinstance(profile, str) and profile in PROFILES and profile != "smoke"):
+        raise PackError(f"{path} names {_short(profile)} as its profile, not one of "
+                        f"{', '.join(p for p in PROFILES if p != 'smoke')}: the manifest is damaged; copy the pack "
+                        "again, or make it again with `deepcolor classroom pack --profile NAME`")
+    images = manifest.get("images")
+    if type(images) is not int or images < 1 or not isinstance(manifest.get("embeddings") or {}, dict):
+        raise PackError(f"{path} is damaged: its image count {_short(images)} (or its embeddings' record) is not "
+                        "what `deepcolor classroom pack` writes; copy the pack again")
     roles = set()
     for rel, entry in manifest["files"].items():
         role = pack_role(rel)
         if role is None:
-            raise PackError(f"{path} lists {rel!r}, which no classroom pack holds; copy the pack again")
-        if not (isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and isinstance(entry.get("sha256"), str)):
+            raise PackError(f"{path} lists {_short(rel)}, which no classroom pack holds; copy the pack again")
+        if not (isinstance(entry, dict) and type(entry.get("bytes")) is int and isinstance(entry.get("sha256"), str)):
             raise PackError(f"{path} is damaged: its entry for {rel!r} has no size and SHA-256; copy the pack again")
         roles.add(role)
-    missing = sorted(set(needs(PROFILES[manifest["profile"]])) - roles)
+    missing = sorted(set(needs(PROFILES[profile])) - roles)
     if "kaggle" in roles and f"kaggle/{L_FILE.as_posix()}" not in manifest["files"]:
         missing.append(f"kaggle/{L_FILE.as_posix()}")
     if missing:
@@ -268,101 +333,16 @@ def read_manifest(pack_dir) -> dict:
     return manifest
 
 
+def _short(value) -> str:
+    """``repr(value)``, cut to 60 characters: what a message quotes of a damaged manifest."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def use(pack_dir, report=None) -> Installed:
-    """Check the classroom pack at ``pack_dir`` and install it on this machine (README: "Teaching this course").
+    """Check the classroom pack at ``pack_dir`` and install it on this machine, all or nothing
+    (README: "Teaching this course"): :func:`deepcolor.classroom_install.install`.  report: called
+    with one line per step (e.g. ``print``).  Returns :class:`Installed`."""
+    from .classroom_install import install
 
-    Every file is compared with its size and SHA-256 in the manifest while it is copied; a missing,
-    shorter or changed file raises :class:`PackError` naming it, and then nothing is installed.
-    Images go to :func:`deepcolor.settings.classroom_dir` (replacing only an earlier install),
-    Keras files into Keras' cache (an identical file already there is kept; a different one is
-    refused, never overwritten), embeddings into the images' embedding cache.  report: called with
-    one line per step (e.g. ``print``).  Returns :class:`Installed`.
-    """
-    pack_dir = Path(pack_dir)
-    say = report or (lambda line: None)
-    manifest = read_manifest(pack_dir)
-    files = manifest["files"]
-    for rel, entry in files.items():  # an incomplete pack fails before anything is read or written
-        path = pack_dir / rel
-        if not path.is_file():
-            raise PackError(f"the classroom pack is incomplete: {path} is missing; copy the whole pack folder again")
-        if path.stat().st_size != entry.get("bytes"):
-            raise PackError(f"the classroom pack is damaged: {path} has {path.stat().st_size} bytes, the manifest "
-                            f"says {entry.get('bytes')}; copy the pack again")
-    by_role = {role: sorted(rel for rel in files if pack_role(rel) == role) for role in ("kaggle", "keras", "embeddings")}
-
-    def check(rel, got):
-        if got != files[rel].get("sha256"):
-            raise PackError(f"the classroom pack is damaged: {pack_dir / rel} does not match its SHA-256 in "
-                            f"{MANIFEST}; copy the pack again")
-
-    # 1. where each part goes; refuse anything that is not ours to replace, before copying a byte
-    images = settings.classroom_dir()
-    if images.exists() or images.is_symlink():
-        reason = why_not_replaceable(images)
-        if reason:
-            raise FileExistsError(f"refusing to install the classroom pack into {images}: {reason}; move that folder away")
-    keras_dir = weights.keras_models_dir()
-    keras_todo = []
-    for rel in by_role["keras"]:
-        target = keras_dir / Path(rel).name
-        if target.exists() or target.is_symlink():
-            if not target.is_file() or sha256_file(target) != files[rel]["sha256"]:
-                raise FileExistsError(f"{target} already exists and is not the pack's {Path(rel).name}; move it away "
-                                      "(it may be an interrupted download) and run again")
-            say(f"kept {target}: the same file is there already")
-        else:
-            keras_todo.append((rel, target))
-
-    # 2. copy every file to a temporary place beside its target, checking it on the way
-    staged, tmp = [], None
-    try:
-        if by_role["kaggle"]:
-            make_folder(images.parent)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{images.name}.partial-", dir=images.parent))
-            os.chmod(tmp, 0o755)
-            for rel in by_role["kaggle"]:
-                dst = tmp / rel.removeprefix("kaggle/")
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                check(rel, sha256_file(pack_dir / rel, copy_to=dst))
-            mark_layout(tmp, {"source": "kaggle", "n": manifest.get("images"),
-                              "classroom_pack": {k: manifest.get(k) for k in ("profile", "created", "deepcolor")}})
-            for folder in (p for p in tmp.rglob("*") if p.is_dir()):
-                fsync_dir(folder)
-        for rel, target in keras_todo:
-            make_folder(keras_dir)
-            fd, part = tempfile.mkstemp(dir=keras_dir, prefix=f".{target.name}.", suffix=".partial")
-            os.close(fd)
-            staged.append((Path(part), target))
-            check(rel, sha256_file(pack_dir / rel, copy_to=part))
-        emb = None
-        for rel in by_role["embeddings"]:
-            data = (pack_dir / rel).read_bytes()
-            check(rel, hashlib.sha256(data).hexdigest())
-            emb = np.load(io.BytesIO(data), allow_pickle=False)
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for part, _ in staged:
-            part.unlink(missing_ok=True)
-        raise
-    say(f"checked {len(files)} files against {pack_dir / MANIFEST}")
-
-    # 3. everything checked: rename it into place
-    if tmp is not None:
-        replace_folder(tmp, images, why_not=why_not_replaceable)
-        say(f"images: {images}")
-    for part, target in staged:
-        os.replace(part, target)
-        say(f"Keras cache: {target}")
-    if staged:
-        fsync_dir(keras_dir)
-    emb_path = None
-    if emb is not None:
-        from .embedding_cache import store
-
-        ds = Config(PROFILES[manifest["profile"]], kaggle_dir=images).dataset()  # opened as the profile opens it
-        emb_path = store(ds, "imagenet", emb, dict(manifest.get("embeddings") or {}, source=f"classroom pack {pack_dir}"))
-        say(f"embeddings: {emb_path}")
-    return Installed(manifest["profile"], images if tmp is not None else None,
-                     [target for _, target in keras_todo], emb_path)
+    return install(pack_dir, report)

@@ -8,11 +8,12 @@ whose output depends on each image, so that using a pack must reproduce these ex
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
 
-from deepcolor import classroom, cli, config, data, embeddings, network, weights
+from deepcolor import classroom, classroom_install, cli, config, data, embeddings, network, weights
 
 N_IMAGES = 6
 
@@ -108,6 +109,120 @@ def test_using_a_pack_runs_the_default_profile_offline_from_it(built, tmp_path, 
 
     assert cli.main(["classroom", "use", str(out)]) == 0, "using a pack again replaces the earlier install"
     np.testing.assert_array_equal(config.load("default").embeddings(ds), expected)
+
+
+def snapshot(folder):
+    """Every file under ``folder`` (hidden ones too) with its SHA-256: what an install left."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def resign(out, rel=None, **changes):
+    """Rewrite the pack's manifest as if the pack had been made so: ``rel``'s size and SHA-256 as
+    the file now is (``rel`` gone: its entry dropped), and the top-level ``changes``."""
+    manifest = json.loads((out / classroom.MANIFEST).read_text())
+    if rel is not None and (out / rel).exists():
+        manifest["files"][rel] = {"bytes": (out / rel).stat().st_size,
+                                  "sha256": hashlib.sha256((out / rel).read_bytes()).hexdigest()}
+    manifest.update(changes)
+    (out / classroom.MANIFEST).write_text(json.dumps(manifest))
+
+
+def embeddings_one_row_short(out):
+    rel = "embeddings/imagenet.npy"
+    np.save(out / rel, np.load(out / rel)[:-1])
+    resign(out, rel)
+    return rel
+
+
+def an_extra_ab_file(out):
+    rel = "kaggle/ab/ab/ab2.npy"
+    np.save(out / rel, np.load(out / "kaggle" / "ab" / "ab" / "ab1.npy")[:2])
+    resign(out, rel)
+    return "kaggle/l/gray_scale.npy"  # its 6 images against 8 in the ab files
+
+
+def another_image_count(out):
+    resign(out, images=N_IMAGES + 1)
+    return classroom.MANIFEST
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["fresh", "over an earlier install"])
+@pytest.mark.parametrize("tamper", [embeddings_one_row_short, an_extra_ab_file, another_image_count])
+def test_a_pack_whose_checked_files_do_not_fit_together_installs_nothing(built, tmp_path, capsys, tamper, earlier):
+    out, expected = built
+    student = tmp_path / "student"
+    if earlier:
+        assert cli.main(["classroom", "use", str(out)]) == 0
+    before = snapshot(student)
+    capsys.readouterr()
+    named = tamper(out)
+
+    assert cli.main(["classroom", "use", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deepcolor: error: the classroom pack's parts do not fit together: ")
+    assert str(out / named) in err
+    assert len(err.strip().splitlines()) == 1 and "make the pack again" in err
+    assert snapshot(student) == before, "the images or Keras files were put in place before the check"
+    assert [p.name for p in (student / "home").iterdir()] == (["classroom"] if earlier else [])
+    if earlier:  # the earlier install still runs the profile, embeddings read from its cache
+        cfg = config.load("default")
+        np.testing.assert_array_equal(cfg.embeddings(cfg.dataset()), expected)
+
+
+@pytest.mark.parametrize("where", ["images folder", "Keras cache"])
+def test_what_appears_at_a_destination_while_use_runs_is_kept_and_the_rest_taken_back(
+        built, tmp_path, capsys, monkeypatch, where):
+    out, _ = built
+    images = tmp_path / "student" / "home" / "classroom"
+    models = tmp_path / "student" / "keras" / "models"
+    real = classroom_install.mark_layout  # called while staging: after every look at the destinations
+
+    def and_meanwhile(folder, manifest):
+        real(folder, manifest)
+        if where == "images folder":
+            images.mkdir()
+            (images / "notes.txt").write_text("mine")
+        else:
+            (models / weights.WEIGHTS_FILE).write_bytes(b"my own download")
+
+    monkeypatch.setattr(classroom_install, "mark_layout", and_meanwhile)
+    assert cli.main(["classroom", "use", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    if where == "images folder":
+        assert f"refusing to replace {images}" in err and (images / "notes.txt").read_text() == "mine"
+        assert sorted(p.name for p in images.iterdir()) == ["notes.txt"]
+        assert list(models.iterdir()) == [], "the Keras files put in place before the refusal were left there"
+    else:
+        assert str(models / weights.WEIGHTS_FILE) in err and "appeared while" in err
+        assert (models / weights.WEIGHTS_FILE).read_bytes() == b"my own download"
+        assert sorted(p.name for p in models.iterdir()) == [weights.WEIGHTS_FILE]
+        assert not images.exists()
+    assert config.load("default").fallbacks, "nothing was installed, so default must still fall back"
+
+
+def test_pack_judges_what_appeared_at_out_when_it_swaps(teacher, tmp_path, capsys, monkeypatch):
+    earlier = classroom.pack(tmp_path / "earlier", embedder=StandInEmbedder())
+    out = tmp_path / "pack"
+    real, appear = classroom.write_images, []
+
+    def and_meanwhile(ds, root, batch=256):
+        appear.pop()()
+        return real(ds, root, batch)
+
+    monkeypatch.setattr(classroom, "write_images", and_meanwhile)
+    appear.append(lambda: (out.mkdir(), (out / "lesson plan.txt").write_text("mine")))
+    assert cli.main(["classroom", "pack", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"refusing to replace {out}: it is not a classroom pack" in err and len(err.strip().splitlines()) == 1
+    assert [p.name for p in out.iterdir()] == ["lesson plan.txt"] and (out / "lesson plan.txt").read_text() == "mine"
+
+    out = tmp_path / "pack2"
+    appear.append(lambda: shutil.copytree(earlier, out))
+    assert cli.main(["classroom", "pack", str(out)]) == 2, "an earlier pack is replaced only with --force"
+    assert "already holds a classroom pack; pass --force" in capsys.readouterr().err
+    assert snapshot(out) == snapshot(earlier)
 
 
 def flip_one_byte(path, offset=-1):
