@@ -277,7 +277,7 @@ def read_json(path, what: str):
     path = Path(path)
     try:
         return json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nested past Python's limit: damaged too
         raise DamagedFileError(
             f"{path} is damaged: {what} is not valid JSON ({exc}); restore it, or delete the folder "
             "that holds it and create it again"
