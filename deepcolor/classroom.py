@@ -53,7 +53,7 @@ from . import __version__, weights
 from .config import PROFILES, load, profile_name
 from .embeddings import EMBEDDING_DIM
 from .files import (check_space, fsync_dir, fsync_file, make_folder, partial_folder, read_json, replace_folder,
-                    reserve, sweep_partials, write_json)
+                    reserve, sweep_partials, why_not_ours, write_json)
 from .lab_dataset import AB_CHUNK, AB_DIR, L_FILE
 from .locks import writer
 
@@ -118,27 +118,6 @@ def sha256_file(path, copy_to=None) -> str:
             dst.flush()
             os.fsync(dst.fileno())
     return digest.hexdigest()
-
-
-def why_not_ours(folder: Path, kind: str, marker: str, own) -> str | None:
-    """Why deepcolor must not replace ``folder``, or None if it may: only an empty folder, or one
-    holding the file ``marker`` and nothing but files and folders whose path relative to it
-    passes ``own(rel)``.  A link, a file, a folder without the marker or with anything else in it
-    is refused.  kind: what such a folder is, for the message ("classroom pack")."""
-    if folder.is_symlink():
-        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
-    if not folder.is_dir():
-        return f"it is a file, not a {kind} folder"
-    if not any(folder.iterdir()):
-        return None
-    if not (folder / marker).is_file():
-        return f"it is not a {kind} (no {marker})"
-    foreign = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
-               if p.is_symlink() or not own(p.relative_to(folder))]
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        return f"it holds files that are not part of a {kind} ({shown})"
-    return None
 
 
 PACK_FOLDERS = {"kaggle", "kaggle/l", "kaggle/ab", "kaggle/ab/ab", "keras", "embeddings"}
@@ -297,11 +276,7 @@ def read_manifest(pack_dir) -> dict:
     if not path.is_file():
         raise PackError(f"{pack_dir} is not a classroom pack: it has no {MANIFEST} (the pack is incomplete, or "
                         "this is another folder); copy the whole pack folder again")
-    try:
-        manifest = read_json(path, "the classroom pack's manifest")
-    except RecursionError:
-        raise PackError(f"{path} is damaged: the classroom pack's manifest is nested too deeply to be one; "
-                        "copy the whole pack folder again") from None
+    manifest = read_json(path, "the classroom pack's manifest")  # a damaged one, even nested past any limit: named
     if not (isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("files"), dict)):
         raise PackError(f"{path} is not a classroom pack manifest; copy the whole pack folder again")
     if manifest.get("format_version") != FORMAT_VERSION:

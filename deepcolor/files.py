@@ -131,8 +131,11 @@ def replace_folder(tmp, dst, why_not: Callable[[Path], str | None] | None = None
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
             _refuse(tmp, dst, "something else was put there while deepcolor wrote")
         raise
-    if old is not None:
-        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    if old is not None:  # the swap is done; an old folder that cannot be deleted is swept by the next run
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
     fsync_dir(dst.parent)
     return dst
 
@@ -146,6 +149,27 @@ def _refuse(tmp: Path, dst: Path, reason: str):
     os.rename(tmp, kept)
     raise FileExistsError(f"refusing to replace {dst}: {reason}; nothing of it was changed, and what deepcolor "
                           f"wrote is kept in {kept} (rename it, or delete it)")
+
+
+def why_not_ours(folder: Path, kind: str, marker: str, own) -> str | None:
+    """Why deepcolor must not replace ``folder``, or None if it may: only an empty folder, or one
+    holding the file ``marker`` and nothing but files and folders whose path relative to it
+    passes ``own(rel)``.  A link, a file, a folder without the marker or with anything else in it
+    is refused.  kind: what such a folder is, for the message ("dataset", "classroom pack")."""
+    if folder.is_symlink():
+        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
+    if not folder.is_dir():
+        return f"it is a file, not a {kind} folder"
+    if not any(folder.iterdir()):
+        return None
+    if not (folder / marker).is_file():
+        return f"it is not a {kind} written by deepcolor (no {marker})"
+    foreign = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
+               if p.is_symlink() or not own(p.relative_to(folder))]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"it holds files that are not part of a {kind} ({shown})"
+    return None
 
 
 def partial_folder(dst) -> Path:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .color import encode_lab8
 from .files import (check_space, disk_full, fsync_dir, fsync_file, make_folder, partial_folder, replace_folder, reserve,
-                    sweep_partials)
+                    sweep_partials, why_not_ours)
 from .lab_dataset import AB_CHUNK, AB_DIR, IMAGE_SIZE, L_FILE, LAYOUT_VERSION, MANIFEST, MARKER
 from .locks import writer
 
@@ -104,19 +104,7 @@ def why_not_replaceable(dst: Path) -> str | None:
     and nothing but that layout's own files (and its embedding cache), may be replaced.  A link,
     a file, a folder without the marker or with any other file in it is refused.
     """
-    if dst.is_symlink():
-        return "it is a link; deepcolor replaces only a real folder it wrote (remove the link yourself)"
-    if not dst.is_dir():
-        return "it is a file, not a dataset folder"
-    if not any(dst.iterdir()):
-        return None
-    if not (dst / MARKER).is_file():
-        return f"it is not a dataset written by deepcolor (no {MARKER} marker file)"
-    foreign = [str(p.relative_to(dst)) for p in sorted(dst.rglob("*")) if p.is_symlink() or not _own_file(p.relative_to(dst))]
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        return f"it holds files that are not part of a deepcolor dataset ({shown})"
-    return None
+    return why_not_ours(dst, "dataset", MARKER, _own_file)
 
 
 def _write_arrays(tmp: Path, n: int, images, progress) -> int:

@@ -166,7 +166,7 @@ def deeply_nested(manifest: dict) -> str:
     (lambda m: json.dumps(dict(m, profile="smoke")), "names 'smoke' as its profile"),
     (lambda m: json.dumps(dict(m, images="6")), "its image count '6'"),
     (lambda m: json.dumps(dict(m, embeddings=["imagenet"])), "(or its embeddings' record)"),
-    (deeply_nested, "nested too deeply"),
+    (deeply_nested, "is damaged: the classroom pack's manifest is not valid JSON"),
 ], ids=["profile a list", "profile smoke", "image count a string", "embeddings a list", "nested"])
 def test_a_strange_manifest_is_one_line_naming_it(built, tmp_path, capsys, change, says):
     out, _ = built
