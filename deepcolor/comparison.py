@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .evaluation import BASELINES, evaluate, evaluate_run
+from .evaluation import evaluate, evaluate_run
 from .metrics import METRICS
 
 __all__ = ["GAP_LESSON", "LEVEL", "SEEN", "TEST_SETS", "UNSEEN", "Pictures", "architecture_results",
@@ -65,7 +65,7 @@ def sets_caption(split) -> str:
 def evaluate_test_sets(model, dataset, split, embeddings, batch_size: int = 16):
     """A model and both baselines on each test set of ``split`` (notebooks 04-11).
 
-    model: a finished run (a :class:`deepcolor.train.RunResult` whose status is "completed"), measured
+    model: a finished run (a :class:`deepcolor.runs.Run` whose status is "completed"), measured
     with :func:`deepcolor.evaluation.evaluate_run`, so that its tables are kept in its folder and read
     back; or any model :func:`deepcolor.evaluation.evaluate` takes, measured every time.
     dataset: a :class:`deepcolor.lab_dataset.LabDataset`; split: a :class:`deepcolor.data.Split`
@@ -130,13 +130,11 @@ def order_rows(table, first, sets):
 def _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir):
     """The run of ``arch`` under ``cfg``'s profile: trained or reused (``train_missing``), else the
     finished one if there is one, else None."""
-    from .runs import find_run
-    from .train import load_finished
+    from .runs import Run
 
     if train_missing:
         return cfg.train_or_load(arch, dataset, embeddings, split, verbose=verbose, runs_dir=runs_dir)
-    found = find_run(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir, split)
-    return None if found is None else load_finished(found)
+    return Run.find(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir=runs_dir, split=split)
 
 
 def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None, train_missing=False,
@@ -180,7 +178,7 @@ def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None
     tables.update(known or {})
     if train_missing and not tables:
         raise RuntimeError(f"no architecture trained to completion under profile {cfg.name}: "
-                           "check the runs' status (deepcolor.runs.load_runs()) and their learning rates")
+                           "check the runs' status (deepcolor.run_table.load_runs()) and their learning rates")
     sets = [TEST_SETS[part] for part in image_sets(split)]
     unmeasured = pd.DataFrame([{**dict.fromkeys(METRICS, np.nan), "images": np.nan, "note": note}
                                for _ in sets for note in notes.values()],

@@ -143,7 +143,7 @@ class Config:
         """Train ``arch`` under this profile, or reuse an identical finished run (notebooks 04-11).
         Run folders go under ``runs_dir`` (default :func:`deepcolor.runs.default_runs_dir`).
         head: None for the paper's MSE model, or a :class:`deepcolor.classify.ClassifierHead`
-        (notebook 11_colour_as_classes)."""
+        (notebook 11_colour_as_classes).  Returns the :class:`deepcolor.runs.Run`."""
         from .train import train_or_load
 
         return train_or_load(dataset, embeddings, split, self.train_config(arch, **overrides),

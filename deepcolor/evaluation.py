@@ -15,10 +15,15 @@ so none is ever loaded whole.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 
+from .fingerprints import index_hash
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
+from .runs import FINAL_MODEL
 
 __all__ = ["BASELINES", "evaluate", "evaluate_run", "rebalancing", "study_accuracies", "training_colours"]
 
@@ -71,12 +76,9 @@ evaluated images and training images: they do not depend on the model."""
 
 
 def _session_key(dataset, *index_arrays) -> tuple:
-    """What identifies images of a dataset within a session: its fingerprint, then a SHA-1 per index array."""
-    import hashlib
-    import json
-
-    return (json.dumps(dataset.fingerprint(), sort_keys=True, default=str),
-            *(hashlib.sha1(np.asarray(i, np.int64).tobytes()).hexdigest() for i in index_arrays))
+    """What identifies images of a dataset within a session: its fingerprint, then the
+    :func:`deepcolor.fingerprints.index_hash` of each index array."""
+    return (json.dumps(dataset.fingerprint(), sort_keys=True, default=str), *map(index_hash, index_arrays))
 
 
 def _remember(cache: dict, key, value, keep: int = 4) -> None:
@@ -144,20 +146,14 @@ changes, so that tables measured before are measured again."""
 def _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size: int) -> dict:
     """What a table of :func:`evaluate_run` depends on, as JSON values: the final model file, the
     images and their embeddings, the training images, how it was measured and with which Keras."""
-    import hashlib
-    from pathlib import Path
-
     import keras
 
-    from .runs import FINAL_MODEL
-
-    model_file = Path(run.run_dir) / FINAL_MODEL
-    stat = model_file.stat()
+    stat = (run.path / FINAL_MODEL).stat()
     rows = np.ascontiguousarray(np.asarray(embeddings[indices], np.float32))
     data, images = _session_key(dataset, indices)
     return {"format": EVALUATION_FORMAT, "model_file": {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns},
             "dataset": data, "images": images, "embeddings": hashlib.sha1(rows.tobytes()).hexdigest(),
-            "train": None if train_indices is None else _session_key(dataset, train_indices)[1],
+            "train": None if train_indices is None else index_hash(train_indices),
             "batch_size": int(batch_size), "metrics": list(METRICS), "backend": keras.backend.backend(),
             "dtype_policy": keras.config.dtype_policy().name}
 
@@ -166,27 +162,22 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
     """:func:`evaluate` of a finished run's final model, measured once and kept in the run's folder
     (notebook 04; notebooks 05-11 read back what 04-07 measured).
 
-    run: a :class:`deepcolor.train.RunResult` (from ``train_or_load`` or ``load_finished``) whose status
-    is "completed"; part: which of the split's parts ``indices`` are, "test" or "test_seen" (each keeps
-    its own table; :func:`deepcolor.comparison.evaluate_test_sets` measures both); the other arguments and
-    the returned DataFrame as for :func:`evaluate`.  The table is
-    saved as ``{part}_eval.json`` in the run folder (:func:`deepcolor.runs.write_evaluation`) with what it
-    was measured on: the final model file (size and time), the dataset's fingerprint, the evaluated and
-    the training images, the embeddings of the evaluated images, ``batch_size``, the metrics, the Keras
-    backend and dtype policy.  A later call where all of these are the same reads the table back
-    (``attrs["reused"]`` is then True) instead of colorizing every image again; any difference measures
-    again and replaces that file, which holds nothing that cannot be measured again.  When the run folder
-    cannot be written (read-only), the table is measured and returned with a warning.
+    run: a :class:`deepcolor.runs.Run` (from ``train_or_load``) whose status is "completed"; part:
+    which of the split's parts ``indices`` are, "test" or "test_seen" (each keeps its own table;
+    :func:`deepcolor.comparison.evaluate_test_sets` measures both); the other arguments and the
+    returned DataFrame as for :func:`evaluate`.  The table is kept as ``{part}_eval`` by
+    :meth:`deepcolor.runs.Run.cached`, keyed by what it was measured on: the final model file
+    (size and time), the dataset's fingerprint, the evaluated and the training images, the
+    embeddings of the evaluated images, ``batch_size``, the metrics, the Keras backend and dtype
+    policy.  A later call where all of these are the same reads the table back
+    (``attrs["reused"]`` is then True) instead of colorizing every image again; any difference
+    measures again.  When the run folder cannot be written (read-only), the table is measured
+    and returned with a warning.
     """
-    import warnings
-
     import pandas as pd
 
-    from .files import DamagedFileError
-    from .runs import read_evaluation, write_evaluation
-
     if run.status != "completed":
-        raise ValueError(f"the run in {run.run_dir} ended with status {run.status!r}, so it has no final model "
+        raise ValueError(f"the run in {run.path} ended with status {run.status!r}, so it has no final model "
                          "to evaluate: train it to completion, or measure its model with evaluate(run.model, ...)")
     indices = np.asarray(indices, np.int64).reshape(-1)
     if indices.size == 0 or len(embeddings) != len(dataset):
@@ -197,26 +188,23 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
         key = _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size)
     except FileNotFoundError:  # no final model file to tell this model from another: measure, keep nothing
         return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
-    try:
-        saved_key, rows = read_evaluation(run.run_dir, part)
-    except (FileNotFoundError, DamagedFileError):
-        saved_key, rows = None, None
-    if saved_key == key and set(rows) == {"model", *BASELINES}:
+    measured = []
+
+    def measure() -> dict:
+        table = evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
+        measured.append(table)
+        return {name: {col: (v.item() if isinstance(v, np.generic) else v) for col, v in row.items()}
+                for name, row in table.to_dict(orient="index").items()}
+
+    rows = run.cached(f"{part}_eval", key, measure)
+    if measured:
+        table = measured[0]
+    else:
         table = pd.DataFrame.from_dict(rows, orient="index").reindex(index=["model", *BASELINES],
                                                                      columns=[*METRICS, "images", "note"])
         table["images"] = table["images"].astype(np.int64)
         table.index.name = "predictor"
-        table.attrs["reused"] = True
-        return table
-    table = evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
-    try:
-        write_evaluation(run.run_dir, key, {name: {col: (v.item() if isinstance(v, np.generic) else v)
-                                                   for col, v in row.items()}
-                                            for name, row in table.to_dict(orient="index").items()}, part)
-    except OSError as exc:
-        warnings.warn(f"the test results of {run.run_dir} could not be kept there ({exc}); "
-                      "they will be measured again next time", stacklevel=2)
-    table.attrs["reused"] = False
+    table.attrs["reused"] = not measured
     return table
 
 

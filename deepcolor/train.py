@@ -2,8 +2,9 @@
 
 Introduced in notebook ``04_base_model`` and used by notebooks 05-10.
 
-The run folder (its record, checkpoint and final model, and how they are found and read again)
-is :mod:`deepcolor.runs`; this module trains, writes the folder, and loads a finished run's model.
+A run's life (its record, lock, heartbeat, status, reuse, model and kept measurements) is a
+:class:`deepcolor.runs.Run`; this module builds the model, fits it and checkpoints every epoch.
+:func:`train` and :func:`train_or_load` return the Run.
 
 The loss is MSE on ab/128; "accuracy" is Keras' CategoricalAccuracy over the (a, b) channel
 axis: exactly the paper's metric (see :mod:`deepcolor.metrics`).  With ``head`` a
@@ -16,26 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import socket
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import keras
 
-from . import __version__
 from .batches import ColorBatches
-from .classify import build_classifier, classifier_batches, compile_classifier, resolve_head
-from .files import DamagedFileError, atomic_write, make_folder
+from .classify import build_classifier, classifier_batches, compile_classifier
+from .files import atomic_write
 from .limits import check_training_memory
-from .locks import writer
 from .models import build_model
 from .paper import check_architecture
-from .runs import (CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, check_new_run_dir, check_resume, default_runs_dir, find_run,
-                   head_fields, history_of, layer_table_hash, load_run, run_name, split_hash, write_record)
+from .heads import Head
+from .runs import CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, Run, hold
 from .stopping import Terminated, sigterm_interrupts
 
 
@@ -64,20 +60,6 @@ class TrainConfig:
         check_architecture(self.arch)
 
 
-@dataclass
-class RunResult:
-    """What :func:`train` returns: the trained model, per-epoch history, the run folder and record."""
-
-    model: keras.Model
-    history: dict
-    run_dir: Path
-    record: dict = field(repr=False)
-
-    @property
-    def status(self) -> str:
-        return self.record["status"]
-
-
 def compile_model(model: keras.Model, lr: float) -> keras.Model:
     """Adam + MSE + the paper's accuracy (categorical accuracy over the ab channels)."""
     model.compile(
@@ -90,9 +72,10 @@ def compile_model(model: keras.Model, lr: float) -> keras.Model:
 
 def new_model(config: TrainConfig, head=None) -> keras.Model:
     """A fresh, compiled model of ``config.arch`` at ``config.input_size`` with ``config.l2``:
-    the paper's MSE model (:func:`compile_model`) for ``head`` None, else a classifier with
-    ``head.n_bins`` classes (:func:`deepcolor.classify.compile_classifier`)."""
-    if head is None:
+    the paper's MSE model (:func:`compile_model`) for the MSE head (``head`` None), else a
+    classifier with ``head.n_bins`` classes (:func:`deepcolor.classify.compile_classifier`)."""
+    head = Head.of(head)
+    if head.kind == "mse":
         return compile_model(build_model(config.arch, config.input_size, config.l2), config.lr)
     return compile_classifier(build_classifier(config.arch, config.input_size, config.l2, head.n_bins), config.lr)
 
@@ -101,7 +84,8 @@ def training_batches(dataset, embeddings, train_idx, val_idx, config: TrainConfi
     """(train, val) batches for ``fit``: :class:`~deepcolor.batches.ColorBatches` for the MSE head
     (``head`` None), :func:`deepcolor.classify.classifier_batches` for a classifier.  The training
     batches are shuffled from ``config.seed``; val is None without validation images."""
-    if head is not None:
+    head = Head.of(head)
+    if head.kind == "classify":
         return classifier_batches(dataset, embeddings, train_idx, val_idx, head, config.input_size,
                                   config.batch_size, config.seed)
     train = ColorBatches(dataset, embeddings, train_idx, config.batch_size, shuffle=True, seed=config.seed,
@@ -138,11 +122,11 @@ def distribution_scope(devices=None):
 
 
 class _Checkpoint(keras.callbacks.Callback):
-    """After each epoch: save model + optimizer, append the epoch's metrics to the record."""
+    """After each epoch: save model + optimizer, append the epoch's metrics to the run's record."""
 
-    def __init__(self, run_dir: Path, record: dict, batches):
+    def __init__(self, run: Run, batches):
         super().__init__()
-        self.run_dir, self.record, self.batches = run_dir, record, batches
+        self.run, self.batches = run, batches
 
     def on_epoch_begin(self, epoch, logs=None):
         # Keras calls PyDataset.on_epoch_end at other moments too (after peeking at the data),
@@ -150,16 +134,16 @@ class _Checkpoint(keras.callbacks.Callback):
         self.batches.set_epoch(epoch)
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.time() - self.record.get("heartbeat_unix", 0.0) > HEARTBEAT_S:
-            write_record(self.run_dir, self.record)  # refreshes the heartbeat
+        if time.time() - self.run.record.get("heartbeat_unix", 0.0) > HEARTBEAT_S:
+            self.run.write()  # refreshes the heartbeat
 
     def on_epoch_end(self, epoch, logs=None):
         row = unmeasured({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-        self.record["epochs"].append(row)
+        self.run.record["epochs"].append(row)
         if _finite(row):
-            _atomic_save(self.model, self.run_dir / CHECKPOINT)
-            self.record["checkpoint_epoch"] = epoch + 1  # what a resume starts from
-        write_record(self.run_dir, self.record)
+            _atomic_save(self.model, self.run.path / CHECKPOINT)
+            self.run.record["checkpoint_epoch"] = epoch + 1  # what a resume starts from
+        self.run.write()
 
 
 def unmeasured(row: dict) -> dict:
@@ -182,37 +166,9 @@ def _atomic_save(model: keras.Model, path: Path) -> None:
     atomic_write(path, model.save)
 
 
-def _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas) -> dict:
-    return {
-        "status": "running",
-        "config": asdict(config),
-        **head_fields(head),
-        "data": {
-            "source": dataset.source,
-            "root": str(dataset.root) if dataset.root else None,
-            "size": len(dataset),
-            "n_train": int(len(train_idx)),
-            "n_val": int(len(val_idx)) if val_idx is not None else 0,
-            "fingerprint": dataset.fingerprint(),
-            "split": split_hash(train_idx, val_idx),
-        },
-        "layer_table": layer_table_hash(config.arch),
-        "embedding_mode": embedding_mode,
-        "profile": profile,
-        "backend": keras.backend.backend(),
-        "precision": keras.config.dtype_policy().name,
-        "replicas": replicas,
-        "keras_version": keras.__version__,
-        "deepcolor_version": __version__,
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "epochs": [],
-        "wall_time_s": 0.0,
-    }
-
-
 def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | None = None, *,
           embedding_mode: str = "unknown", profile: str = "custom", runs_dir=None, run_dir=None,
-          resume: bool = False, callbacks=(), devices=None, verbose="auto", head=None) -> RunResult:
+          resume: bool = False, callbacks=(), devices=None, verbose="auto", head=None) -> Run:
     """Train one of the paper's models and record the run.
 
     dataset: a :class:`~deepcolor.lab_dataset.LabDataset`; embeddings: (len(dataset), 1000) float32
@@ -235,41 +191,39 @@ def train(dataset, embeddings, train_idx, val_idx=None, config: TrainConfig | No
     another embedding mode or another head than the run was started with (both are shown).
     """
     config = config or TrainConfig()
-    head = resolve_head(head)
+    head = Head.of(head)
     if val_idx is not None and len(np.intersect1d(train_idx, val_idx)):
         raise ValueError("train and validation indices overlap; use deepcolor.data.split(...)")
     scope, replicas = distribution_scope(devices)
     with contextlib.ExitStack() as held:  # the run's lock (deepcolor.locks), from its first check to its last write
         if resume:  # checked before the batches, whose rebalancing weights take a pass over the data
-            if run_dir is not None and Path(run_dir).is_dir():  # else check_resume names what is missing
-                held.enter_context(writer(run_dir, "the run", inside=True))
-            record = check_resume(run_dir, config, dataset, embedding_mode, head)
+            if run_dir is not None and Path(run_dir).is_dir():  # else Run.resume names what is missing
+                held.enter_context(hold(run_dir))
+            run = Run.resume(run_dir, config, dataset, embedding_mode, head)
         else:
-            run_dir = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / run_name(config, head)
-            check_new_run_dir(run_dir)
+            run = Run.new(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas=replicas,
+                          runs_dir=runs_dir, run_dir=run_dir)
         batches, val = training_batches(dataset, embeddings, train_idx, val_idx, config, head)
         if resume:
-            run_dir, model = Path(run_dir), _load_for_resume(run_dir, record, config, scope, head)
+            model = _load_for_resume(run, config, scope, head)
         else:
-            record = _new_record(config, head, dataset, embedding_mode, profile, train_idx, val_idx, replicas)
             keras.utils.set_random_seed(config.seed)
             with scope:
                 model = new_model(config, head)
             check_training_memory(model, config.batch_size, config.input_size)  # before the folder is made
-            make_folder(run_dir)
-            held.enter_context(writer(run_dir, "the run", inside=True))
-        _fit(model, batches, val, config, run_dir, record, callbacks, verbose)
-    return RunResult(model, history_of(record), run_dir, record)
+            held.enter_context(run.hold())
+        _fit(model, batches, val, config, run, callbacks, verbose)
+    run.model = model
+    return run
 
 
-def _fit(model, batches, val, config: TrainConfig, run_dir: Path, record: dict, callbacks, verbose) -> None:
+def _fit(model, batches, val, config: TrainConfig, run: Run, callbacks, verbose) -> None:
     """Fit from the record's last epoch to ``config.epochs``, keeping the record and checkpoint."""
-    initial_epoch = len(record["epochs"])
-    record.update(status="running", pid=os.getpid(), host=socket.gethostname())
-    record.pop("stopped_by", None)
-    write_record(run_dir, record)
+    initial_epoch = len(run.record["epochs"])
+    run.started()
+    record = run.record
     start = time.perf_counter()
-    cbs = [_Checkpoint(run_dir, record, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
+    cbs = [_Checkpoint(run, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
     try:
         with sigterm_interrupts():
             model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
@@ -282,59 +236,41 @@ def _fit(model, batches, val, config: TrainConfig, run_dir: Path, record: dict, 
         record["status"] = "failed"
         record["error"] = f"{type(exc).__name__}: {exc}"
         record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
-        write_record(run_dir, record)
+        run.write()
         raise
     record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
     if record["status"] == "completed":
-        _atomic_save(model, run_dir / FINAL_MODEL)
-    write_record(run_dir, record)
+        _atomic_save(model, run.path / FINAL_MODEL)
+    run.write()
 
 
-def _load_for_resume(run_dir, record: dict, config: TrainConfig, scope, head) -> keras.Model:
-    """The model to go on training (``record``, from :func:`deepcolor.runs.check_resume`, is
-    brought back to its checkpoint's epoch in place)."""
-    run_dir = Path(run_dir)
-    if not (run_dir / CHECKPOINT).is_file():
+def _load_for_resume(run: Run, config: TrainConfig, scope, head) -> keras.Model:
+    """The model to go on training; the run's record is brought back to its checkpoint's epoch."""
+    record = run.record
+    if not (run.path / CHECKPOINT).is_file():
         record["epochs"] = []  # interrupted before the first epoch ended: start again
         keras.utils.set_random_seed(config.seed)
         with scope:
             return new_model(config, head)
     record["config"]["epochs"] = config.epochs
     with scope:
-        model = _load_model(run_dir / CHECKPOINT, "the checkpoint; delete it to restart this run from epoch 1")
+        model = run.load_model(CHECKPOINT)
     # epochs after the checkpoint (a NaN epoch is never checkpointed) are trained again
     record["epochs"] = record["epochs"][: record.get("checkpoint_epoch", len(record["epochs"]))]
     return model
 
 
-def _load_model(path: Path, what: str) -> keras.Model:
-    """keras.models.load_model, with an error that names a damaged file and what to do."""
-    try:
-        return keras.models.load_model(path)
-    except Exception as exc:
-        raise DamagedFileError(f"{path} is damaged and cannot be loaded ({type(exc).__name__}: {exc}); "
-                               f"it is {what}") from None
-
-
-def load_finished(run_dir) -> RunResult:
-    """A finished run (one :func:`deepcolor.runs.find_run` returned) with its final model loaded."""
-    record = load_run(run_dir)
-    model = _load_model(Path(run_dir) / FINAL_MODEL, "the final model of this run; delete the run folder to train it again")
-    return RunResult(model, history_of(record), Path(run_dir), record)
-
-
 def train_or_load(dataset, embeddings, split, config: TrainConfig, *, embedding_mode: str, profile: str,
-                  runs_dir=None, verbose="auto", head=None) -> RunResult:
-    """Reuse a finished identical run under ``runs_dir`` (:func:`deepcolor.runs.find_run`) or train one.
+                  runs_dir=None, verbose="auto", head=None) -> Run:
+    """Reuse a finished identical run under ``runs_dir`` (:meth:`deepcolor.runs.Run.find`) or train one.
 
     Lets later notebooks (09, 10, 11) use the models trained in notebooks 04-07, and train on the
     spot when they were not run.  ``split``: (train, val, test) index arrays.  ``head``: as for
     :func:`train`; a classifier is reused only for the very same setting (rebalancing, bins,
-    soft encoding), never an MSE run, and the other way round.
+    soft encoding), never an MSE run, and the other way round.  Returns the :class:`~deepcolor.runs.Run`.
     """
-    head = resolve_head(head)
-    found = find_run(config, dataset, embedding_mode, profile, runs_dir, split, head)
+    found = Run.find(config, dataset, embedding_mode, profile, runs_dir=runs_dir, split=split, head=head)
     if found is not None:
-        return load_finished(found)
+        return found
     return train(dataset, embeddings, split[0], split[1], config, embedding_mode=embedding_mode,
                  profile=profile, runs_dir=runs_dir, verbose=verbose, head=head)

@@ -9,13 +9,13 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
 
-from ..files import DamagedFileError
+from ..fingerprints import index_hash
 from ..paper import PAPER_SETTING
+from ..runs import Run
 
 __all__ = ["STUDY_COLUMNS", "differs_from_paper", "paper_table", "run_study", "study_histories",
            "compare_with_paper", "show_results", "slider_run", "slider_figure"]
@@ -70,28 +70,15 @@ def paper_table():
             .format("{:g}", subset=["lr", "l2"]).set_caption(caption))
 
 
-def _split_key(split) -> str:
-    parts = [np.asarray(split[k], np.int64).tobytes() for k in (1, 2)]
-    if len(getattr(split, "test_seen", ())):  # saved before test_seen existed: measured again
-        parts.append(np.asarray(split.test_seen, np.int64).tobytes())
-    return hashlib.sha1(b"|".join(parts)).hexdigest()[:16]
+STUDY_EVAL = "study_eval"
+"""The name the study's accuracies of a run are kept under in its folder (:meth:`deepcolor.runs.Run.cached`)."""
 
 
-def _recorded(config, dataset, embedding_mode, profile, key, runs_dir=None):
-    """(record, accuracies) of a finished run under ``runs_dir`` (completed, or stopped on a NaN
-    loss) with exactly this setting whose accuracies on this split are saved; (None, None) when
-    there is none."""
-    from ..runs import load_run, read_study_eval, same_setting, study_evaluated
-
-    for run_dir in study_evaluated(runs_dir):
-        try:
-            rec, saved = load_run(run_dir), read_study_eval(run_dir)
-        except (DamagedFileError, FileNotFoundError):
-            continue  # a damaged or half-deleted run is trained again, never reused
-        if (rec["status"] in ("completed", "nan") and saved.get("split") == key
-                and same_setting(rec, config, dataset, embedding_mode, profile)):
-            return rec, saved
-    return None, None
+def study_key(split) -> str:
+    """What the study's accuracies of a run are measured on: the validation and test images, and
+    the held-out crops of the training photos where the split has them (:func:`deepcolor.fingerprints.index_hash`)."""
+    seen = [split.test_seen] if len(getattr(split, "test_seen", ())) else []
+    return index_hash(split[1], split[2], *seen)
 
 
 def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=None):
@@ -102,8 +89,8 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
     ``cfg.profile.study``, the paper's figures 12-20); epochs: per run (default
     ``cfg.profile.study_epochs``); verbose: Keras' fit verbosity; runs_dir: where the run folders
     are (default :func:`deepcolor.runs.default_runs_dir`).  Runs are trained with
-    :func:`deepcolor.train.train_or_load`; each run's accuracies go into its folder
-    (:func:`deepcolor.runs.write_study_eval`), so a rerun reuses finished runs, diverged ones
+    :func:`deepcolor.train.train_or_load`; each run's accuracies are kept in its folder
+    (:meth:`deepcolor.runs.Run.cached`), so a rerun reuses finished runs, diverged ones
     included, without loading a model.
     Returns a DataFrame with :data:`STUDY_COLUMNS`: our validation / test accuracy (fractions in
     [0, 1], NaN for a diverged run) beside the paper's (joined on figure, arch, lr, batch and l2;
@@ -114,31 +101,31 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
 
     from ..evaluation import study_accuracies
     from ..paper import results_table
-    from ..runs import history_of, write_study_eval
 
     runs = tuple(cfg.profile.study if runs is None else runs)
     epochs = int(cfg.profile.study_epochs if epochs is None else epochs)
-    key, rows = _split_key(split), []
+    key, rows = study_key(split), []
     for run in runs:
         config = cfg.train_config(run.arch, lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
-        record, accs = _recorded(config, ds, cfg.embedding_mode, cfg.name, key, runs_dir)
-        if record is None:
-            result = cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=run.lr,
-                                       batch_size=run.batch_size, l2=run.l2, epochs=epochs)
-            record = {**result.record, "path": str(result.run_dir)}
-            accs = study_accuracies(result.model if result.status == "completed" else None, ds, split, emb)
-            if result.status in ("completed", "nan"):
-                write_study_eval(result.run_dir, key, accs)
-        trained = len(history_of(record).get("loss", []))
+        done = Run.find(config, ds, cfg.embedding_mode, cfg.name, runs_dir=runs_dir, statuses=("completed", "nan"),
+                        cached=(STUDY_EVAL, key))  # measured before, a diverged run too: no model to load
+        done = done or cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=run.lr,
+                                         batch_size=run.batch_size, l2=run.l2, epochs=epochs)
+
+        def measure(done=done):
+            return study_accuracies(done.model if done.status == "completed" else None, ds, split, emb)
+
+        accs = done.cached(STUDY_EVAL, key, measure) if done.status in ("completed", "nan") else measure()
+        trained = len(done.history.get("loss", []))
         rows.append({"figure": run.figure, "arch": run.arch, "lr": run.lr, "batch": run.batch_size,
-                     "l2": run.l2, "epochs": trained, "status": record["status"],
+                     "l2": run.l2, "epochs": trained, "status": done.status,
                      "differs from the paper": differs_from_paper(cfg, len(ds), run.figure, trained, run.arch,
                                                                   run.lr, run.batch_size, run.l2),
                      "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],
                      "constant_val": accs["val"][1], "constant_test": accs["test"][1],
                      "test_seen_accuracy": accs.get("test_seen", [np.nan])[0],
                      "constant_test_seen": accs.get("test_seen", [np.nan, np.nan])[1],
-                     "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": record["path"]})
+                     "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": str(done.path)})
     paper = results_table().rename(columns={"model": "arch", "val": "paper_val", "test": "paper_test",
                                             "note": "paper_note"})
     df = pd.DataFrame(rows).merge(paper, on=["figure", "arch", "lr", "batch", "l2"], how="left")
@@ -148,9 +135,7 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
 def study_histories(df) -> dict:
     """Per-epoch histories of the runs of a :func:`run_study` table, for :func:`deepcolor.lessons.figures.loss_curves`:
     ``{"fig 15: base lr=0.001 b=5 l2=0.01": {"loss": [...], "val_loss": [...], ...}, ...}``."""
-    from ..runs import history_of, load_run
-
-    return {f"fig {r.figure}: {r.arch} lr={r.lr:g} b={r.batch} l2={r.l2:g}": history_of(load_run(r.run_dir))
+    return {f"fig {r.figure}: {r.arch} lr={r.lr:g} b={r.batch} l2={r.l2:g}": Run.open(r.run_dir).history
             for r in df.itertuples()}
 
 
