@@ -9,9 +9,9 @@ The layer tables are data, in ``deepcolor.paper.TABLES`` (no Keras there): three
 - ``("fuse", 1000)``: tile the 1000-d image embedding over the feature map and
   concatenate it on the channel axis (``FuseEmbedding``).
 
-``build_model`` turns a table into a Keras model; ``layer_table``, ``flops`` and
-``describe`` read the same table, so the numbers shown in the notebooks are the
-numbers of the model that is trained.  Notebook 04 introduces the base model, the
+``build_model`` turns a table into a Keras model; ``layer_table``, ``flops``,
+``describe`` and ``receptive_field`` read the same table, so the numbers shown in
+the notebooks are the numbers of the model that is trained.  Notebook 04 introduces the base model, the
 next ones the three smaller architectures (``paper.ARCHITECTURE_NOTEBOOKS``).
 
 Model inputs: ``[L_scaled (N, H, W, 1) float32 in [0, 1], embedding (N, 1000)
@@ -19,6 +19,7 @@ float32]``; output: ``ab_scaled (N, H, W, 2)`` in [-1, 1] (tanh, ab / 128).
 """
 
 import numbers
+from typing import NamedTuple
 
 import keras
 from keras import ops
@@ -186,3 +187,55 @@ def describe(name, input_size=224):
     return {"name": name, "input_size": input_size, "params": params,
             "paper_params": paper.PAPER_PARAMS[name], "matches_paper": params == paper.PAPER_PARAMS[name],
             "flops": total, "gflops": total / 1e9}
+
+
+class ReceptiveField(NamedTuple):
+    """Receptive fields of one architecture (notebook 07_architecture_3): the side, in input pixels, of
+    the square of input pixels whose values can change one pixel, through the convolutions alone.
+
+    encoder: one pixel of the encoder's last feature map (28x28 at a 224 input).
+    output: one pixel of the final output, the largest over positions; output_min: the smallest (nearest-
+    neighbour upsampling copies each pixel twice, so neighbouring output pixels can see a few pixels less).
+    """
+
+    encoder: int
+    output: int
+    output_min: int
+
+
+def receptive_interval(rows, position):
+    """(first, last): the input pixels (1-D: kernels and strides are square) that can change position
+    ``position`` of the last layer of ``rows``, rows of ``paper.TABLES`` (notebook 07_architecture_3).
+
+    Going back through the layers, a conv of kernel k, stride s, padding "same" reads inputs
+    ``o*s - pad`` to ``o*s - pad + k - 1`` with pad = max(k - s, 0) // 2 (Keras' "same" on a side
+    that s divides); ``UpSampling2D(2)`` reads input ``o // 2``; the fusion adds no spatial
+    neighbours.  Positions are not clipped to an image: far from its borders."""
+    first = last = position
+    for row in reversed(rows):
+        if row[0] == "conv":
+            _, _, k, s = row
+            pad = max(k - s, 0) // 2
+            first, last = first * s - pad, last * s - pad + k - 1
+        elif row[0] == "up":
+            first, last = first // 2, last // 2
+    return first, last
+
+
+def _field_widths(rows):
+    """Widths of :func:`receptive_interval` over a few periods of the upsampling pattern (every width
+    one position of the last layer can have)."""
+    period = 2 ** (sum(row[0] == "up" for row in rows) + 2)
+    return [last - first + 1 for first, last in (receptive_interval(rows, o) for o in range(period, 2 * period))]
+
+
+def receptive_field(name):
+    """The receptive field of architecture ``name`` (notebook 07_architecture_3): a :class:`ReceptiveField`,
+    in input pixels, computed from its layer table (``paper.TABLES``): 3x3 convolutions widen it by 2
+    steps of the current stride product, stride 2 doubles that step, upsampling halves it.  The
+    fusion's embedding is left out: through it every pixel also depends on the whole image."""
+    paper.check_architecture(name)
+    stages = paper.TABLES[name]
+    every = [row for rows in stages.values() for row in rows]
+    output = _field_widths(every)
+    return ReceptiveField(max(_field_widths(list(stages["encoder"]))), max(output), min(output))

@@ -5,7 +5,8 @@ full text is in ``shared/paper/deepcolor-paper.md``; the design reference ``DESI
 it) is written here once, with the section or figure it comes from, and read by the rest of the
 package: ``deepcolor.models`` builds the networks from :data:`TABLES`, ``deepcolor.lessons.architectures`` sets
 :data:`PAPER_LAYERS` and :data:`PAPER_PARAMS` beside our models, ``deepcolor.config`` runs
-:data:`PAPER_GRID`, the command line offers :data:`ARCHITECTURES`.  This module imports no Keras.
+:data:`PAPER_GRID`, the command line offers :data:`ARCHITECTURES`, and :func:`differs_from_paper` says
+what of a run differs from the paper's.  This module imports no Keras.
 
 Introduced in notebook 04_base_model (the architectures) and 08_hyperparameter_study (the
 results), and set beside our own numbers in 09_results.
@@ -18,14 +19,15 @@ the truth, i.e. whether ``a > b`` is guessed right.  Chance is about 50%.  See
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
 __all__ = ["ARCHITECTURES", "EMBEDDING_SIZE", "PAPER_LAYERS", "PAPER_PARAMS", "ARCHITECTURE_FIGURES",
            "FORWARD_GFLOPS", "ARCHITECTURE_NOTEBOOKS", "STAGES", "CONCAT", "check_architecture", "layer_tokens",
            "layer_row", "TABLES", "PaperResult", "PAPER_RESULTS", "HEADLINE_TEST_ACCURACY", "StudyRun",
-           "PAPER_GRID", "results_table", "PAPER_EPOCHS", "PAPER_SETTING", "SaysAssumes", "SAYS_ASSUMES", "says_and_assumes",
-           "training_cost"]
+           "PAPER_GRID", "results_table", "PAPER_EPOCHS", "PAPER_SETTING", "differs_from_paper", "SaysAssumes",
+           "SAYS_ASSUMES", "says_and_assumes", "training_cost"]
 
 
 # --- the four networks (section 3.1, figures 4-11) ----------------------------------------------
@@ -193,6 +195,37 @@ Kaggle images (60 % to train), 224x224 inputs, Inception-ResNet-v2's ImageNet em
 epochs are ``paper.PAPER_EPOCHS`` (2,500, §4.2); each figure's lr, batch and L2 are ``paper.PAPER_RESULTS``."""
 
 
+def differs_from_paper(cfg, n_images, figure, epochs, arch=None, lr=None, batch=None, l2=None) -> str:
+    """What of a run's setting differs from the paper's figure ``figure`` (12-20), in words: the
+    profiles table of notebook 00_start_here, the study table of 08 and the headline of 09.
+
+    cfg: the run's :class:`deepcolor.config.Config` (its input size, data and embedder);
+    n_images: images in its dataset; figure: 12-20, or None to compare only what every run of the
+    paper shared (:data:`PAPER_SETTING`, :data:`PAPER_EPOCHS`); epochs: the epochs it trained; arch,
+    lr, batch, l2: compared with the figure's when given.  Returns one phrase per difference,
+    "; "-joined, e.g. ``"1 epoch, not 2,500; 32 px, not 224; 32 sample images, not 25,000 Kaggle;
+    untrained embedder, not ImageNet"``, or ``"none"``.
+    """
+    row = next((r for r in PAPER_RESULTS if r.figure == figure), None)
+    out = []
+    if row is not None:
+        if arch is not None and arch != row.model:
+            out.append(f"{arch}, not {row.model}")
+        for name, ours, theirs in (("lr", lr, row.lr), ("batch", batch, row.batch), ("L2", l2, row.l2)):
+            if ours is not None and not math.isclose(float(ours), float(theirs)):
+                out.append(f"{name} {float(ours):g}, not {float(theirs):g}")
+    if int(epochs) != PAPER_EPOCHS:
+        out.append(f"{int(epochs):,} epoch{'' if int(epochs) == 1 else 's'}, not {PAPER_EPOCHS:,}")
+    p, want = cfg.profile, PAPER_SETTING
+    if p.input_size != want["input_size"]:
+        out.append(f"{p.input_size} px, not {want['input_size']}")
+    if p.data != want["data"] or int(n_images) != want["images"]:
+        out.append(f"{int(n_images):,} {'Kaggle' if p.data == 'kaggle' else p.data} images, not {want['images']:,} Kaggle")
+    if cfg.embedding_mode != want["embedding_mode"]:
+        out.append(f"{cfg.embedding_mode} embedder, not ImageNet")
+    return "; ".join(out) or "none"
+
+
 @dataclass(frozen=True)
 class SaysAssumes:
     """One point where the paper is silent, contradicts itself, or differs from what the course does.
@@ -209,43 +242,82 @@ class SaysAssumes:
     why: str
 
 
-SAYS_ASSUMES: tuple[SaysAssumes, ...] = (
-    SaysAssumes("epochs", '"The model has been trained on 2500 epochs"', "§4.2",
-                "{profile_epochs}; what 2,500 epochs would cost is in the next table",
-                "our choice: 2,500 epochs of the base model at 224 px are a GPU job of hours at an ideal "
-                "throughput (the cost table) and far longer at the paper's batch of 5, not a lesson; the course "
-                "runs the paper's grid for few epochs and says so wherever a number is shown"),
-    SaysAssumes("learning-rate range", '"varying the learning rate from 0.1 to 0.0001"', "§4.2 vs figure 16",
-                "the grid includes figure 16's 0.00001, as the figure does",
-                "the paper contradicts itself: figure 16 and its text use 0.00001, outside the stated range"),
-    SaysAssumes("L2 range", '"regularization constant for l2 regularization from 0.1 to 0.001"', "§4.2 vs figures 12-20",
-                "0.1 and 0.01, the values of the figures",
-                "no figure uses 0.001; the course runs what the figures show"),
-    SaysAssumes("figure 12's learning rate", 'caption: "learning rate 0.01"; text: "In figure 12, the learning rate is 0.001"',
-                "figure 12, §5", "0.01, the caption's value",
-                "the paper contradicts itself; the caption is kept (the text may carry a typo)"),
-    SaysAssumes("figure 16's settings", 'caption: "learning rate = 0.00001" only', "figure 16",
-                "batch 5 and L2 0.01, like figures 15 and 17-20",
-                "our assumption: the caption gives no batch size or L2"),
-    SaysAssumes("the best model", '§5: "the best results are shown in figure 23" (lr 0.001); conclusion: lr 0.0001',
-                "§5, §6, figures 16, 21, 23",
-                "the table shows every run's numbers and lets them speak",
-                "the paper disagrees with itself: figure 23 (lr 0.001) is picked by eye, the conclusion names lr "
-                "0.0001, figure 21's caption (lr 0.0001) and text (lr 0.00001) differ, and the lr 0.00001 run "
-                '"is not able to learn" yet scores 55.78 % on test, above the lr 0.001 run\'s 55.68 %'),
-    SaysAssumes("parameter totals", "totals printed for architectures 1 and 2 only", "figures 4, 6, 8, 10",
-                "all four totals; the base model's and architecture 3's are the sums of their layer tables",
-                "the built Keras models equal all four exactly"),
-    SaysAssumes("scaling", "silent", "—",
-                "L / 100 in [0, 1] as input; ab / 128 with a tanh output",
-                "our choice, as in Deep Koalarization (Baldassarre et al. 2017), which the paper builds on"),
-    SaysAssumes("the metric", '"accuracy", never defined', "§5, figures 12-20",
-                "Keras' categorical accuracy over the (a, b) channels: is a > b guessed right",
-                "our inference: what Keras gives for metrics=['accuracy'] on an MSE model with an (H, W, 2) output"),
-    SaysAssumes("the data's size", '"2.9 GB of data consisting of 25K sets of images"', "§4.1",
-                "3.76 GB as uncompressed uint8 arrays (25,000 x 224 x 224 x 3 bytes)",
-                "the paper's figure may be the compressed download"),
-)
+_SAYS_ASSUMES_TEXT = """
+epochs
+    paper: "The model has been trained on 2500 epochs"
+    where: §4.2
+    course: {profile_epochs}; what 2,500 epochs would cost is in the next table
+    why: our choice: 2,500 epochs of the base model at 224 px are a GPU job of hours at an ideal throughput (the
+        cost table) and far longer at the paper's batch of 5, not a lesson; the course runs the paper's grid for
+        few epochs and says so wherever a number is shown
+learning-rate range
+    paper: "varying the learning rate from 0.1 to 0.0001"
+    where: §4.2 vs figure 16
+    course: the grid includes figure 16's 0.00001, as the figure does
+    why: the paper contradicts itself: figure 16 and its text use 0.00001, outside the stated range
+L2 range
+    paper: "regularization constant for l2 regularization from 0.1 to 0.001"
+    where: §4.2 vs figures 12-20
+    course: 0.1 and 0.01, the values of the figures
+    why: no figure uses 0.001; the course runs what the figures show
+figure 12's learning rate
+    paper: caption: "learning rate 0.01"; text: "In figure 12, the learning rate is 0.001"
+    where: figure 12, §5
+    course: 0.01, the caption's value
+    why: the paper contradicts itself; the caption is kept (the text may carry a typo)
+figure 16's settings
+    paper: caption: "learning rate = 0.00001" only
+    where: figure 16
+    course: batch 5 and L2 0.01, like figures 15 and 17-20
+    why: our assumption: the caption gives no batch size or L2
+the best model
+    paper: §5: "the best results are shown in figure 23" (lr 0.001); conclusion: lr 0.0001
+    where: §5, §6, figures 16, 21, 23
+    course: the table shows every run's numbers and lets them speak
+    why: the paper disagrees with itself: figure 23 (lr 0.001) is picked by eye, the conclusion names lr 0.0001,
+        figure 21's caption (lr 0.0001) and text (lr 0.00001) differ, and the lr 0.00001 run "is not able to
+        learn" yet scores 55.78 % on test, above the lr 0.001 run's 55.68 %
+parameter totals
+    paper: totals printed for architectures 1 and 2 only
+    where: figures 4, 6, 8, 10
+    course: all four totals; the base model's and architecture 3's are the sums of their layer tables
+    why: the built Keras models equal all four exactly
+scaling
+    paper: silent
+    where: —
+    course: L / 100 in [0, 1] as input; ab / 128 with a tanh output
+    why: our choice, as in Deep Koalarization (Baldassarre et al. 2017), which the paper builds on
+the metric
+    paper: "accuracy", never defined
+    where: §5, figures 12-20
+    course: Keras' categorical accuracy over the (a, b) channels: is a > b guessed right
+    why: our inference: what Keras gives for metrics=['accuracy'] on an MSE model with an (H, W, 2) output
+the data's size
+    paper: "2.9 GB of data consisting of 25K sets of images"
+    where: §4.1
+    course: 3.76 GB as uncompressed uint8 arrays (25,000 x 224 x 224 x 3 bytes)
+    why: the paper's figure may be the compressed download
+"""
+"""The points where the course had to choose, as text (read by :data:`SAYS_ASSUMES`): a line at the
+margin starts one and names its topic; each indented ``field: value`` line gives a field of
+:class:`SaysAssumes`; a line indented deeper goes on with the value above."""
+
+
+def _text_records(text: str) -> list[dict]:
+    """The records of a text written as :data:`_SAYS_ASSUMES_TEXT` is, as dicts of field -> value."""
+    records, field = [], None
+    for line in text.strip("\n").splitlines():
+        if not line.startswith(" "):
+            records.append({"topic": line})
+        elif line.startswith(" " * 8):
+            records[-1][field] += " " + line.strip()
+        else:
+            field, _, value = line.strip().partition(": ")
+            records[-1][field] = value
+    return records
+
+
+SAYS_ASSUMES = tuple(SaysAssumes(**record) for record in _text_records(_SAYS_ASSUMES_TEXT))
 """The points where the course had to choose, one row each (notebook 04_base_model; referred to
 from 08 and 09)."""
 

@@ -1,4 +1,4 @@
-"""Tests of deepcolor.models: the four architectures, fusion, cost figures."""
+"""Tests of deepcolor.models: the four architectures, fusion, cost figures, receptive fields."""
 
 import importlib.util
 import os
@@ -13,7 +13,7 @@ import pytest
 
 from deepcolor import models
 from deepcolor.models import FuseEmbedding, build_model
-from deepcolor.paper import ARCHITECTURES, FORWARD_GFLOPS, PAPER_PARAMS
+from deepcolor.paper import ARCHITECTURES, FORWARD_GFLOPS, PAPER_PARAMS, TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -204,3 +204,69 @@ def test_builds_and_trains_on_other_backends(backend):
                             env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"OK {backend}" in result.stdout
+
+
+# --- receptive fields (notebook 07) ---------------------------------------------------------------
+
+def test_receptive_field_of_a_tiny_network_by_hand(monkeypatch):
+    # encoder: 3x3 stride 2 (3 pixels, step 2), then 3x3 (3 + 2 * 2 = 7 pixels);
+    # decoder: upsampling x2, then 3x3: it reads 3 upsampled pixels = 2 encoder pixels, two steps
+    # of 2 apart: 7 + 2 = 9 input pixels, whatever the position
+    tiny = {"encoder": (("conv", 8, 3, 2), ("conv", 8, 3, 1)), "fusion": (("fuse", 1000),),
+            "decoder": (("up",), ("conv", 2, 3, 1))}
+    monkeypatch.setitem(TABLES, "arch3", tiny)
+    assert models.receptive_field("arch3") == (7, 9, 9)
+    monkeypatch.setitem(TABLES, "arch3", {**tiny, "encoder": (("conv", 8, 1, 1),), "decoder": ()})
+    assert models.receptive_field("arch3") == (1, 1, 1)  # a 1x1 convolution sees its own pixel
+    # the exact input pixels: a 3x3 conv reads its neighbours; with stride 2 it starts at 2 x the position
+    assert models.receptive_interval((("conv", 8, 3, 1),), 5) == (4, 6)
+    assert models.receptive_interval((("conv", 8, 3, 2),), 5) == (10, 12)
+    assert models.receptive_interval((("up",), ("conv", 8, 3, 1)), 5) == (2, 3)
+
+
+# by hand: 1 + 2 * (sum over the encoder's 3x3 convs of the product of the strides before each);
+# the output's range is what a gradient through the built model shows (next test)
+
+
+KNOWN_FIELDS = {"base": (75, 115, 107), "arch1": (47, 87, 79), "arch2": (47, 87, 79), "arch3": (47, 87, 79)}
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_receptive_field_of_the_known_architectures(name):
+    assert models.receptive_field(name) == KNOWN_FIELDS[name]
+    encoder_convs = [row for row in TABLES[name]["encoder"] if row[0] == "conv"]
+    steps = [int(np.prod([r[3] for r in encoder_convs[:i]])) for i in range(len(encoder_convs))]
+    assert models.receptive_field(name).encoder == 1 + 2 * sum(steps)
+
+
+@pytest.mark.parametrize("name", ["base", "arch3"])
+def test_receptive_field_matches_the_gradient_of_the_built_model(name):
+    """Oracle: with every kernel positive and biases 0, ReLU passes everything, so the gradient of
+    one output pixel is positive exactly on the input pixels that can change it."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the gradient oracle uses tf.GradientTape")
+    import tensorflow as tf
+
+    size, positions = 144, list(range(64, 72))  # one period of the 8-pixel upsampling pattern, far from the borders
+    model = models.build_model(name, size)
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = layer.weights
+            kernel.assign(np.full(kernel.shape, 1.0 / np.prod(kernel.shape[:-1]), np.float32))
+            bias.assign(np.zeros(bias.shape, np.float32))
+    encoder_out = [r["name"] for r in models.layer_table(name) if r["stage"] == "encoder"][-1]
+    encoder = keras.Model(model.inputs[0], model.get_layer(encoder_out).output)
+    x = tf.Variable(np.full((len(positions), size, size, 1), 0.5, np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        out = model([x, tf.zeros((len(positions), 1000))])
+        enc = encoder(x)
+        picked = tf.add_n([out[i, p, p, 0] for i, p in enumerate(positions)])
+        picked_enc = tf.add_n([enc[i, p // 8, p // 8, 0] for i, p in enumerate(positions)])
+
+    def widths(grad):
+        return [int(np.ptp(np.flatnonzero(grad[i, p] > 0))) + 1 for i, p in enumerate(positions)]
+
+    rf = models.receptive_field(name)
+    output_widths = widths(tape.gradient(picked, x).numpy())
+    assert (min(output_widths), max(output_widths)) == (rf.output_min, rf.output)
+    assert set(widths(tape.gradient(picked_enc, x).numpy())) == {rf.encoder}

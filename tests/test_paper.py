@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deepcolor import paper
+from deepcolor import config, paper
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,3 +122,31 @@ def test_results_table():
     assert table.loc[table["val"].idxmax(), "figure"] == 15
     assert set(table["model"]) == {"base", "arch1", "arch2"}
     assert table["lr"].min() == 1e-5 and table["lr"].max() == 0.1  # the paper's range, 0.1 to 1e-5
+
+
+def test_differs_from_paper_names_each_difference():
+    full = config.Config(config.PROFILES["full"])
+    assert paper.differs_from_paper(full, 25_000, 20, 2500, "base", 1e-4, 5, 0.01) == "none"
+    assert paper.differs_from_paper(full, 25_000, 20, 20, "base", 1e-4, 5, 0.01) == "20 epochs, not 2,500"
+    assert paper.differs_from_paper(full, 25_000, 20, 20, "arch1", 1e-3, 16, 0.0) == (
+        "arch1, not base; lr 0.001, not 0.0001; batch 16, not 5; L2 0, not 0.01; 20 epochs, not 2,500")
+    assert paper.differs_from_paper(full, 25_000, None, 2500, "arch1", 1e-3) == "none"  # no figure: its settings unread
+    smoke = config.Config(config.PROFILES["smoke"])
+    assert paper.differs_from_paper(smoke, 32, None, 1) == (
+        "1 epoch, not 2,500; 32 px, not 224; 32 sample images, not 25,000 Kaggle; untrained embedder, not ImageNet")
+
+
+def test_says_and_assumes_rows_keep_every_field_whole():
+    rows = {row.topic: row for row in paper.SAYS_ASSUMES}
+    assert len(rows) == len(paper.SAYS_ASSUMES) == 10
+    assert all(row.paper and row.where and row.course and row.why for row in rows.values())
+    assert rows["epochs"].paper == '"The model has been trained on 2500 epochs"' and rows["epochs"].where == "§4.2"
+    assert rows["epochs"].course.startswith("{profile_epochs}; ")
+    assert rows["figure 12's learning rate"].paper == (
+        'caption: "learning rate 0.01"; text: "In figure 12, the learning rate is 0.001"')
+    assert rows["the best model"].why.endswith(  # a value over three lines, joined by single spaces
+        '"is not able to learn" yet scores 55.78 % on test, above the lr 0.001 run\'s 55.68 %')
+    assert rows["scaling"].where == "—"
+    table = paper.says_and_assumes(profile_epochs="2 epochs")
+    assert list(table.columns) == ["paper", "where", "course", "why"]
+    assert table.loc["epochs", "course"] == "2 epochs; what 2,500 epochs would cost is in the next table"

@@ -98,7 +98,7 @@ register(
 
 # --- notebook 07 ---
 def _nb07_encoder_field() -> int:
-    from ..lessons.architecture_3 import receptive_field
+    from ..models import receptive_field
 
     return receptive_field("arch3").encoder
 

@@ -1,7 +1,7 @@
 """What notebook ``07_architecture_3`` asks of its networks: speed.
 
-:func:`latency` (milliseconds per photo on this machine) and :func:`receptive_field` (how far one
-pixel sees), with their tables and figures.
+:func:`latency` (milliseconds per photo on this machine) and how far one pixel sees
+(:func:`deepcolor.models.receptive_field`), with their tables and figures.
 
 The steps every architecture notebook shares are :func:`deepcolor.lessons.architectures.architecture_lesson`.
 """
@@ -9,69 +9,19 @@ The steps every architecture notebook shares are :func:`deepcolor.lessons.archit
 from __future__ import annotations
 
 import time
-from typing import NamedTuple
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from .. import paper
 from .architectures import machine
 from .figures import suptitle
 
-__all__ = ["ReceptiveField", "receptive_field", "receptive_field_table", "receptive_field_figure", "latency", "speed_table", "show_speed_table", "latency_figure"]
-
-
-class ReceptiveField(NamedTuple):
-    """Receptive fields of one architecture (notebook 07): the side, in input pixels, of the square of
-    input pixels whose values can change one pixel, through the convolutions alone.
-
-    encoder: one pixel of the encoder's last feature map (28x28 at a 224 input).
-    output: one pixel of the final output, the largest over positions; output_min: the smallest (nearest-
-    neighbour upsampling copies each pixel twice, so neighbouring output pixels can see a few pixels less).
-    """
-
-    encoder: int
-    output: int
-    output_min: int
-
-
-def _field_interval(rows, o):
-    """(first, last): the input pixels (1-D: kernels and strides are square) that can change position
-    ``o`` of the last layer of ``rows``.  Going back through the layers, a conv of kernel k, stride s,
-    padding "same" reads inputs ``o*s - pad`` to ``o*s - pad + k - 1`` with pad = max(k - s, 0) // 2
-    (Keras' "same" on a side that s divides); ``UpSampling2D(2)`` reads input ``o // 2``; the fusion
-    adds no spatial neighbours.  Positions are not clipped to an image: far from its borders."""
-    first = last = o
-    for row in reversed(rows):
-        if row[0] == "conv":
-            _, _, k, s = row
-            pad = max(k - s, 0) // 2
-            first, last = first * s - pad, last * s - pad + k - 1
-        elif row[0] == "up":
-            first, last = first // 2, last // 2
-    return first, last
-
-
-def _field_widths(rows):
-    """Widths of :func:`_field_interval` over a few periods of the upsampling pattern (every width
-    one position of the last layer can have)."""
-    period = 2 ** (sum(row[0] == "up" for row in rows) + 2)
-    return [last - first + 1 for first, last in (_field_interval(rows, o) for o in range(period, 2 * period))]
-
-
-def receptive_field(name):
-    """The receptive field of architecture ``name`` (notebook 07): a :class:`ReceptiveField`, in input
-    pixels, computed from its layer table (``paper.TABLES``): 3x3 convolutions widen it by 2 steps of
-    the current stride product, stride 2 doubles that step, upsampling halves it.  The fusion's
-    embedding is left out: through it every pixel also depends on the whole image."""
-    paper.check_architecture(name)
-    stages = paper.TABLES[name]
-    every = [row for rows in stages.values() for row in rows]
-    output = _field_widths(every)
-    return ReceptiveField(max(_field_widths(list(stages["encoder"]))), max(output), min(output))
+__all__ = ["receptive_field_table", "receptive_field_figure", "latency", "speed_table", "show_speed_table", "latency_figure"]
 
 
 def receptive_field_table(names=None, input_size=224):
-    """:func:`receptive_field` of each architecture beside the input side (notebook 07): a DataFrame
+    """:func:`deepcolor.models.receptive_field` of each architecture beside the input side (notebook 07): a DataFrame
     indexed by architecture with the encoder's map size at ``input_size``, its receptive field in
     pixels and as a share of the side, and the output's receptive field (smallest and largest)."""
     import pandas as pd
@@ -80,7 +30,7 @@ def receptive_field_table(names=None, input_size=224):
 
     rows = []
     for name in tuple(names or paper.ARCHITECTURES):
-        rf = receptive_field(name)
+        rf = models.receptive_field(name)
         encoder_out = [r for r in models.layer_table(name, input_size) if r["stage"] == "encoder"][-1]["output"]
         rows.append({"arch": name, "encoder map": encoder_out, "encoder field (px)": rf.encoder,
                      f"encoder field / {input_size}": round(rf.encoder / input_size, 2),
@@ -91,13 +41,12 @@ def receptive_field_table(names=None, input_size=224):
 def receptive_field_figure(L, names=None, caption=None, pixel=112):
     """One gray image per architecture with two receptive fields drawn as squares (notebook 07): that
     of output pixel (``pixel``, ``pixel``), the + mark (dashed), and that of the encoder pixel above it
-    (solid), each the exact input pixels :func:`receptive_field` counts.
+    (solid), each the exact input pixels :func:`deepcolor.models.receptive_field` counts.
 
     L: (H, W) lightness in [0, 100], drawn at 224x224 (resized if needed), the paper's input size.
     Returns a Figure with one axis per architecture.
     """
-    from matplotlib.patches import Rectangle
-
+    from .. import models
     from ..photos import resize_images
     from . import figures
 
@@ -115,7 +64,7 @@ def receptive_field_figure(L, names=None, caption=None, pixel=112):
         ax.imshow(L, cmap="gray", vmin=0, vmax=100)
         sides = []
         for rows, o, style, color in ((encoder, pixel // step, "-", "C3"), (every, pixel, "--", "C0")):
-            first, last = _field_interval(rows, o)
+            first, last = models.receptive_interval(rows, o)
             sides.append(last - first + 1)
             ax.add_patch(Rectangle((first - 0.5, first - 0.5), sides[-1], sides[-1], fill=False, lw=2,
                                    linestyle=style, edgecolor=color))

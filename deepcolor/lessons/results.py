@@ -22,15 +22,13 @@ def headline_beside_ours(results, cfg, n_images):
     Returns a pandas Styler: the paper's row, then per test set (photos it has never seen; for the
     built-in sample also new crops of photos it has seen) ours and the constant predictor; columns
     "test accuracy", "test images", "setting" (ours: what differs from figure 20, from
-    :func:`deepcolor.lessons.hyperparameter_study.differs_from_paper`), captioned with the profile.
+    :func:`deepcolor.paper.differs_from_paper`), captioned with the profile.
     """
     import pandas as pd
 
     from ..comparison import LEVEL, UNSEEN
-    from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS
+    from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING, differs_from_paper
     from .figures import caption
-    from ..paper import PAPER_SETTING
-    from .hyperparameter_study import differs_from_paper
 
     fig20, p = next(r for r in PAPER_RESULTS if r.figure == 20), cfg.profile
     paper = (f"{fig20.model}, lr {fig20.lr:g}, batch {fig20.batch}, L2 {fig20.l2:g}, {PAPER_EPOCHS:,} epochs, "
@@ -111,12 +109,12 @@ def chroma_gain_figure(L, ab_true, ab_pred, gain=1.0, gains=GAINS, max_images=3,
     units; gain: float >= 0; table: a :func:`chroma_gain_table` of these photos computed once (a slider
     passes it, so a move recomputes only the row of ``gain``; ``gains`` is then ignored).
     Returns a Figure (2 subfigures: 2 curve axes, 2 x n image axes)."""
+    import pandas as pd
+
     from ..color import lab_parts_to_rgb
     from .figures import figure, suptitle
 
     gain = float(gain)
-    import pandas as pd
-
     if table is None:
         table = chroma_gain_table(L, ab_true, ab_pred, sorted(set(gains) | {gain}))
     elif gain not in table.index:

@@ -4,9 +4,7 @@ profiles side by side.
 
 from __future__ import annotations
 
-
 import pandas as pd
-
 
 __all__ = ['environment_check', 'profiles_table']
 
@@ -48,10 +46,9 @@ def environment_check(cfg) -> pd.DataFrame:
 def profiles_table() -> pd.DataFrame:
     """The three profiles of :data:`deepcolor.config.PROFILES`, one row each (notebook 00), with
     what a study run of each differs in from the paper's runs (2,500 epochs, 224 px, 25,000 Kaggle
-    images, ImageNet: :func:`deepcolor.lessons.hyperparameter_study.differs_from_paper`)."""
+    images, ImageNet: :func:`deepcolor.paper.differs_from_paper`)."""
     from .. import config
-    from ..paper import PAPER_SETTING
-    from .hyperparameter_study import differs_from_paper
+    from ..paper import PAPER_SETTING, differs_from_paper
 
     def differs(p):
         images = p.n_images or PAPER_SETTING["images"]  # 0: the whole Kaggle set
