@@ -1,18 +1,17 @@
-"""deepcolor.lessons.base_model: the paper-says table, the cost table, the hand-written model check,
-the "overfit one batch" check, and notebook 04's exercises.
+"""deepcolor.lessons.base_model: the paper-says table, the cost table, the hand-written model check
+and the "overfit one batch" check (notebook 04's exercises: tests/test_exercises.py).
 
 The hand-written models are built at 32x32 (the fusion tiles the embedding to 4x4), so each check
 takes a fraction of a second; notebook 04 itself runs the check at 224x224.
 """
 
-import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from figure_checks import images_of, texts_of
 
-from deepcolor import config, data, exercises, paper
+from deepcolor import config, data, paper
 from deepcolor.lessons import base_model
 
 # --- what the paper says, what it would cost -------------------------------------------------------
@@ -162,24 +161,3 @@ def test_overfit_demo_brings_colour_back_on_the_memorised_photos(sample_ds):
     assert "MEMORISATION, NOT A RESULT" in styler.caption and "none (zeros)" in styler.caption
     assert len(images_of(fig)) == 3 * 4
     assert "MEMORISATION, NOT A RESULT" in texts_of(fig)
-
-
-# --- notebook 04's exercises -------------------------------------------------------------------------
-
-def test_exercise_04_1_fusion_conv1_parameters(capsys):
-    right = 1 * 1 * 1256 * 256 + 256  # a 1x1 kernel per (input, output) channel pair, plus biases
-    assert exercises.check("04.1", right) is True
-    assert exercises.check("04.1", 1256 * 256) is False  # the biases forgotten
-    assert "right" in capsys.readouterr().out
-
-
-def test_exercise_04_2_optimizer_steps(capsys):
-    cfg = config.load("smoke")
-    split = cfg.split(cfg.dataset())
-    ours = cfg.profile.epochs * math.ceil(len(split.train) / cfg.profile.batch_size)
-    assert exercises.check("04.2", (2_500 * 15_000 // 5, ours), cfg) is True
-    assert exercises.check("04.2", (2_500 * 15_000, ours), cfg) is False  # one step per photo, not per batch
-    assert exercises.check("04.2", (2_500 * 15_000 // 5, ours + 1), cfg) is False
-    assert exercises.check("04.2", 7_500_000, cfg) is False  # a pair is asked for
-    out = capsys.readouterr().out
-    assert out.count("right") == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 
-from . import Exercise, close_to, register
+import numpy as np
+
+from .registry import Exercise, close_to, register
 
 # --- notebook 00 ---
 def _pixels_full_over_smoke():
@@ -32,8 +35,6 @@ register(
 # --- notebook 01 ---
 def _most_negative_b(L: float = 30.0, a: float = 0.0) -> int:
     """Going down from b = 0 at (L, a) one unit at a time (as the slider does): the last b in gamut."""
-    import numpy as np
-
     from ..lessons.lab_color_space import in_gamut
 
     b = 0
@@ -78,8 +79,6 @@ register(
 
 # --- notebook 03 ---
 def _bug_input_max(cfg) -> float:
-    import warnings
-
     from ..embeddings import preprocess
 
     L, _ = cfg.dataset()[0]

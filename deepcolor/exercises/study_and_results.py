@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import math
 
-from . import Exercise, close_to, register
+import numpy as np
+
+from .registry import Exercise, close_to, register, training_images
 
 # --- notebook 08 ---
 def _batch50_epochs(cfg) -> int:
     """Whole epochs of batch 50 that make at least the updates of one epoch of batch 5."""
-    n = len(cfg.split(cfg.dataset()).train)
+    n = training_images(cfg)
     return math.ceil(math.ceil(n / 5) / math.ceil(n / 50))
 
 
 def _study_run_updates(cfg) -> int:
     """Weight updates of one study run at batch 5 under the profile: its study epochs x batches per epoch."""
-    n = len(cfg.split(cfg.dataset()).train)
-    return cfg.profile.study_epochs * math.ceil(n / 5)
+    return cfg.profile.study_epochs * math.ceil(training_images(cfg) / 5)
 
 
 register(
@@ -35,8 +36,6 @@ register(
 
 # --- notebook 09 ---
 def _test_share_a_ge_b(cfg) -> float:
-    import numpy as np
-
     ds = cfg.dataset()
     hits = total = 0
     for _, _, ab in ds.batches(cfg.split(ds).test, 16):
