@@ -9,6 +9,8 @@
   with ``monkeypatch.delenv`` (see ``tests/test_kaggle_download.py``).
 - ``sample_ds`` (session): the built-in sample, ``deepcolor.data.sample(n=24, seed=0)``: 24 real
   224x224 photo crops, memory-mapped from that home.  Shared by all tests: read it, never write it.
+- ``small`` (module): ``(ds, embeddings, split)``, the sample's first 12 images, zero embeddings
+  (no Inception-ResNet build) and ``deepcolor.data.split`` of them (the training and run tests).
 - ``make_kaggle_layout`` (function): writes arrays into a folder in the exact Kaggle layout
   (``l/gray_scale.npy`` and ``ab/ab/ab1.npy, ab2.npy, ...``), split as asked.
 - ``photo_crops`` and ``lab8_opencv``: the two helpers below, as fixtures (real 224x224 crops; the
@@ -58,6 +60,15 @@ def sample_ds(deepcolor_home):
     from deepcolor import data
 
     return data.sample(n=24, seed=0)
+
+
+@pytest.fixture(scope="module")
+def small(sample_ds):
+    """The sample's first 12 images, a split, and zero embeddings (no Inception-ResNet build)."""
+    from deepcolor import data
+
+    ds = sample_ds.subset(12)
+    return ds, np.zeros((len(ds), 1000), np.float32), data.split(len(ds))
 
 
 def write_kaggle_layout(root, l8, ab8, splits) -> Path:
