@@ -12,8 +12,7 @@ profile needs offline, and nothing else::
     OUT/keras/imagenet_class_index.json   the ImageNet class names (notebook 03's top labels)
     OUT/embeddings/imagenet.npy       (N, 1000) float32, the embeddings of those images
 
-:func:`use` (in :mod:`deepcolor.classroom_install`, importable from here) runs on each student's
-laptop.  It puts the images into :func:`deepcolor.settings.classroom_dir` (where
+:func:`deepcolor.classroom_install.use` runs on each student's laptop.  It puts the images into :func:`deepcolor.settings.classroom_dir` (where
 :func:`deepcolor.data.find_local_kaggle` looks), the Keras files into Keras' cache
 (:func:`deepcolor.weights.keras_models_dir`) and the embeddings into the images' embedding cache
 (:func:`deepcolor.embedding_cache.store`).  After that the profile runs with no network and no
@@ -312,12 +311,3 @@ def _short(value) -> str:
     """``repr(value)``, cut to 60 characters: what a message quotes of a damaged manifest."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def use(pack_dir, report=None) -> Installed:
-    """Check the classroom pack at ``pack_dir`` and install it on this machine, all or nothing
-    (README: "Teaching this course"): :func:`deepcolor.classroom_install.install`.  report: called
-    with one line per step (e.g. ``print``).  Returns :class:`Installed`."""
-    from .classroom_install import install
-
-    return install(pack_dir, report)

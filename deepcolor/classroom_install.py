@@ -1,7 +1,7 @@
 """Installing a classroom pack on a student's laptop, all or nothing (README: "Teaching this course").
 
-:func:`install` is :func:`deepcolor.classroom.use` (which calls it; this module imports
-:mod:`deepcolor.classroom`, never the other way round).  It works in three steps:
+:func:`use` is ``deepcolor classroom use`` (this module imports :mod:`deepcolor.classroom`, the
+pack's format, never the other way round).  It works in three steps:
 
 1. Read and hold.  The manifest is read and every file's presence and size checked.  The locks of
    the images folder (:func:`deepcolor.settings.classroom_dir`) and of Keras' cache are taken
@@ -48,7 +48,7 @@ NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errn
 MAKE_AGAIN = "make the pack again with `deepcolor classroom pack`"
 
 
-def install(pack_dir, report=None) -> Installed:
+def use(pack_dir, report=None) -> Installed:
     """Check the classroom pack at ``pack_dir`` and install it on this machine, all or nothing.
 
     A missing, shorter or changed file, or parts that do not fit together (an image count other

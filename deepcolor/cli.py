@@ -110,7 +110,9 @@ def cmd_classroom(args) -> int:
         print(f"classroom pack for the {args.profile} profile: {out} ({size / 1e6:,.0f} MB); copy this folder to "
               f"each laptop and run there: deepcolor classroom use {shlex.quote(str(out))}")
         return 0
-    installed = classroom.use(args.pack, report=print)
+    from .classroom_install import use
+
+    installed = use(args.pack, report=print)
     print(f"the {installed.profile} profile now runs offline on this machine")
     if settings.kaggle_dir() is not None and installed.images is not None:
         print(f"note: {settings.KAGGLE_ENV} is set and is used before the pack's images: unset {settings.KAGGLE_ENV}")

@@ -9,15 +9,14 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from ..fingerprints import index_hash
-from ..paper import PAPER_SETTING
+from ..paper import PAPER_SETTING, differs_from_paper
 from ..runs import Run
 
-__all__ = ["STUDY_COLUMNS", "differs_from_paper", "paper_table", "run_study", "study_histories",
+__all__ = ["STUDY_COLUMNS", "paper_table", "run_study", "study_histories",
            "compare_with_paper", "show_results", "slider_run", "slider_figure"]
 
 STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val_accuracy", "paper_val",
@@ -25,38 +24,6 @@ STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val
                  "constant_test_seen", "paper_note",
                  "differs from the paper", "profile", "embedding_mode", "run_dir")
 """The columns of :func:`run_study`, in order (the ``test_seen`` ones NaN where the split has none)."""
-
-def differs_from_paper(cfg, n_images, figure, epochs, arch=None, lr=None, batch=None, l2=None) -> str:
-    """What of a run's setting differs from the paper's figure ``figure`` (12-20), for a table's
-    ``differs from the paper`` column (notebooks 08, 09).
-
-    cfg: the run's :class:`deepcolor.config.Config` (its input size, data and embedder);
-    n_images: images in its dataset; epochs: the epochs it trained; arch, lr, batch, l2: compared
-    with the figure's when given.  Returns one phrase per difference, "; "-joined, e.g. ``"1 epoch,
-    not 2,500; 32 px, not 224; 32 sample images, not 25,000 Kaggle; untrained embedder, not
-    ImageNet"``, or ``"none"``.
-    """
-    from ..paper import PAPER_EPOCHS, PAPER_RESULTS
-
-    paper = next((r for r in PAPER_RESULTS if r.figure == figure), None)
-    out = []
-    if paper is not None:
-        if arch is not None and arch != paper.model:
-            out.append(f"{arch}, not {paper.model}")
-        for name, ours, theirs in (("lr", lr, paper.lr), ("batch", batch, paper.batch), ("L2", l2, paper.l2)):
-            if ours is not None and not math.isclose(float(ours), float(theirs)):
-                out.append(f"{name} {float(ours):g}, not {float(theirs):g}")
-    if int(epochs) != PAPER_EPOCHS:
-        out.append(f"{int(epochs):,} epoch{'' if int(epochs) == 1 else 's'}, not {PAPER_EPOCHS:,}")
-    p, want = cfg.profile, PAPER_SETTING
-    if p.input_size != want["input_size"]:
-        out.append(f"{p.input_size} px, not {want['input_size']}")
-    if p.data != want["data"] or int(n_images) != want["images"]:
-        out.append(f"{int(n_images):,} {'Kaggle' if p.data == 'kaggle' else p.data} images, not {want['images']:,} Kaggle")
-    if cfg.embedding_mode != want["embedding_mode"]:
-        out.append(f"{cfg.embedding_mode} embedder, not ImageNet")
-    return "; ".join(out) or "none"
-
 
 def paper_table():
     """The paper's results (:func:`deepcolor.paper.results_table`) as a pandas Styler whose caption
@@ -95,7 +62,7 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
     Returns a DataFrame with :data:`STUDY_COLUMNS`: our validation / test accuracy (fractions in
     [0, 1], NaN for a diverged run) beside the paper's (joined on figure, arch, lr, batch and l2;
     NaN where the paper has no number), the constant-predictor accuracy on the same images, and
-    what of the run's setting differs from its figure's (:func:`differs_from_paper`).
+    what of the run's setting differs from its figure's (:func:`deepcolor.paper.differs_from_paper`).
     """
     import pandas as pd
 
