@@ -20,8 +20,12 @@ distributions are (..., Q) float32 summing to 1 over the last axis.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
+from scipy.spatial import cKDTree
+from skimage import color as skcolor
+from skimage.color.colorconv import rgb_from_xyz  # the XYZ -> linear sRGB matrix of xyz2rgb
 
 __all__ = [
     "AB_RANGE", "annealed_mean", "ab_bins", "bin_counts", "dataset_bin_counts", "in_gamut",
@@ -34,32 +38,30 @@ AB_RANGE = 110
 ZHANG_T = 0.38
 """Zhang et al.'s annealed-mean temperature (section 2.2), :func:`annealed_mean`'s usual T."""
 
-CHUNK_PIXELS = 16_384
-"""Pixels per chunk when measuring distances to all Q bins (chunk * Q floats at a time)."""
+CHUNK_PIXELS = 65_536
+"""Pixels per chunk when looking up their nearest bins, so memory stays small for (N, H, W, 2) batches."""
 
-# D65 white point (2 degree observer) and the XYZ -> linear sRGB matrix, as in skimage.color
-_WHITE = np.array([0.95047, 1.0, 1.08883])
-_RGB_FROM_XYZ = np.array([[3.24048134, -1.53715152, -0.49853633],
-                          [-0.96925495, 1.87599, 0.04155593],
-                          [0.05564664, -0.20404134, 1.05731107]])
+TIE_MARGIN = 2
+"""Bins looked up beyond the k asked for, to see whether a tie at the k-th place goes further."""
 
 
 def in_gamut(lab, tol: float = 1e-6) -> np.ndarray:
     """Whether each Lab colour is a real sRGB colour, i.e. converts to RGB in [0, 1] without the
     clipping ``skimage.color.lab2rgb`` does (notebook 11_colour_as_classes).
 
-    lab: (..., 3) in Lab units.  Returns (...) bool.  The test is on unclipped linear RGB
-    (Lab -> XYZ -> linear sRGB, D65, the same formulas and matrix as scikit-image), within ``tol``;
-    the sRGB gamma maps [0, 1] onto [0, 1], so linear and gamma-encoded RGB agree on the gamut.
+    lab: (..., 3) in Lab units.  Returns (...) bool.  The test is on unclipped linear RGB within
+    ``tol``: ``skimage.color.lab2xyz`` (D65, 2 degree observer), then scikit-image's XYZ -> linear
+    sRGB matrix, which ``xyz2rgb`` applies before its gamma and its clip to [0, 1]; the gamma maps
+    [0, 1] onto [0, 1], so linear and gamma-encoded RGB agree on the gamut.  ``lab2xyz`` clips
+    f(Z) < 0 to 0, which still gives Z < 0: never an sRGB colour (Z = 0.019 R + 0.119 G + 0.950 B).
     """
     lab = np.asarray(lab, np.float64)
     if lab.shape[-1:] != (3,):
         raise ValueError(f"lab must have shape (..., 3), got {lab.shape}")
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    delta = 6.0 / 29.0
-    xyz = np.where(f > delta, f ** 3, 3 * delta ** 2 * (f - 4.0 / 29.0)) * _WHITE
-    rgb = xyz @ _RGB_FROM_XYZ.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lab2xyz warns when it clips Z < 0: out of gamut anyway
+        xyz = skcolor.lab2xyz(lab)
+    rgb = xyz @ rgb_from_xyz.T
     return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=-1)
 
 
@@ -102,106 +104,39 @@ def _check_ab(ab, bins):
     return ab, bins
 
 
+@functools.lru_cache(maxsize=8)
+def _tree_of(bins_bytes: bytes, q: int) -> cKDTree:
+    return cKDTree(np.frombuffer(bins_bytes, np.float32).reshape(q, 2).astype(np.float64))
+
+
 def nearest_bins(ab, bins, k: int):
     """The ``k`` bins nearest to each ab (notebook 11_colour_as_classes), nearest first.
 
-    ab: (..., 2) in Lab units; bins: (Q, 2); 1 <= k <= Q.  Returns indices (..., k) int64 into
-    ``bins`` and Euclidean distances (..., k) float32 in Lab units.  Computed in chunks of
-    ``CHUNK_PIXELS`` pixels, so memory stays small for (N, H, W, 2) batches.
-
-    When the bins lie on a square grid (as :func:`ab_bins` does) only the bins of the
-    ``(2 * GRID_REACH + 1)**2`` grid cells around each pixel are measured, which is exact whenever
-    the k-th nearest of them is closer than any bin outside (checked per pixel); the other pixels,
-    and bins off a grid, are measured against all Q bins.  Both give the same answer.
+    ab: (..., 2) finite, in Lab units; bins: (Q, 2); 1 <= k <= Q.  Returns indices (..., k) int64
+    into ``bins`` and Euclidean distances (..., k) float32 in Lab units.  Found with a k-d tree
+    (``scipy.spatial.cKDTree``), ``CHUNK_PIXELS`` pixels at a time.  Among equally distant bins
+    (common for the integer ab of 8-bit images: a = 5 lies halfway between the bins 0 and 10) the
+    lower index comes first, also when the tie reaches past the k-th place.
     """
     ab, bins = _check_ab(ab, bins)
     if int(k) != k or not 1 <= k <= len(bins):
         raise ValueError(f"k must be an integer in 1..Q = {len(bins)}, got {k}")
-    flat = ab.reshape(-1, 2)
-    indices = np.empty((len(flat), int(k)), np.int64)
-    dist = np.empty((len(flat), int(k)), np.float32)
-    grid = _grid_of(bins.tobytes(), len(bins)) if k <= (2 * GRID_REACH + 1) ** 2 else None
-    reaches = () if grid is None else (0, GRID_REACH) if k == 1 else (GRID_REACH,)
+    flat = ab.reshape(-1, 2).astype(np.float64)
+    if not np.isfinite(flat).all():
+        raise ValueError("ab must be finite: it holds NaN or inf")
+    tree, q, k = _tree_of(bins.tobytes(), len(bins)), len(bins), int(k)
+    indices, dist = np.empty((len(flat), k), np.int64), np.empty((len(flat), k), np.float32)
     for start in range(0, len(flat), CHUNK_PIXELS):
-        x = flat[start:start + CHUNK_PIXELS].astype(np.float64)
-        idx, d2 = np.zeros((len(x), int(k)), np.int64), np.zeros((len(x), int(k)))
-        todo = np.arange(len(x))
-        for reach in reaches:  # the grid cells around each pixel first, then all bins for the rest
-            if not len(todo):
-                break
-            i, d = _nearest_on_grid(x[todo], grid, int(k), reach)
-            done = np.isfinite(d[:, -1])
-            idx[todo[done]], d2[todo[done]] = i[done], d[done]
-            todo = todo[~done]
-        if len(todo):
-            idx[todo], d2[todo] = _nearest_of_all(x[todo], bins, int(k))
-        indices[start:start + len(x)], dist[start:start + len(x)] = idx, np.sqrt(d2)
-    return indices.reshape(ab.shape[:-1] + (int(k),)), dist.reshape(ab.shape[:-1] + (int(k),))
-
-
-GRID_REACH = 2
-"""Grid cells each side of a pixel's own whose bins :func:`nearest_bins` measures first."""
-
-
-@functools.lru_cache(maxsize=8)
-def _grid_of(bins_bytes: bytes, q: int):
-    """(origin (2,), step, lookup (G, G) int64 of bin index or -1, bins (Q, 2) float64) when the bins
-    are points of a square grid of at most 1000 x 1000 cells, else None."""
-    bins = np.frombuffer(bins_bytes, np.float32).reshape(q, 2).astype(np.float64)
-    steps = np.diff(np.unique(bins))
-    step = steps[steps > 1e-6].min() if (steps > 1e-6).any() else 1.0
-    origin = bins.min(axis=0)
-    cells = (bins - origin) / step
-    if not np.allclose(cells, np.round(cells), atol=1e-4) or cells.max() >= 1000:
-        return None
-    cells = np.round(cells).astype(np.int64)
-    lookup = np.full(tuple(cells.max(axis=0) + 1), -1, np.int64)
-    lookup[cells[:, 0], cells[:, 1]] = np.arange(q)
-    return origin, step, lookup, bins
-
-
-def _nearest_on_grid(x, grid, k, reach):
-    """The k nearest bins to each pixel of x (n, 2) among those within ``reach`` grid cells of its own
-    cell: indices (n, k) and squared distances (n, k), nearest first.  Rows where they may not be the
-    nearest of all bins have d2 = inf."""
-    origin, step, lookup, bins = grid
-    shape = np.array(lookup.shape)
-    own = np.clip(np.round((x - origin) / step).astype(np.int64), 0, shape - 1)
-    offsets = np.arange(-reach, reach + 1)
-    ia = own[:, :1, None] + offsets[None, :, None]                      # (n, 2r+1, 1)
-    ib = own[:, None, 1:] + offsets[None, None, :]                      # (n, 1, 2r+1)
-    inside = (ia >= 0) & (ia < shape[0]) & (ib >= 0) & (ib < shape[1])
-    near = np.where(inside, lookup[ia.clip(0, shape[0] - 1), ib.clip(0, shape[1] - 1)], -1)
-    near = near.reshape(len(x), -1)                                     # (n, (2r+1)**2), -1: no bin
-    d2 = np.sum((x[:, None, :] - bins[near.clip(0)]) ** 2, axis=-1)
-    d2[near < 0] = np.inf
-    if reach == 0:  # the grid point nearest to x (clipped: nearest inside the grid) is the nearest bin, if a bin
-        return near, d2
-    if k < d2.shape[1]:
-        pick = np.argpartition(d2, k - 1, axis=1)[:, :k]
-    else:
-        pick = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
-    d2k = np.take_along_axis(d2, pick, 1)
-    order = np.argsort(d2k, axis=1, kind="stable")
-    idx, d2k = np.take_along_axis(np.take_along_axis(near, pick, 1), order, 1), np.take_along_axis(d2k, order, 1)
-    # a bin outside the window is at least reach + 1 cells from the pixel's own cell along a or b, so
-    # at least (reach + 1 - |offset from that cell|) steps from the pixel; nearer candidates are exact
-    closest_outside = (reach + 1 - np.abs((x - origin) / step - own).max(axis=1)) * step
-    d2k[(closest_outside <= 0) | (d2k[:, -1] > closest_outside ** 2)] = np.inf
-    return idx, d2k
-
-
-def _nearest_of_all(x, bins, k):
-    """The k nearest of all bins to each pixel of x (n, 2) float64: indices (n, k), squared distances (n, k)."""
-    bins64 = bins.astype(np.float64)
-    d2 = (np.sum(x ** 2, 1)[:, None] - 2 * x @ bins64.T + np.sum(bins64 ** 2, 1)[None]).clip(0)
-    if k < len(bins):
-        idx = np.argpartition(d2, k - 1, axis=1)[:, :k]
-    else:
-        idx = np.broadcast_to(np.arange(len(bins)), d2.shape)
-    near = np.take_along_axis(d2, idx, 1)
-    order = np.argsort(near, axis=1, kind="stable")
-    return np.take_along_axis(idx, order, 1), np.take_along_axis(near, order, 1)
+        rows, m = np.arange(start, min(start + CHUNK_PIXELS, len(flat))), min(q, k + TIE_MARGIN)
+        while len(rows):  # the rows whose tie at the k-th place may go past the m bins found look further
+            d, i = (a.reshape(len(rows), m) for a in tree.query(flat[rows], k=m))
+            run = np.zeros(d.shape, np.int64)                  # runs of equal distances, numbered
+            np.cumsum(d[:, 1:] != d[:, :-1], axis=1, out=run[:, 1:])
+            order = np.sort(run * q + i, axis=1)               # within a run, the lower index first
+            done = (d[:, -1] > d[:, k - 1]) | (m == q)
+            indices[rows[done]], dist[rows[done]] = order[done, :k] % q, d[done, :k]
+            rows, m = rows[~done], min(q, 2 * m)
+    return indices.reshape(ab.shape[:-1] + (k,)), dist.reshape(ab.shape[:-1] + (k,))
 
 
 def soft_encode(ab, bins, k: int = 5, sigma: float = 5.0) -> np.ndarray:

@@ -47,6 +47,22 @@ def test_in_gamut_matches_scikit_image_rgb():
     rgb = np.random.default_rng(0).uniform(0, 1, (500, 3))
     assert abb.in_gamut(skcolor.rgb2lab(rgb), tol=1e-6).all()
     assert not abb.in_gamut(np.array([[50.0, 110.0, -110.0], [0.0, 50.0, 0.0]])).any()
+    assert abb.in_gamut(np.array([50.0, 10.0, 10.0])) and abb.in_gamut(np.zeros((2, 0, 3))).shape == (2, 0)
+
+
+def test_in_gamut_is_not_fooled_by_clipping():
+    """RGB a hair outside [0, 1] (what lab2rgb would clip back in) is out of gamut, a hair inside is in."""
+    rgb = np.random.default_rng(5).uniform(0.2, 0.8, (300, 3))
+    channel = np.arange(len(rgb)) % 3
+    for value, inside in [(1.002, False), (-0.002, False), (0.998, True), (0.002, True)]:
+        edge = rgb.copy()
+        edge[np.arange(len(rgb)), channel] = value
+        assert (abb.in_gamut(skcolor.rgb2lab(edge)) == inside).all()
+
+
+def test_the_bins_kept_per_grid_have_not_changed():
+    """How many centres are in gamut at some lightness, for a few grids (225 at Zhang et al.'s 10)."""
+    assert {g: len(abb.ab_bins(g)) for g in (5, 10, 20, 55)} == {5: 891, 10: 225, 20: 57, 55: 8}
 
 
 def test_nearest_bins_by_hand():
@@ -58,21 +74,46 @@ def test_nearest_bins_by_hand():
         abb.nearest_bins(np.zeros((1, 2)), bins, 4)
 
 
+def _every_bin(ab, bins, k):
+    """The oracle: squared distances to all Q bins, sorted by distance, then by bin index."""
+    d2 = np.sum((ab[:, None, :].astype(np.float64) - bins[None].astype(np.float64)) ** 2, -1)
+    order = np.lexsort((np.broadcast_to(np.arange(len(bins)), d2.shape), d2), axis=-1)[:, :k]
+    return order, np.take_along_axis(d2, order, 1)
+
+
 @pytest.mark.parametrize("k", [1, 5, 25, 26])
 def test_nearest_bins_agrees_with_measuring_every_bin(k, monkeypatch):
-    """The grid shortcut must give what the distance to all Q bins gives: in gamut, out of gamut,
-    beyond the grid's edge, and for bins that lie on no grid."""
+    """In gamut, out of gamut, beyond the grid's edge, on integer ab (ties everywhere), and for bins
+    that lie on no grid: the same bins as measuring all Q, equally distant ones by index."""
     monkeypatch.setattr(abb, "CHUNK_PIXELS", 500)                  # several chunks
     rng = np.random.default_rng(4)
     ab = np.concatenate([rng.uniform(-60, 60, (1500, 2)), rng.uniform(-130, 130, (1500, 2)),
-                         rng.normal(0, 400, (200, 2))]).astype(np.float32)
+                         rng.normal(0, 400, (200, 2)), rng.integers(-128, 128, (1500, 2))]).astype(np.float32)
     off_grid = BINS[::3] + rng.uniform(-2, 2, BINS[::3].shape).astype(np.float32)
     for bins in (BINS, off_grid):
-        d2 = np.sum((ab[:, None, :].astype(np.float64) - bins[None].astype(np.float64)) ** 2, -1)
-        want = np.sort(d2, axis=1)[:, :k]
+        want_idx, want_d2 = _every_bin(ab, bins, k)
         idx, dist = abb.nearest_bins(ab, bins, k)
-        np.testing.assert_allclose(dist.astype(np.float64) ** 2, want, rtol=1e-4, atol=1e-3)
-        np.testing.assert_allclose(np.take_along_axis(d2, idx, 1), want, rtol=1e-4, atol=1e-3)
+        assert idx.dtype == np.int64 and dist.dtype == np.float32 and idx.shape == dist.shape == (len(ab), k)
+        np.testing.assert_array_equal(idx, want_idx)
+        np.testing.assert_allclose(dist.astype(np.float64) ** 2, want_d2, rtol=1e-4, atol=1e-3)
+
+
+def test_equally_distant_bins_come_in_index_order(monkeypatch):
+    """a = 5 is halfway between the bins a = 0 and a = 10; (5, 5) is as far from four bins; a tie at
+    the k-th place keeps the lower indices, even when it reaches past the bins first looked up."""
+    where = {tuple(b): i for i, b in enumerate(BINS.tolist())}
+    idx, dist = abb.nearest_bins(np.array([[5.0, 0.0], [-5.0, 0.0], [5.0, 5.0]]), BINS, 1)
+    assert idx[:, 0].tolist() == [where[0, 0], where[-10, 0], where[0, 0]]
+    np.testing.assert_allclose(dist[:, 0], [5, 5, np.sqrt(50)], rtol=1e-6)
+    monkeypatch.setattr(abb, "TIE_MARGIN", 0)                       # the 4-way tie must look further
+    idx, _ = abb.nearest_bins(np.array([[5.0, 5.0], [0.0, 0.0]]), BINS, 2)
+    assert idx.tolist() == [[where[0, 0], where[0, 10]], [where[0, 0], where[-10, 0]]]
+    np.testing.assert_array_equal(abb.nearest_bins(BINS, BINS, len(BINS))[0][:, 0], np.arange(len(BINS)))
+
+
+def test_nearest_bins_refuses_nan():
+    with pytest.raises(ValueError, match="finite"):
+        abb.nearest_bins(np.array([[np.nan, 0.0]]), BINS, 1)
 
 
 def test_soft_encode_rows_sum_to_one_and_peak_at_the_nearest_bin(monkeypatch):
