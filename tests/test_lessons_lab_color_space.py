@@ -13,11 +13,11 @@ from deepcolor import color  # noqa: E402
 from deepcolor.lessons import lab_color_space as lesson  # noqa: E402
 
 
-def test_in_gamut_accepts_real_colours_and_rejects_impossible_ones():
+def test_survives_rgb_roundtrip_accepts_real_colours_and_rejects_impossible_ones():
     rgb = np.random.default_rng(0).random((200, 3)).astype(np.float32)
-    assert lesson.in_gamut(color.rgb_to_lab(rgb)).all()
-    assert lesson.in_gamut(np.array([[50, 0, 0], [100, 0, 0]])).all()
-    assert not lesson.in_gamut(np.array([[90, -100, -100], [10, 100, 100]])).any()
+    assert lesson.survives_rgb_roundtrip(color.rgb_to_lab(rgb)).all()
+    assert lesson.survives_rgb_roundtrip(np.array([[50, 0, 0], [100, 0, 0]])).all()
+    assert not lesson.survives_rgb_roundtrip(np.array([[90, -100, -100], [10, 100, 100]])).any()
 
 
 def test_show_lab_split_draws_the_photo_and_its_channels(photo_crops):
@@ -62,7 +62,7 @@ def test_ab_plane_marks_out_of_gamut_and_centres_on_gray():
     # row = b, column = a: a = 64, b = 0 is a real red-magenta; a = b = -128 is not a colour (checker gray)
     np.testing.assert_allclose(rgb[16, 24], color.lab_to_rgb(np.array([50, 64, 0], np.float32)), atol=1e-6)
     assert rgb[16, 24, 0] > rgb[16, 24, 1]
-    assert np.ptp(rgb[0, 0]) == 0 and not lesson.in_gamut(np.array([50, -128, -128]))
+    assert np.ptp(rgb[0, 0]) == 0 and not lesson.survives_rgb_roundtrip(np.array([50, -128, -128]))
     with pytest.raises(ValueError, match="L in"):
         lesson.ab_plane(150)
 
@@ -91,7 +91,7 @@ def test_gamut_share_is_what_the_ab_plane_shows():
     assert grid.shape == (33, 33, 3) and (grid[..., 0] == 50).all()
     assert grid[16, 24, 1] == 64 and grid[24, 16, 2] == 64  # column = a, row = b
     share = lesson.gamut_share(50, size=33)
-    assert share == pytest.approx(lesson.in_gamut(grid).mean()) and 0.1 < share < 0.5
+    assert share == pytest.approx(lesson.survives_rgb_roundtrip(grid).mean()) and 0.1 < share < 0.5
     assert f"{share:.1%} is in sRGB" in lesson.ab_plane(50, size=33).axes[0].get_title()
     assert lesson.gamut_share(100, size=33) < 0.01 < share  # white has no colourful neighbours
     with pytest.raises(ValueError, match="L in"):

@@ -15,12 +15,14 @@ from matplotlib.patches import Rectangle
 from .. import color
 from .figures import AB_LIMIT, figure, lab_panels
 
-__all__ = ['in_gamut', 'ab_grid', 'gamut_share', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
+__all__ = ['survives_rgb_roundtrip', 'ab_grid', 'gamut_share', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
 
 
-def in_gamut(lab, tol: float = 0.5) -> np.ndarray:
-    """True where a Lab colour (..., 3) is a real sRGB colour: converting it to RGB and back gives
-    the same colour within ``tol`` Lab units (out-of-gamut colours get clipped on the way).
+def survives_rgb_roundtrip(lab, tol: float = 0.5) -> np.ndarray:
+    """True where a Lab colour (..., 3) comes back from RGB: converting it to RGB (which clips
+    colours outside sRGB) and back to Lab moves it by at most ``tol`` Lab units, so a screen
+    shows it as itself.  What the swatch and the a-b plane call "in the sRGB gamut"; looser than
+    the exact test on unclipped RGB, :func:`deepcolor.ab_bins.in_gamut`, by ``tol``.
     Returns a bool array of shape (...) (notebook 01_lab_color_space)."""
     lab = np.asarray(lab, np.float32)
     with warnings.catch_warnings():
@@ -42,7 +44,7 @@ def ab_grid(L: float = 50.0, size: int = 256) -> np.ndarray:
 def gamut_share(L: float = 50.0, size: int = 256) -> float:
     """The share of the a-b plane at lightness ``L`` that is a real sRGB colour, on the grid
     :func:`ab_plane` draws (a float in [0, 1]; notebook 01, its exercise 2)."""
-    return float(in_gamut(ab_grid(L, size)).mean())
+    return float(survives_rgb_roundtrip(ab_grid(L, size)).mean())
 
 
 def show_lab_split(rgb) -> Figure:
@@ -65,7 +67,7 @@ def lab_swatch(L: float, a: float, b: float) -> Figure:
     RGB and whether it exists in sRGB (out-of-gamut colours are shown clipped and flagged).
     L in [0, 100], a and b in [-128, 127].  Returns a Figure with 2 axes (notebook 01)."""
     lab = np.array([L, a, b], np.float32)
-    ok = bool(in_gamut(lab))
+    ok = bool(survives_rgb_roundtrip(lab))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rgb, gray = color.lab_to_rgb(lab), color.lab_to_rgb(np.array([L, 0, 0], np.float32))
@@ -88,7 +90,7 @@ def ab_plane(L: float = 50.0, size: int = 256) -> Figure:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rgb = color.lab_to_rgb(lab)
-    ok = in_gamut(lab)
+    ok = survives_rgb_roundtrip(lab)
     checker = 0.45 + 0.1 * (((np.arange(size)[:, None] // 8) + (np.arange(size)[None] // 8)) % 2)
     rgb[~ok] = checker[~ok, None]
     fig = figure(figsize=(5, 5))
