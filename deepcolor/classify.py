@@ -4,7 +4,7 @@ Introduced in notebook ``11_colour_as_classes``.  The paper's networks regress a
 which averages the plausible colours of an object into gray.  Here the same encoder, fusion and
 decoder (``deepcolor.models.build_model(..., head="classify")``) predict, at each pixel, a
 distribution over the Q ab bins of :func:`deepcolor.ab_bins.ab_bins`, trained with a (rebalanced)
-categorical cross-entropy against soft-encoded targets; :func:`predict_ab_classes` turns the
+categorical cross-entropy against soft-encoded targets; :class:`AnnealedColorizer` turns the
 distribution back into ab with the annealed mean.
 
 - :func:`build_classifier`: the model; output (N, S/2, S/2, Q) softmax probabilities: the
@@ -15,9 +15,8 @@ distribution back into ab with the annealed mean.
   head=ClassifierHead())`` and ``train_or_load`` train it in a run folder (record, checkpoints,
   resume, reuse), as they do the MSE models.
 - :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
-- :func:`train_classifier`: a plain ``fit`` in memory, nothing written (quick experiments).
-- :func:`predict_ab_classes`, :class:`AnnealedColorizer`: probabilities -> annealed mean at
-  temperature T -> photo size.
+- :class:`AnnealedColorizer`: probabilities -> annealed mean at temperature T, read by
+  :func:`deepcolor.predict.predict_ab` like a regression model's ab (-> photo size).
 
 The rebalancing weights go to Keras as ``sample_weight`` (b, S/2, S/2), one per pixel.  Keras'
 ``CategoricalCrossentropy`` (reduction "sum_over_batch_size") then minimises
@@ -41,8 +40,7 @@ from .models import build_model
 from .photos import resize_images
 
 __all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
-           "classifier_output_size", "compile_classifier", "model_head", "predict_ab_classes", "resolve_head",
-           "train_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
+           "classifier_output_size", "compile_classifier", "model_head", "resolve_head", "ZHANG_LAMBDA", "ZHANG_T"]
 
 ZHANG_LAMBDA = 0.5
 """Zhang et al.'s mix of the empirical colour distribution with a uniform one (eq. 4)."""
@@ -230,28 +228,6 @@ def compile_classifier(model, lr: float):
     return model
 
 
-def train_classifier(dataset, embeddings, split, arch, input_size, epochs, batch_size, lr,
-                     l2=0.0, rebalance=True, seed=0, verbose=0):
-    """Train a classifier on ``split.train`` in memory (notebook 11_colour_as_classes).
-
-    Adam at ``lr``, categorical cross-entropy over the Q bins of ``ab_bins()``.  With
-    ``rebalance`` each pixel's loss is weighted by :func:`deepcolor.ab_bins.rebalance_weights`
-    (lam = 0.5, sigma = 5, Zhang et al.) of its nearest bin, the counts taken over the training
-    images; validation on ``split.val`` (if any) is unweighted.  Nothing is written: for a run
-    folder (record, checkpoints, resume, reuse) use ``deepcolor.train.train_or_load(...,
-    head=ClassifierHead(rebalance=...))``, which trains the same way.
-    dataset: a LabDataset; embeddings: (len(dataset), 1000); split: ``deepcolor.data.Split``.
-    Returns (model, history) with ``history.history["loss"]`` one value per epoch.
-    """
-    keras.utils.set_random_seed(seed)
-    head = ClassifierHead(rebalance=bool(rebalance))
-    train, val = classifier_batches(dataset, embeddings, split.train, split.val, head, input_size,
-                                    batch_size, seed)
-    model = compile_classifier(build_classifier(arch, input_size, l2, n_bins=head.n_bins), lr)
-    history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose)
-    return model, history
-
-
 class AnnealedColorizer:
     """A classifier seen as a regression model (notebook 11_colour_as_classes; ``deepcolor
     colorize``): ``predict([L / 100 (n, s, s, 1), embedding (n, 1000)])`` returns ab / 128
@@ -274,31 +250,3 @@ class AnnealedColorizer:
 
         probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
         return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)
-
-
-def predict_ab_classes(model, L, embedding, T=ZHANG_T, batch_size=16):
-    """Colour from a classifier (notebook 11_colour_as_classes).
-
-    L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000).  L / 100 is resized to the model's
-    input size (:func:`deepcolor.photos.resize_images`, as in training), the softmax
-    probabilities turned into ab by :func:`deepcolor.ab_bins.annealed_mean` at temperature ``T``
-    (1 = mean, washed out; small = near the mode, vivid; Zhang et al. 0.38), and the ab resized
-    to (H, W).  Returns ab (n, H, W, 2) float32 in Lab units.
-    """
-    L = np.asarray(L, np.float32)
-    if L.ndim != 3:
-        raise ValueError(f"L must be (n, H, W) in [0, 100], got shape {L.shape}")
-    embedding = np.asarray(embedding, np.float32)
-    n, h, w = L.shape
-    side = model.inputs[0].shape[1] or h
-    bins = bins_module.ab_bins(grid=10)
-    if model.outputs[0].shape[-1] != len(bins):
-        raise ValueError(f"the model must output {len(bins)} bin probabilities (build_classifier), "
-                         f"got {model.outputs[0].shape}")
-    out = np.empty((n, h, w, 2), np.float32)
-    for start in range(0, n, batch_size):
-        x = resize_images(L[start:start + batch_size, ..., None] / np.float32(100), side, side)
-        probs = keras.ops.convert_to_numpy(model([x, embedding[start:start + batch_size]], training=False))
-        ab = bins_module.annealed_mean(np.maximum(probs, 0), bins, T)
-        out[start:start + batch_size] = resize_images(ab, h, w)
-    return out

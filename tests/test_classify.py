@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 
 from deepcolor import ab_bins as bins_module
-from deepcolor.classify import (ClassBatches, build_classifier, classifier_output_size,
-                                predict_ab_classes, train_classifier)
+from deepcolor.classify import AnnealedColorizer, ClassBatches, ClassifierHead, build_classifier, classifier_output_size
 from deepcolor.data import Split
 from deepcolor.lab_dataset import LabDataset
 from deepcolor.models import build_model
 from deepcolor.paper import ARCHITECTURES, PAPER_PARAMS
+from deepcolor.photos import resize_images
+from deepcolor.predict import predict_ab
+from deepcolor.train import TrainConfig, train
 
 Q = len(bins_module.ab_bins())
 
@@ -36,14 +38,24 @@ def chroma(ab):
     return float(np.mean(np.hypot(ab[..., 0], ab[..., 1])))
 
 
+def annealed_ab(model, L, embedding, T):
+    """The oracle of a classifier's colour, in numpy: L / 100 resized to the model's input, its
+    probabilities read with the annealed mean at ``T``, the ab resized to the photo's size."""
+    side, (h, w) = model.inputs[0].shape[1], L.shape[1:]
+    x = resize_images(L[..., None] / np.float32(100), side, side)
+    probs = keras.ops.convert_to_numpy(model([x, embedding], training=False))
+    return resize_images(bins_module.annealed_mean(probs, bins_module.ab_bins(), T), h, w)
+
+
 @pytest.fixture(scope="module")
-def trained():
+def trained(tmp_path_factory):
+    """A rebalanced classifier trained 8 epochs on 4 images through deepcolor.train.train."""
     ds = colourful_dataset()
     emb = embeddings(len(ds))
-    split = Split(np.arange(4), np.array([], np.int64), np.array([], np.int64))
-    model, history = train_classifier(ds, emb, split, "arch3", 32, epochs=8, batch_size=4,
-                                      lr=3e-3, rebalance=True, seed=0)
-    return ds, emb, model, history
+    config = TrainConfig(arch="arch3", lr=3e-3, batch_size=4, epochs=8, input_size=32, seed=0)
+    run = train(ds, emb, np.arange(4), None, config, runs_dir=tmp_path_factory.mktemp("runs"), verbose=0,
+                head=ClassifierHead(rebalance=True))
+    return ds, emb, run.model, run.history
 
 
 @pytest.mark.parametrize("size", [16, 32])
@@ -109,54 +121,49 @@ def test_batches_carry_soft_targets_and_rebalancing_weights():
 
 
 def test_training_lowers_the_loss(trained):
-    _, _, _, history = trained
-    loss = history.history["loss"]
-    assert len(loss) == 8
-    assert np.all(np.isfinite(loss))
-    assert loss[-1] < loss[0]
+    loss = trained[3]["loss"]
+    assert len(loss) == 8 and np.all(np.isfinite(loss)) and loss[-1] < loss[0]
 
 
-def test_training_without_rebalancing_and_with_validation_runs():
+def test_training_without_rebalancing_and_with_validation_runs(tmp_path):
     ds = colourful_dataset()
-    split = Split(np.arange(3), np.array([3]), np.array([], np.int64))
-    model, history = train_classifier(ds, embeddings(4), split, "arch3", 16, epochs=2, batch_size=2,
-                                      lr=1e-3, rebalance=False)
-    assert set(history.history) >= {"loss", "val_loss"}
-    assert model.output.shape == (None, 8, 8, Q)
-
-
-def test_predictions_have_the_photos_size(trained):
-    ds, emb, model, _ = trained
-    L, _ = ds.batch([0, 1, 2])
-    ab = predict_ab_classes(model, L, emb[:3])
-    assert ab.shape == (3, 32, 32, 2) and ab.dtype == np.float32
-    assert np.all(np.abs(ab) <= 111)  # a mix of bin centres, all within [-110, 110]
-    big = predict_ab_classes(model, np.repeat(np.repeat(L, 2, 1), 3, 2), emb[:3])
-    assert big.shape == (3, 64, 96, 2)
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=2, epochs=2, input_size=16)
+    run = train(ds, embeddings(4), np.arange(3), np.array([3]), config, runs_dir=tmp_path, verbose=0,
+                head=ClassifierHead(rebalance=False))
+    assert run.record["classify"]["rebalance"] is False and "classify-rebalanced" not in run.run_dir.name
+    assert set(run.history) >= {"loss", "val_loss"} and np.all(np.isfinite(run.history["val_loss"]))
+    assert run.model.output.shape == (None, 8, 8, Q)
 
 
 def test_small_temperature_is_more_colourful(trained):
     ds, emb, model, _ = trained
     L, _ = ds.batch(np.arange(4))
-    mean = predict_ab_classes(model, L, emb, T=1.0)
-    vivid = predict_ab_classes(model, L, emb, T=0.1)
+    mean = predict_ab(AnnealedColorizer(model, T=1.0), L, emb)
+    vivid = predict_ab(AnnealedColorizer(model, T=0.1), L, emb)
     assert chroma(vivid) > chroma(mean)
 
 
-def test_predict_rejects_a_regression_model():
-    with pytest.raises(ValueError, match="bin probabilities"):
-        predict_ab_classes(build_model("arch3", 16), np.zeros((1, 16, 16), np.float32), embeddings(1))
+def test_a_regression_model_is_not_read_as_a_classifier():
+    with pytest.raises(ValueError, match="outputs 2 classes, but there are"):
+        AnnealedColorizer(build_model("arch3", 16))
+    with pytest.raises(ValueError, match="temperature must be a number > 0"):
+        AnnealedColorizer(build_classifier("arch3", 16), T=0)
 
 
-def test_lesson_reads_a_classifier_as_a_regression_model(trained):
+@pytest.mark.parametrize("T", [0.38, 1.0])
+def test_a_classifier_read_as_a_regression_model_gives_the_annealed_mean_at_the_photos_size(trained, T):
+    """What notebook 11, deepcolor colorize and the evaluation read: predict_ab through an
+    AnnealedColorizer (as_regressor), for photos at the model's input size and larger."""
     from deepcolor.lessons import colour_as_classes as cac
-    from deepcolor.predict import predict_ab
 
     ds, emb, model, _ = trained
-    L, _ = ds.batch([0, 1])
-    np.testing.assert_allclose(predict_ab(cac.AnnealedColorizer(model, 0.38), L, emb[:2]),
-                               predict_ab_classes(model, L, emb[:2], T=0.38), atol=1e-3)
-    assert cac.as_regressor(build_model("arch3", 32), 0.38).count_params() == PAPER_PARAMS["arch3"]
+    L, _ = ds.batch([0, 1, 2])
+    for photo in (L, np.repeat(np.repeat(L, 2, 1), 3, 2)):
+        ab = predict_ab(cac.as_regressor(model, T), photo, emb[:3])
+        assert ab.shape == photo.shape + (2,) and ab.dtype == np.float32
+        assert np.all(np.abs(ab) <= 111)  # a mix of bin centres, all within [-110, 110]
+        np.testing.assert_allclose(ab, annealed_ab(model, photo, emb[:3], T), atol=1e-3)
+    assert cac.as_regressor(build_model("arch3", 32), T).count_params() == PAPER_PARAMS["arch3"]
 
 
 # ---------------------------------------------------------------- the loss Keras minimises
@@ -187,7 +194,7 @@ def test_keras_minimises_zhangs_weighted_cross_entropy_divided_by_the_pixels():
 
 
 def test_the_rebalancing_weights_come_with_the_batches_only_when_asked():
-    from deepcolor.classify import ClassifierHead, classifier_batches
+    from deepcolor.classify import classifier_batches
 
     ds = colourful_dataset()
     train, val = classifier_batches(ds, embeddings(4), np.arange(3), np.array([3]), ClassifierHead(), 16, 3)
@@ -199,7 +206,7 @@ def test_the_rebalancing_weights_come_with_the_batches_only_when_asked():
 
 
 def test_classifier_head_setting_is_checked_and_recorded():
-    from deepcolor.classify import ClassifierHead, resolve_head
+    from deepcolor.classify import resolve_head
 
     head = ClassifierHead()
     assert head.as_record() == {"rebalance": True, "lam": 0.5, "rebalance_sigma": 5.0, "grid": 10, "n_bins": Q,
@@ -221,8 +228,6 @@ def test_classifier_head_setting_is_checked_and_recorded():
 @pytest.fixture(scope="module")
 def run_inputs():
     """8 colourful images, a split (6 train, 2 validation) and a tiny config."""
-    from deepcolor.train import TrainConfig
-
     ds = colourful_dataset(8)
     split = Split(np.arange(6), np.array([6, 7]), np.array([], np.int64))
     config = TrainConfig(arch="arch3", lr=1e-3, batch_size=3, epochs=2, input_size=16, seed=3)
@@ -232,7 +237,6 @@ def run_inputs():
 @pytest.fixture(scope="module")
 def classifier_run(run_inputs, tmp_path_factory):
     """(result, runs_dir): one finished rebalanced classifier run, embeddings "none", profile "t"."""
-    from deepcolor.classify import ClassifierHead
     from deepcolor.train import train_or_load
 
     ds, emb, split, config = run_inputs
@@ -262,7 +266,6 @@ def test_a_classifier_run_records_its_head_and_keeps_its_models(classifier_run):
 
 def test_train_or_load_reuses_a_classifier_only_for_the_same_setting(run_inputs, classifier_run, monkeypatch):
     import deepcolor.train as train_module
-    from deepcolor.classify import ClassifierHead
     from deepcolor.runs import find_run
 
     ds, emb, split, config = run_inputs
@@ -283,9 +286,7 @@ def test_train_or_load_reuses_a_classifier_only_for_the_same_setting(run_inputs,
 
 
 def test_an_mse_run_is_never_taken_for_a_classifier(run_inputs, tmp_path):
-    from deepcolor.classify import ClassifierHead
     from deepcolor.runs import find_run
-    from deepcolor.train import train
 
     ds, emb, split, config = run_inputs
     mse = train(ds, emb, split.train, split.val, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
@@ -307,9 +308,6 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
 
 def test_an_interrupted_classifier_run_resumes_to_the_same_weights(run_inputs, tmp_path):
     from dataclasses import replace
-
-    from deepcolor.classify import ClassifierHead
-    from deepcolor.train import train
 
     ds, emb, split, config = run_inputs
     config, head = replace(config, epochs=3), ClassifierHead()
