@@ -15,20 +15,34 @@ Besides the photo's own 8-bit pixels, only its lightness and its upsampled colou
 size, as float32 (12 bytes a pixel); the conversions between RGB and Lab run band by band
 (:func:`in_bands`), so a 48 megapixel photo needs under 3 GB in all, the models included
 (``benchmarks/colorize_memory.py`` measures it).
+
+What :func:`colorize` promises about files (:mod:`deepcolor.colorize_files`):
+
+- one run at a time per output folder: a second is refused at once, naming the first (process,
+  host, since when); nothing of either run is mixed (:func:`deepcolor.locks.writer`);
+- outputs are written atomically, with the umask's mode (0644 under umask 022), replacing a link
+  instead of writing through it, and nothing is overwritten without ``force``; temporary files
+  left by a killed run are removed;
+- one bad photo never stops the batch, it is a "skipped" line: unreadable, too large, not a
+  regular file (a named pipe, a device: never opened, so never a hang), an output of deepcolor
+  colorize (by name or by the mark in its PNG metadata), or an output name the file system
+  refuses (too long);
+- a photo with several frames (GIF, TIFF) is colorized at its first, with a note saying so.
 """
 
 from __future__ import annotations
 
-import os
-from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from .color import lab_parts_to_rgb, rgb_to_lab
-from .files import atomic_write, make_folder
-from .photos import PHOTO_SUFFIXES, PhotoSkipped, list_photos, read_photo
+from .colorize_files import (check_clashes, check_twins, expand_photos, output_path, sweep_leftovers, taken,
+                             why_not_to_colorize, write_failure, write_png)
+from .files import make_folder
+from .locks import writer
+from .photos import MISSING, PhotoSkipped, not_a_file, notes_to, read_photo
 
 BAND_PIXELS = 1 << 20  # the Lab conversions run on bands of rows of about one megapixel at a time
 
@@ -55,20 +69,45 @@ def _check_model(model, path) -> str:
 
 def load_colorizer(path):
     """Load a ``.keras`` model written by :func:`deepcolor.train.train` (MSE or classifier); clear
-    errors if the file is missing or is not a colorization model.  Returns the Keras model."""
+    errors if the file is missing, a folder, not a regular file or unreadable (naming the fix), or is not a
+    colorization model.  Returns the Keras model."""
     import keras
 
     from . import models  # noqa: F401  (registers the fusion layer for loading)
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}; train one with `deepcolor train` (it writes model.keras in the run folder)")
+    _check_readable(path)
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:
         raise ValueError(f"cannot load {path} as a Keras model ({type(exc).__name__}: {exc}); expected a .keras file from `deepcolor train`") from None
     _check_model(model, path)
     return model
+
+
+def _check_readable(path: Path) -> None:
+    """A clear error unless ``path`` is a model file deepcolor can read: missing, a folder, a named
+    pipe or a device, or a file without read permission each say so, and what to do."""
+    kind = not_a_file(path)
+    trained = "`deepcolor train` writes model.keras in the run folder"
+    if kind == MISSING:
+        raise FileNotFoundError(f"no model file at {path}; train one with `deepcolor train` (it writes model.keras in "
+                                "the run folder)")
+    if kind == "a folder":
+        inside = path / "model.keras"
+        raise IsADirectoryError(f"{path} is a folder, not a model file; give the model file itself"
+                                + (f", e.g. {inside}" if inside.is_file() else f" ({trained})"))
+    if kind is not None:
+        raise ValueError(f"{path} is {kind}, not a model file; give the model file itself ({trained})")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise PermissionError(f"cannot read the model file {path}: permission denied; make it readable "
+                              f"(chmod u+r {path}), or ask its owner for a copy") from None
+    except OSError as exc:
+        raise OSError(f"cannot read the model file {path}: {exc.strerror or exc}; copy it again from its "
+                      "run folder") from None
 
 
 def embedding_mode_of(model_path) -> str | None:
@@ -128,27 +167,6 @@ def _band_lightness(rgb: np.ndarray) -> np.ndarray:
 
 def _band_to_rgb8(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return np.round(lab_parts_to_rgb(L, ab) * 255).astype(np.uint8)
-
-
-def output_path(photo, outdir) -> Path:
-    """Where :func:`colorize` writes ``photo``: ``outdir/<name>_colorized.png``."""
-    return Path(outdir) / f"{Path(photo).stem}_colorized.png"
-
-
-def _taken(path: Path) -> bool:
-    """Whether anything is at ``path``: a file, a folder, or a link (even one to nothing)."""
-    return os.path.lexists(path)
-
-
-def write_png(path, rgb8: np.ndarray) -> Path:
-    """Write (H, W, 3) uint8 RGB in [0, 255] as a PNG with :func:`deepcolor.files.atomic_write`:
-    a link at ``path`` is replaced, never followed.  Creates the folder.  Returns ``path``."""
-    from PIL import Image
-
-    path = Path(path)
-    make_folder(path.parent)
-    image = Image.fromarray(rgb8)
-    return atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
 class Colorizer:
@@ -223,7 +241,7 @@ class Colorizer:
         an existing file (or link) unless ``force``, and then replaces it without following a
         link.  Returns the output path."""
         out = output_path(src, outdir)
-        if _taken(out) and not force:
+        if taken(out) and not force:
             raise FileExistsError(f"{out} already exists; pass force=True (--force) to overwrite it")
         return write_png(out, self.colorize_photo(src))
 
@@ -236,34 +254,6 @@ class ColorizeReport(NamedTuple):
     skipped: list[tuple[str, str]]
 
 
-def expand_photos(paths) -> list[Path]:
-    """``paths`` with each folder replaced by the photos in it and its subfolders, sorted
-    (:func:`deepcolor.photos.list_photos`); a folder without photos is an error naming it."""
-    photos = []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            photos.append(path)
-            continue
-        found = list_photos(path)
-        if not found:
-            raise FileNotFoundError(f"no photos in the folder {path} (looked for {' '.join(PHOTO_SUFFIXES)} files, "
-                                    "subfolders included); give photo files or a folder that holds some")
-        photos.extend(found)
-    return photos
-
-
-def _check_outputs(targets: list[Path], force: bool) -> None:
-    """Refuse, before anything is written, two photos with one output name, and (without
-    ``force``) outputs that exist already, links included."""
-    twins = sorted(str(t) for t, n in Counter(targets).items() if n > 1)
-    if twins:
-        raise ValueError(f"several photos would be written to {', '.join(twins)} (same file name): "
-                         "colorize them into different folders")
-    clashes = [str(t) for t in targets if _taken(t)]
-    if clashes and not force:
-        raise FileExistsError(f"would overwrite {', '.join(clashes)}; pass --force to overwrite")
-
-
 def _why(exc: Exception, photo: Path) -> str:
     """A one-line reason for skipping ``photo``, without repeating its path."""
     text = str(exc).removeprefix(f"{photo}: ")
@@ -274,6 +264,21 @@ def _why(exc: Exception, photo: Path) -> str:
     return f"{text} ({type(exc).__name__})" if text else type(exc).__name__
 
 
+def _colorize_one(colorizer: Colorizer, photo: Path, out: Path, report) -> str | None:
+    """Colorize ``photo`` into ``out``: None when written, else why it was skipped.  Errors of the
+    whole output folder (no permission, disk full) are raised (:func:`deepcolor.colorize_files.write_failure`)."""
+    try:
+        with notes_to(lambda line: report(f"note: {line}")):
+            rgb8 = colorizer.colorize_photo(photo)
+    except Exception as exc:  # one bad photo (unreadable, too large, a decoder error) never stops the batch
+        return _why(exc, photo)
+    try:
+        write_png(out, rgb8)
+    except Exception as exc:  # e.g. an output name too long for the file system
+        return write_failure(exc, out)
+    return None
+
+
 def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str | None = None,
              report=print, temperature: float | None = None) -> ColorizeReport:
     """Colorize each photo in ``paths`` into ``outdir/<name>_colorized.png`` with the model at
@@ -281,31 +286,40 @@ def colorize(paths, outdir, model_path, force: bool = False, embedding_mode: str
 
     paths: photo files and folders (a folder stands for the photos in it and its subfolders).
     Nothing is written when two photos share an output name, or (without ``force``) when an
-    output exists already, links included; outputs are written atomically and replace a link
-    instead of writing through it.  A photo that cannot be read or colorized is reported
-    (``skipped <path>: <reason>``) and the others go on; errors writing an output (OSError, e.g.
-    a read-only folder) stop the run.  embedding_mode: default, the one recorded in the run
-    folder; a different one is reported as a warning.  temperature: for a classifier model, the
-    annealed mean's T (default 0.38); refused for an MSE model (:class:`Colorizer`).  ``report``
-    receives one line per photo.  Returns a :class:`ColorizeReport` (written, skipped).
+    output exists already, links included; outputs are written atomically, marked as deepcolor's
+    in their PNG metadata, and replace a link instead of writing through it.  The run holds the
+    lock of ``outdir`` throughout: a second run into it is refused at once
+    (:class:`deepcolor.locks.FolderBusyError` naming the first), and temporary files of killed
+    runs there are removed.  A photo that cannot be read, colorized or written (an output name
+    too long), that is not a regular file (a named pipe, a device: never opened) or that is an
+    output of deepcolor colorize is reported (``skipped <path>: <reason>``) and the others go on;
+    an output folder that cannot be written, or a full disk, stops the run (OSError).
+    embedding_mode: default, the one recorded in the run folder; a different one is reported as
+    a warning.  temperature: for a classifier model, the annealed mean's T (default 0.38);
+    refused for an MSE model (:class:`Colorizer`).  ``report`` receives one line per photo, and
+    notes ("note: a.gif has 3 frames; used the first").  Returns a :class:`ColorizeReport`
+    (written, skipped).
     """
     photos = expand_photos(paths)
-    targets = [output_path(p, outdir) for p in photos]
-    _check_outputs(targets, force)
+    unusable = {photo: why for photo in photos if (why := why_not_to_colorize(photo))}
+    check_twins([output_path(p, outdir) for p in photos if p not in unusable])
     recorded = embedding_mode_of(model_path)
     if embedding_mode and recorded and embedding_mode != recorded:
         report(f"warning: the model was trained with {recorded} embeddings; colorizing with {embedding_mode} "
                f"gives colours it never learned (leave out --embeddings to use {recorded})")
     colorizer = Colorizer(model_path, embedding_mode, temperature)
+    outdir = make_folder(outdir)
     written, skipped = [], []
-    for photo, out in zip(photos, targets):
-        try:
-            rgb8 = colorizer.colorize_photo(photo)
-        except Exception as exc:  # one bad photo (unreadable, too large, a decoder error) never stops the batch
-            skipped.append((str(photo), _why(exc, photo)))
-            report(f"skipped {photo}: {skipped[-1][1]}")
-            continue
-        written.append(write_png(out, rgb8))
-        del rgb8  # free this photo before the next one is read
-        report(f"{photo} -> {out}")
+    with writer(outdir, "colorized photos", inside=True):
+        sweep_leftovers(outdir, report)
+        check_clashes([output_path(p, outdir) for p in photos if p not in unusable], force)
+        for photo in photos:
+            out = output_path(photo, outdir)
+            reason = unusable.get(photo) or _colorize_one(colorizer, photo, out, report)
+            if reason:
+                skipped.append((str(photo), reason))
+                report(f"skipped {photo}: {reason}")
+                continue
+            written.append(out)
+            report(f"{photo} -> {out}")
     return ColorizeReport(written, skipped)

@@ -2,10 +2,20 @@
 
 Introduced in notebooks ``02_dataset`` (your own photos as a dataset) and
 ``10_colorize_your_own``.
+
+Only regular files (or links to them) are ever opened as photos: a named pipe, a device or a
+socket would block or never end, so it is skipped with a line saying what it is
+(:func:`not_a_file`).  A photo with several frames (an animated GIF, a multi-page TIFF) is read at
+its first frame, and a note says so (:func:`notes_to`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
+import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +35,73 @@ class PhotoSkipped(ValueError):
     """A file that cannot be used as a colour training photo; the message says why."""
 
 
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+MISSING = "missing"
+
+
+def not_a_file(path) -> str | None:
+    """None when ``path`` is a regular file or a link to one; else what it is, for a message:
+    :data:`MISSING`, "a link to nothing", "a folder", "a named pipe (FIFO)", "a link to a character
+    device (/dev/null)", ...  Never opens ``path`` (opening a named pipe waits for a writer)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a link to nothing" if os.path.islink(path) else MISSING
+    except OSError:
+        return None  # no permission, a name too long: opening it says why
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return f"a link to {kind} ({os.path.realpath(path)})" if os.path.islink(path) else kind
+
+
+def check_regular(path) -> None:
+    """Raise :class:`PhotoSkipped` saying what ``path`` is unless it is a regular file or a link to
+    one (:func:`not_a_file`); opens nothing."""
+    kind = not_a_file(path)
+    if kind == MISSING:
+        raise PhotoSkipped(f"{path}: no such file")
+    if kind is not None:
+        raise PhotoSkipped(f"{path}: is {kind}, not a photo file")
+
+
+def open_regular(path):
+    """Open the regular file ``path`` (or the one a link leads to) for reading, in binary; anything
+    else raises :class:`PhotoSkipped` saying what it is (:func:`check_regular`), before it is
+    opened.  It is opened without blocking and checked again once open, so a pipe put there
+    meanwhile cannot block the caller."""
+    check_regular(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PhotoSkipped(f"{path}: is not a regular file (it changed while being opened)")
+    return os.fdopen(fd, "rb")
+
+
+_NOTE = contextvars.ContextVar("deepcolor_photo_note", default=None)
+
+
+@contextlib.contextmanager
+def notes_to(note):
+    """Within the ``with`` block, :func:`read_photo`'s notes ("photo.gif has 3 frames; used the
+    first") go to ``note(line)``; outside any such block they are printed on stderr as
+    ``deepcolor: note: ...``.  (``deepcolor colorize`` sends them to its report.)"""
+    token = _NOTE.set(note)
+    try:
+        yield
+    finally:
+        _NOTE.reset(token)
+
+
+def _note(line: str) -> None:
+    note = _NOTE.get()
+    if note is None:
+        print(f"deepcolor: note: {line}", file=sys.stderr)
+    else:
+        note(line)
+
+
 def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     """Read an image file as RGB.
 
@@ -38,20 +115,21 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     Only the raster formats in :data:`PHOTO_FORMATS` are decoded, whatever the file is named.
     Files that are not one of them, unreadable or truncated files, and images of more than
     :data:`MAX_PIXELS` pixels (checked from the header, before decoding: a small PNG can unpack
-    to gigabytes) raise :class:`PhotoSkipped` naming the file and the reason.
+    to gigabytes) raise :class:`PhotoSkipped` naming the file and the reason; so do folders, named
+    pipes, devices and sockets, which are never opened (:func:`open_regular`).  Of an image with
+    several frames (animated GIF, multi-page TIFF) the first is read, with a note (:func:`notes_to`).
     """
     import warnings
 
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
-    if path.is_dir():
-        raise PhotoSkipped(f"{path}: is a folder, not a photo")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), open_regular(path) as file:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_registered(Image, PHOTO_FORMATS)) as im:
+            with Image.open(file, formats=_registered(Image, PHOTO_FORMATS)) as im:
                 _check_size(path, *im.size)
+                _note_frames(path, im)
                 im.load()
                 im = ImageOps.exif_transpose(im)
                 rgb = _to_rgb_array(im)
@@ -76,6 +154,14 @@ def _registered(Image, formats) -> list[str]:
     """The formats this Pillow knows as such (newer ones read MPO through their JPEG decoder)."""
     Image.init()
     return [f for f in formats if f in Image.OPEN]
+
+
+def _note_frames(path, im) -> None:
+    """A note when ``im`` has several frames (an MPO's extra images are views of the same shot: no
+    note)."""
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1 and im.format != "MPO":
+        _note(f"{path} has {frames} frames; used the first")
 
 
 def _check_size(path, width: int, height: int) -> None:
@@ -142,12 +228,15 @@ def list_photos(folder) -> list[Path]:
     """Image files directly in ``folder`` and its subfolders, sorted, by suffix (case-insensitive).
 
     Links to files are listed (a linked photo is only read); links to folders are not entered,
-    since they could loop or lead out of ``folder``: :func:`linked_folders` lists them.
+    since they could loop or lead out of ``folder``: :func:`linked_folders` lists them.  Whatever
+    else has a photo's name (a named pipe, a link to a device or to nothing) is listed too, so
+    that reading it reports what it is (:func:`read_photo` never opens it) instead of it silently
+    missing.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of photos")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and not p.is_dir())
 
 
 def linked_folders(folder) -> list[Path]:

@@ -34,6 +34,51 @@ def test_read_photo_16_bit_files(tmp_path):
         read_photo(tmp_path / "gray16.png")
 
 
+def test_a_multi_page_tiff_is_read_at_its_first_page_with_a_note(tmp_path):
+    from deepcolor.photos import notes_to, read_photo
+
+    pages = [skimage.data.astronaut()[:64, 64 * k : 64 * k + 80] for k in range(3)]
+    path = tmp_path / "scan.tiff"
+    Image.fromarray(pages[0]).save(path, save_all=True, append_images=[Image.fromarray(p) for p in pages[1:]])
+    notes = []
+    with notes_to(notes.append):
+        got = read_photo(path)
+    np.testing.assert_array_equal(got, pages[0])
+    assert notes == [f"{path} has 3 frames; used the first"]
+
+
+def test_only_regular_files_are_opened_and_folders_list_the_others(tmp_path):
+    """A named pipe would block ``open`` until a writer comes: it is never opened (a regression
+    hangs until the alarm turns it into a failure)."""
+    import os
+    import signal
+
+    from deepcolor.photos import PhotoSkipped, list_photos, read_photo
+
+    Image.fromarray(skimage.data.coffee()[:64, :64]).save(tmp_path / "good.png")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "null.png").symlink_to(os.devnull)
+    (tmp_path / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    assert [p.name for p in list_photos(tmp_path)] == ["gone.png", "good.png", "null.png", "pipe.jpg"]
+
+    def hung(*_):
+        raise TimeoutError("read_photo waited on a named pipe")
+
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        expected = {"pipe.jpg": "is a named pipe (FIFO), not a photo file",
+                    "null.png": f"is a link to a character device ({os.devnull}), not a photo file",
+                    "gone.png": "is a link to nothing, not a photo file"}
+        for name, reason in expected.items():
+            with pytest.raises(PhotoSkipped) as caught:
+                read_photo(tmp_path / name)
+            assert str(caught.value) == f"{tmp_path / name}: {reason}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+
+
 def test_resize_float_matches_a_careful_reference_and_keeps_range():
     """Pillow's float bilinear resize against scikit-image's (the reference) on a real photo."""
     from skimage.transform import resize
