@@ -10,8 +10,9 @@ distribution back into ab with the annealed mean.
 - :func:`build_classifier`: the model; output (N, S/2, S/2, Q) softmax probabilities: the
   classifier predicts at the decoder's resolution before the last upsampling (half the input
   side), which keeps the (..., Q) targets and outputs small; the colour is upsampled afterwards.
-- :class:`ClassifierHead`: what defines a classifier beyond :class:`deepcolor.train.TrainConfig`
-  (rebalancing and its lambda, the bins, the soft encoding); ``deepcolor.train.train(...,
+- :class:`ClassifierHead` (a :class:`deepcolor.heads.Head`): what defines a classifier beyond
+  :class:`deepcolor.train.TrainConfig` (rebalancing and its lambda, the bins, the soft
+  encoding); ``deepcolor.train.train(...,
   head=ClassifierHead())`` and ``train_or_load`` train it in a run folder (record, checkpoints,
   resume, reuse), as they do the MSE models.
 - :class:`ClassBatches`: ((L / 100, embedding), soft targets[, per-pixel weights]) for ``fit``.
@@ -29,99 +30,18 @@ any Keras loss).  ``tests/test_classify.py`` checks this against numpy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from . import ab_bins as bins_module
 from .ab_bins import ZHANG_T  # Zhang et al.'s annealed-mean temperature, 0.38 (section 2.2)
+from .heads import ZHANG_LAMBDA, ClassifierHead  # the head is a value of deepcolor.heads
 from .models import build_model
 from .photos import resize_images
 
 __all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
-           "classifier_output_size", "compile_classifier", "model_head", "resolve_head", "ZHANG_LAMBDA", "ZHANG_T"]
-
-ZHANG_LAMBDA = 0.5
-"""Zhang et al.'s mix of the empirical colour distribution with a uniform one (eq. 4)."""
-
-
-@dataclass(frozen=True)
-class ClassifierHead:
-    """The setting of a classifier beyond :class:`deepcolor.train.TrainConfig` (notebook
-    11_colour_as_classes); Zhang et al.'s values by default.
-
-    rebalance: weigh each pixel's loss by :func:`deepcolor.ab_bins.rebalance_weights` of its
-    nearest bin (counted over the training images), with ``lam`` (mix with a uniform
-    distribution, in [0, 1]) and ``rebalance_sigma`` (Gaussian smoothing, Lab units);
-    grid: side of the ab bins (:func:`deepcolor.ab_bins.ab_bins`, Q = 225 at 10);
-    k, sigma: the soft encoding of the targets (:func:`deepcolor.ab_bins.soft_encode`).
-    A run record holds :meth:`as_record`, so a run is reused only for the same setting.
-    """
-
-    rebalance: bool = True
-    lam: float = ZHANG_LAMBDA
-    rebalance_sigma: float = 5.0
-    grid: int = 10
-    k: int = 5
-    sigma: float = 5.0
-
-    def __post_init__(self):
-        if not isinstance(self.rebalance, bool):
-            raise ValueError(f"rebalance must be True or False, got {self.rebalance!r}")
-        if not 0 <= self.lam <= 1:
-            raise ValueError(f"lam must be in [0, 1] (1 = no rebalancing), got {self.lam}")
-        for name in ("rebalance_sigma", "sigma"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise ValueError(f"{name} must be a number > 0 (Lab units), got {getattr(self, name)}")
-        q = len(self.bins())  # checks the grid
-        if int(self.k) != self.k or not 1 <= self.k <= q:
-            raise ValueError(f"k must be an integer in 1..Q = {q}, got {self.k}")
-
-    def bins(self) -> np.ndarray:
-        """The (Q, 2) bin centres in Lab units (:func:`deepcolor.ab_bins.ab_bins`)."""
-        return bins_module.ab_bins(self.grid)
-
-    @property
-    def n_bins(self) -> int:
-        """Q, the number of bins: the classifier's output channels."""
-        return len(self.bins())
-
-    def as_record(self) -> dict:
-        """What a run record keeps of this setting (plain JSON values): rebalance, lam and
-        rebalance_sigma (None without rebalancing, where they change nothing), grid, n_bins, k, sigma."""
-        on = self.rebalance
-        return {"rebalance": on, "lam": float(self.lam) if on else None,
-                "rebalance_sigma": float(self.rebalance_sigma) if on else None,
-                "grid": int(self.grid), "n_bins": self.n_bins, "k": int(self.k), "sigma": float(self.sigma)}
-
-    def class_weights(self, dataset, indices, batch_size: int = 16):
-        """The (Q,) float32 rebalancing weights counted over images ``indices`` of ``dataset``, or
-        None without rebalancing."""
-        if not self.rebalance:
-            return None
-        bins = self.bins()
-        counts = bins_module.dataset_bin_counts(dataset, indices, bins, batch_size)
-        return bins_module.rebalance_weights(counts, lam=self.lam, sigma=self.rebalance_sigma, bins=bins)
-
-
-def resolve_head(head):
-    """None for the paper's MSE head (``head`` None or "mse"), else a :class:`ClassifierHead`
-    ("classify" gives Zhang et al.'s setting).  Anything else is a ValueError saying what to pass."""
-    if head is None or head == "mse":
-        return None
-    if head == "classify":
-        return ClassifierHead()
-    if isinstance(head, ClassifierHead):
-        return head
-    raise ValueError(f"head must be 'mse', 'classify' or a deepcolor.classify.ClassifierHead, got {head!r}")
-
-
-def model_head(model) -> str:
-    """"mse" for a model whose output is ab (..., 2), "classify" for one that outputs bin
-    probabilities (..., Q) with Q > 2 (notebook 11_colour_as_classes, ``deepcolor colorize``)."""
-    return "mse" if model.outputs[0].shape[-1] == 2 else "classify"
-
+           "classifier_output_size", "compile_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
 
 def classifier_output_size(input_size: int) -> int:
     """Side of the classifier's output for an ``input_size`` input: half of it, as the final

@@ -35,10 +35,10 @@ register(
 # --- notebook 01 ---
 def _most_negative_b(L: float = 30.0, a: float = 0.0) -> int:
     """Going down from b = 0 at (L, a) one unit at a time (as the slider does): the last b in gamut."""
-    from ..lessons.lab_color_space import in_gamut
+    from ..lessons.lab_color_space import survives_rgb_roundtrip
 
     b = 0
-    while b > -128 and in_gamut(np.array([L, a, b - 1], np.float32)):
+    while b > -128 and survives_rgb_roundtrip(np.array([L, a, b - 1], np.float32)):
         b -= 1
     return b
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..classify import ZHANG_T, AnnealedColorizer, ClassifierHead, model_head
+from ..classify import ZHANG_T, AnnealedColorizer, ClassifierHead
+from ..heads import Head
 from ..color import lab_parts_to_rgb
 from ..comparison import evaluate_test_sets, results_side_by_side, sets_caption
 from ..predict import predict_ab
@@ -47,7 +48,7 @@ def train_three(cfg, ds, emb, split, arch: str = "base", verbose=0, runs_dir=Non
 def as_regressor(model, T):
     """``model`` itself if it outputs ab (2 channels), else a
     :class:`deepcolor.classify.AnnealedColorizer` at ``T`` (notebook 11_colour_as_classes)."""
-    return model if model_head(model) == "mse" else AnnealedColorizer(model, T)
+    return model if Head.of_model(model) == "mse" else AnnealedColorizer(model, T)
 
 
 def predict_all(models, L, embedding, T: float = ZHANG_T) -> dict:
