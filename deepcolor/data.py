@@ -13,6 +13,7 @@ L (224, 224) float32 in [0, 100] and ab (224, 224, 2) float32 in about [-128, 12
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,7 +23,7 @@ from .color import rgb_to_lab, split_lab
 from .kaggle import download_kaggle, find_kaggle_root, find_local_kaggle, load_kaggle
 from .lab_dataset import DatasetFormatError, LabDataset, open_layout
 from .layout_writer import write_layout
-from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, linked_folders, list_photos, read_photo
+from .photos import PHOTO_SUFFIXES, PhotoSkipped, center_square, linked_folders, list_photos, notes_to, read_photo
 from .sample import make_sample
 
 __all__ = [
@@ -101,7 +102,8 @@ def from_folder(src, dst, overwrite: bool = False, progress=None, report=print) 
             yield split_lab(rgb_to_lab(square))
 
     manifest = {"source": f"folder:{src.resolve()}", "items": items}
-    write_layout(dst, len(paths), images(), manifest, overwrite=overwrite)
+    with notes_to(lambda line: report(f"note: {line}")) if report else contextlib.nullcontext():
+        write_layout(dst, len(paths), images(), manifest, overwrite=overwrite)  # the photos are read in here
     return FolderReport(open_layout(dst), used, skipped)
 
 

@@ -206,20 +206,20 @@ def test_the_rebalancing_weights_come_with_the_batches_only_when_asked():
 
 
 def test_classifier_head_setting_is_checked_and_recorded():
-    from deepcolor.classify import resolve_head
+    from deepcolor.heads import Head
 
     head = ClassifierHead()
     assert head.as_record() == {"rebalance": True, "lam": 0.5, "rebalance_sigma": 5.0, "grid": 10, "n_bins": Q,
                                 "k": 5, "sigma": 5.0}
     # without rebalancing, lam changes nothing: two such settings are the same setting
     assert ClassifierHead(rebalance=False, lam=0.2).as_record() == ClassifierHead(rebalance=False).as_record()
-    assert resolve_head(None) is None and resolve_head("mse") is None and resolve_head("classify") == head
+    assert Head.of(None) == Head() and Head.of("mse") == Head() and Head.of("classify") == head
     for bad, match in [(dict(lam=2), "lam"), (dict(k=0), "k must"), (dict(sigma=0), "sigma"),
                        (dict(rebalance="yes"), "rebalance"), (dict(grid=0), "grid")]:
         with pytest.raises(ValueError, match=match):
             ClassifierHead(**bad)
     with pytest.raises(ValueError, match="head must be"):
-        resolve_head("softmax")
+        Head.of("softmax")
 
 
 # ---------------------------------------------------------------- classifier runs: record, resume, reuse
@@ -249,7 +249,8 @@ def classifier_run(run_inputs, tmp_path_factory):
 def test_a_classifier_run_records_its_head_and_keeps_its_models(classifier_run):
     import json
 
-    from deepcolor.runs import CHECKPOINT, FINAL_MODEL, RECORD, load_runs
+    from deepcolor.run_table import load_runs
+    from deepcolor.runs import CHECKPOINT, FINAL_MODEL, RECORD
 
     result, runs_dir = classifier_run
     record = json.loads((result.run_dir / RECORD).read_text())
@@ -266,7 +267,7 @@ def test_a_classifier_run_records_its_head_and_keeps_its_models(classifier_run):
 
 def test_train_or_load_reuses_a_classifier_only_for_the_same_setting(run_inputs, classifier_run, monkeypatch):
     import deepcolor.train as train_module
-    from deepcolor.runs import find_run
+    from deepcolor.runs import Run
 
     ds, emb, split, config = run_inputs
     result, runs_dir = classifier_run
@@ -276,25 +277,25 @@ def test_train_or_load_reuses_a_classifier_only_for_the_same_setting(run_inputs,
     assert again.run_dir == result.run_dir
     for a, b in zip(result.model.get_weights(), again.model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead()) == result.run_dir
-    assert find_run(config, ds, "none", "t", runs_dir, split) is None  # an MSE model is not a classifier
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(rebalance=False)) is None
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(lam=0.7)) is None
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(k=3)) is None
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(sigma=2.0)) is None
-    assert find_run(config, ds, "none", "t", runs_dir, split, ClassifierHead(grid=20)) is None
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead())) == result.run_dir
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split)) is None  # an MSE model is not a classifier
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead(rebalance=False))) is None
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead(lam=0.7))) is None
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead(k=3))) is None
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead(sigma=2.0))) is None
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=runs_dir, split=split, head=ClassifierHead(grid=20))) is None
 
 
 def test_an_mse_run_is_never_taken_for_a_classifier(run_inputs, tmp_path):
-    from deepcolor.runs import find_run
+    from deepcolor.runs import Run
 
     ds, emb, split, config = run_inputs
     mse = train(ds, emb, split.train, split.val, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
                 verbose=0)
     assert mse.record["head"] == "mse" and "classify" not in mse.record
-    assert find_run(config, ds, "none", "t", tmp_path, split) == mse.run_dir
-    assert find_run(config, ds, "none", "t", tmp_path, split, ClassifierHead()) is None
-    with pytest.raises(ValueError, match="cannot resume .* the MSE head, not the classify head.*with head=None"):
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=tmp_path, split=split)) == mse.run_dir
+    assert _found(Run.find(config, ds, "none", "t", runs_dir=tmp_path, split=split, head=ClassifierHead())) is None
+    with pytest.raises(ValueError, match="cannot resume .* the MSE head, not the classify head.*with head=\"mse\""):
         train(ds, emb, split.train, split.val, config, embedding_mode="none", run_dir=mse.run_dir, resume=True,
               head=ClassifierHead())
 
@@ -342,3 +343,8 @@ def test_notebook_11_reuses_its_three_runs_the_second_time(tiny, monkeypatch):
         for a, b in zip(models[name].get_weights(), again[name].get_weights()):
             np.testing.assert_array_equal(a, b)
     assert [cac.as_regressor(m, 0.38) is m for m in again.values()] == [True, False, False]
+
+
+def _found(run):
+    """The folder of a found run, or None: what the tests compare."""
+    return None if run is None else run.path
