@@ -11,11 +11,11 @@ import numpy as np
 import keras
 
 from .lab_dataset import LabDataset
-from .photos import resize_images
+from .resize import resize_images
 
 
 def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
-    """Resize a batch (N, H, W, C) to (N, size, size, C) with :func:`deepcolor.photos.resize_images`,
+    """Resize a batch (N, H, W, C) to (N, size, size, C) with :func:`deepcolor.resize.resize_images`,
     the same resize that :func:`deepcolor.predict.predict_ab` applies at prediction time."""
     return resize_images(x, size, size)
 

@@ -38,7 +38,7 @@ from . import ab_bins as bins_module
 from .ab_bins import ZHANG_T  # Zhang et al.'s annealed-mean temperature, 0.38 (section 2.2)
 from .heads import ZHANG_LAMBDA, ClassifierHead  # the head is a value of deepcolor.heads
 from .models import build_model
-from .photos import resize_images
+from .resize import resize_images
 
 __all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
            "classifier_output_size", "compile_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
@@ -71,7 +71,7 @@ class ClassBatches(keras.utils.PyDataset):
     targets, pixel_weights)``: L_scaled (b, S, S, 1) float32 in [0, 1] (L / 100) at S =
     ``input_size``; embedding (b, 1000) float32; targets (b, S/2, S/2, Q) float32, the soft
     encoding (``k`` nearest bins, Gaussian of ``sigma``) of the ab resized to S/2 with
-    :func:`deepcolor.photos.resize_images`; pixel_weights (b, S/2, S/2) float32, ``weights`` of
+    :func:`deepcolor.resize.resize_images`; pixel_weights (b, S/2, S/2) float32, ``weights`` of
     each pixel's nearest bin, Keras' ``sample_weight``.
     dataset: a LabDataset; embeddings: (len(dataset), 1000); bins: (Q, 2); weights: (Q,) or None.
     With ``shuffle`` the order is drawn from ``seed`` and the epoch number (:meth:`set_epoch`).

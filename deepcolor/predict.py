@@ -6,7 +6,7 @@ evaluate models (:mod:`deepcolor.evaluation`) and to colorize your own photos
 
 A model reads ``L / 100`` at its own input size (s, s) and returns ``ab / 128`` at that size.
 :func:`predict_ab` resizes the lightness down to s exactly as the training batches do
-(:func:`deepcolor.photos.resize_images`) and the predicted colour back up to the photo's size,
+(:func:`deepcolor.resize.resize_images`) and the predicted colour back up to the photo's size,
 so the caller only ever sees Lab units at the photo's own size.
 """
 
@@ -34,11 +34,11 @@ def predict_ab(model, L, embedding):
     """Predict colour for lightness at any size (notebooks 04 and 10_colorize_your_own).
 
     L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized to the model's
-    input size exactly as training batches are (:func:`deepcolor.photos.resize_images`), and the
+    input size exactly as training batches are (:func:`deepcolor.resize.resize_images`), and the
     predicted ab is bilinearly resized back to (H, W).
     Returns ab (n, H, W, 2) float32 in Lab units.
     """
-    from .photos import resize_images
+    from .resize import resize_images
 
     L_scaled, _ = to_network_scale(L)
     size = L.shape[1:]

@@ -10,7 +10,7 @@ from deepcolor.data import Split
 from deepcolor.lab_dataset import LabDataset
 from deepcolor.models import build_model
 from deepcolor.paper import ARCHITECTURES, PAPER_PARAMS
-from deepcolor.photos import resize_images
+from deepcolor.resize import resize_images
 from deepcolor.predict import predict_ab
 from deepcolor.train import TrainConfig, train
 

@@ -233,7 +233,7 @@ def test_a_classifier_in_python_gives_the_annealed_mean_upsampled(classifier_pat
     import keras
 
     from deepcolor.ab_bins import ab_bins, annealed_mean
-    from deepcolor.photos import resize_images
+    from deepcolor.resize import resize_images
 
     colorizer = Colorizer(classifier_path, temperature=0.2)
     assert colorizer.head == "classify" and colorizer.temperature == 0.2

@@ -83,7 +83,7 @@ def test_resize_float_matches_a_careful_reference_and_keeps_range():
     """Pillow's float bilinear resize against scikit-image's (the reference) on a real photo."""
     from skimage.transform import resize
 
-    from deepcolor.photos import resize_float
+    from deepcolor.resize import resize_float
 
     x = skimage.data.coffee().astype(np.float32)[None] / 255.0  # (1, 400, 600, 3)
     up = resize_float(x[:, :100, :150], 300, 450)

@@ -47,7 +47,7 @@ def receptive_field_figure(L, names=None, caption=None, pixel=112):
     Returns a Figure with one axis per architecture.
     """
     from .. import models
-    from ..photos import resize_images
+    from ..resize import resize_images
     from . import figures
 
     L = np.asarray(L, np.float32)

@@ -300,7 +300,7 @@ def overfit_demo(cfg, ds, split, settings: OverfitSettings | None = None, seed: 
 
     from .. import metrics, models, paper, predict, train
     from ..batches import ColorBatches
-    from ..photos import resize_images
+    from ..resize import resize_images
     from .figures import show_colorizations
 
     s = replace(settings or overfit_settings(cfg.name), **changes)
