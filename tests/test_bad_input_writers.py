@@ -79,15 +79,14 @@ def test_a_folder_that_appears_at_dst_while_converting_is_kept_whole(tmp_path, c
     """The check at the start said DST was free; a folder of the user's appears before the swap."""
     src = photos_folder(tmp_path / "src", 3)
     dst = tmp_path / "dst"
-    real = layout_writer._write_arrays
+    real = layout_writer.mark_layout  # the last step before the converted folder is put in place
 
     def user_makes_dst_meanwhile(*args, **kwargs):
-        count = real(*args, **kwargs)
+        real(*args, **kwargs)
         dst.mkdir()
         (dst / "thesis.txt").write_text("precious")
-        return count
 
-    monkeypatch.setattr(layout_writer, "_write_arrays", user_makes_dst_meanwhile)
+    monkeypatch.setattr(layout_writer, "mark_layout", user_makes_dst_meanwhile)
     assert cli.main(["data", "folder", str(src), str(dst)]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert f"refusing to replace {dst}" in line and "dst.new-1" in line
@@ -101,14 +100,13 @@ def test_force_never_deletes_a_file_added_to_the_old_dataset_while_converting(tm
     src = photos_folder(tmp_path / "src", 3)
     dst = tmp_path / "dst"
     assert cli.main(["data", "folder", str(src), str(dst)]) == 0
-    real = layout_writer._write_arrays
+    real = layout_writer.mark_layout  # the last step before the converted folder is put in place
 
     def user_adds_a_file_meanwhile(*args, **kwargs):
-        count = real(*args, **kwargs)
+        real(*args, **kwargs)
         (dst / "notes.txt").write_text("mine")
-        return count
 
-    monkeypatch.setattr(layout_writer, "_write_arrays", user_adds_a_file_meanwhile)
+    monkeypatch.setattr(layout_writer, "mark_layout", user_adds_a_file_meanwhile)
     assert cli.main(["data", "folder", str(src), str(dst), "--force"]) == 2
     assert "notes.txt" in one_error_line(capsys.readouterr().err)
     assert (dst / "notes.txt").read_text() == "mine" and (dst / "manifest.json").is_file()

@@ -8,7 +8,6 @@ Kaggle set).  Trained runs are tiny (input 16, one epoch) and live in a private 
 """
 
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from lab_checks import held_out_dataset, random_lab_dataset
 
 from deepcolor import comparison, config, data, evaluation, metrics, models
 from deepcolor.comparison import LEVEL, SEEN, UNSEEN
+from deepcolor.runs import FINAL_MODEL, Run
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +64,9 @@ def test_evaluate_test_sets_has_one_group_without_held_out_crops(model):
 
 
 def test_evaluate_test_sets_keeps_a_run_s_tables_per_test_set(two_sets, model, tmp_path):
-    from deepcolor import runs
-
     ds, emb, split = two_sets
-    (tmp_path / runs.FINAL_MODEL).write_bytes(b"stands for the model file")  # what the saved tables are keyed by
-    run = SimpleNamespace(model=model, run_dir=tmp_path, status="completed")
+    (tmp_path / FINAL_MODEL).write_bytes(b"stands for the model file")  # what the saved tables are keyed by
+    run = Run(tmp_path, {"status": "completed", "epochs": []}, model=model)
     first = comparison.evaluate_test_sets(run, ds, split, emb)
     assert first.attrs["reused"] is False
     assert (tmp_path / "test_eval.json").is_file() and (tmp_path / "test_seen_eval.json").is_file()
@@ -76,7 +74,7 @@ def test_evaluate_test_sets_keeps_a_run_s_tables_per_test_set(two_sets, model, t
     assert again.attrs["reused"] is True
     pd.testing.assert_frame_equal(again, first)
     with pytest.raises(ValueError, match="status 'nan'"):
-        comparison.evaluate_test_sets(SimpleNamespace(model=model, run_dir=tmp_path, status="nan"), ds, split, emb)
+        comparison.evaluate_test_sets(Run(tmp_path, {"status": "nan", "epochs": []}, model=model), ds, split, emb)
 
 
 def _evaluation(accuracy, sets=(UNSEEN, SEEN)):
@@ -156,8 +154,8 @@ def test_architecture_results_marks_a_diverged_arch(trained, monkeypatch):
     real = config.Config.train_or_load
 
     def arch3_diverges(self, arch, *args, **kwargs):  # every arch gets the trained arch2 run
-        result = real(self, "arch2", *args, **kwargs)
-        return replace(result, record={**result.record, "status": "nan"}) if arch == "arch3" else result
+        run = real(self, "arch2", *args, **kwargs)
+        return Run(run.path, {**run.record, "status": "nan"}) if arch == "arch3" else run
 
     monkeypatch.setattr(config.Config, "train_or_load", arch3_diverges)
     df = comparison.architecture_results(cfg, ds, emb, split, archs=("arch3", "arch2"), train_missing=True,
@@ -172,11 +170,9 @@ def test_architecture_results_marks_a_diverged_arch(trained, monkeypatch):
 
 
 def test_architecture_results_without_training_uses_finished_runs_only(monkeypatch, tmp_path, model):
-    from deepcolor import runs, train
-
     ds, emb = random_lab_dataset(n=6)
     split = data.Split(np.arange(3), np.array([3]), np.array([4, 5]))
-    loaded = []
+    looked_for, loaded = [], []
 
     class FakeConfig:
         name, embedding_mode = "smoke", "untrained"
@@ -187,15 +183,24 @@ def test_architecture_results_without_training_uses_finished_runs_only(monkeypat
         def train_or_load(self, arch, *args, **kwargs):
             raise AssertionError(f"architecture_results must never train without train_missing ({arch})")
 
-    def load_finished(run_dir):
-        loaded.append(run_dir.name)
-        return SimpleNamespace(model=model, run_dir=run_dir, status="completed")
+    class FinishedRun(Run):
+        def load_model(self, name=FINAL_MODEL):  # its model.keras, loaded
+            loaded.append((self.path.name, name))
+            return model
 
-    monkeypatch.setattr(runs, "find_run", lambda arch, *a: tmp_path / f"run-{arch}" if arch == "arch3" else None)
-    monkeypatch.setattr(train, "load_finished", load_finished)
+    def find(config, dataset, embedding_mode, profile, *, runs_dir=None, split=None, **others):
+        looked_for.append((config, embedding_mode, profile, runs_dir, split))
+        if config != "arch3":
+            return None
+        return FinishedRun(tmp_path / f"run-{config}", {"status": "completed", "epochs": []})
+
+    monkeypatch.setattr(Run, "find", find)
     own = comparison.evaluate_test_sets(model, ds, split, emb)
     table = comparison.architecture_results(FakeConfig(), ds, emb, split, ["base", "arch3"], known={"arch2": own})
-    assert loaded == ["run-arch3"]  # base has no finished run: nothing is loaded or trained for it
+    assert [arch for arch, *_ in looked_for] == ["base", "arch3"]
+    assert all(mode == "untrained" and profile == "smoke" and where is None and on is split
+               for _, mode, profile, where, on in looked_for)  # the profile's runs, on this split only
+    assert loaded == [("run-arch3", FINAL_MODEL)]  # base has no finished run: nothing is loaded or trained for it
     names = ["base", "arch3", "arch2", *evaluation.BASELINES]
     assert list(table.index) == [(UNSEEN, n) for n in names]  # no held-out crops: one group of rows
     assert "04_base_model" in table.loc[(UNSEEN, "base"), "note"] and np.isnan(table.loc[(UNSEEN, "base"), "accuracy"])

@@ -6,6 +6,7 @@ Fake models (an oracle, a constant) make the expected numbers known; the tables 
 use tiny models (input 16, one epoch, 12 random 32x32 images) trained once in a private runs folder.
 """
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -13,8 +14,11 @@ import pandas as pd
 import pytest
 from lab_checks import random_lab_dataset
 
+from test_bad_input import read_only  # noqa: F401 (a fixture)
+
 from deepcolor import config, data, evaluation, metrics
 from deepcolor.data import LabDataset
+from deepcolor.runs import FINAL_MODEL, Run
 
 
 def _random_lab(n=4, size=32, seed=0):
@@ -56,8 +60,10 @@ class ConstantModel:
         return np.broadcast_to(self.ab_scaled, x.shape[:3] + (2,)).copy()
 
 
-def _dataset(n=7, size=32):
-    L, ab = _random_lab(n=n, size=size, seed=1)
+def _dataset(n=7, size=32, seed=1):
+    """(ds, emb): ``n`` random images; each test that counts what is measured has a seed of its own,
+    so that nothing of its dataset was measured before in the session."""
+    L, ab = _random_lab(n=n, size=size, seed=seed)
     ds = LabDataset.from_arrays(L, ab)
     emb = np.zeros((n, 1000), np.float32)
     emb[:, 0] = np.arange(n)
@@ -91,11 +97,10 @@ def test_evaluate_perfect_model_and_baselines():
 
 
 def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
-    ds, _ = _dataset(n=5)
+    ds, _ = _dataset(n=5, seed=101)
     reads = []
     real_batches = ds.batches
     monkeypatch.setattr(ds, "batches", lambda *a, **k: (reads.append(1), real_batches(*a, **k))[1])
-    monkeypatch.setattr(evaluation, "_TRAINING_COLOURS", {})
     mean, weights_of = evaluation.training_colours(ds, [0, 1, 2])
     np.testing.assert_allclose(mean, metrics.mean_ab(ds.batch([0, 1, 2])[1]), rtol=1e-5)
     assert evaluation.training_colours(ds, [0, 1, 2])[0] is mean and len(reads) == 1   # remembered
@@ -107,8 +112,7 @@ def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
 
 
 def test_the_baselines_are_measured_once_per_session_for_the_same_images(monkeypatch):
-    ds, emb = _dataset(n=7)
-    monkeypatch.setattr(evaluation, "_BASELINE_ROWS", {})
+    ds, emb = _dataset(n=7, seed=102)
     calls = []
     real_gray = evaluation.gray_prediction
     monkeypatch.setattr(evaluation, "gray_prediction", lambda ab: (calls.append(len(ab)), real_gray(ab))[1])
@@ -220,45 +224,51 @@ class _Unusable:
         raise AssertionError("the model was asked to colorize again")
 
 
+def unusable(run) -> Run:
+    """The same run folder, whose model must not be asked to predict."""
+    same = Run.open(run.path)
+    same.model = _Unusable()
+    return same
+
+
 @pytest.fixture
 def own_run(trained, tmp_path):
-    """(run, ds, emb, split): a private copy of the fixture's arch2 run, loaded as train_or_load loads it."""
+    """(run, ds, emb, split): a private copy of the fixture's arch2 run, found as train_or_load finds it."""
     import shutil
-
-    from deepcolor import train
 
     cfg, ds, emb, split, runs_dir = trained
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEEPCOLOR_RUNS", str(runs_dir))
-        folder = cfg.train_or_load("arch2", ds, emb, split, verbose=0).run_dir
+        folder = cfg.train_or_load("arch2", ds, emb, split, verbose=0).path
     shutil.copytree(folder, tmp_path / folder.name, ignore=shutil.ignore_patterns("test_eval.json"))
-    return train.load_finished(tmp_path / folder.name), ds, emb, split
+    return Run.open(tmp_path / folder.name), ds, emb, split
 
 
 def test_evaluate_run_measures_once_then_reads_the_table_back(own_run):
-    from deepcolor import runs
-
     run, ds, emb, split = own_run
     first = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
-    assert first.attrs["reused"] is False and (run.run_dir / runs.EVALUATION_FILE).is_file()
+    assert first.attrs["reused"] is False and (run.path / "test_eval.json").is_file()
     pd.testing.assert_frame_equal(first, evaluation.evaluate(run.model, ds, split.test, emb, train_indices=split.train))
-    same_run = replace(run, model=_Unusable())
-    again = evaluation.evaluate_run(same_run, ds, split.test, emb, train_indices=split.train)
+    saved = json.loads((run.path / "test_eval.json").read_text())
+    assert set(saved) == {"key", "value"} and saved["key"]["format"] == evaluation.EVALUATION_FORMAT
+    assert set(saved["value"]) == {"model", *evaluation.BASELINES}
+    again = evaluation.evaluate_run(unusable(run), ds, split.test, emb, train_indices=split.train)
     assert again.attrs["reused"] is True
     pd.testing.assert_frame_equal(again, first)
+    seen = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train, part="test_seen")
+    assert seen.attrs["reused"] is False and (run.path / "test_seen_eval.json").is_file()  # a table of its own
+    assert evaluation.evaluate_run(unusable(run), ds, split.test, emb, train_indices=split.train).attrs["reused"]
 
 
 def test_evaluate_run_measures_again_when_anything_it_depends_on_changes(own_run):
     import os
 
-    from deepcolor import runs
-
     run, ds, emb, split = own_run
     evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
-    same_run = replace(run, model=_Unusable())
+    same_run = unusable(run)
     other_emb = emb.copy()
     other_emb[split.test[0], 0] += 1.0
-    model_file = run.run_dir / runs.FINAL_MODEL
+    model_file = run.path / FINAL_MODEL
     changes = {
         "other test images": lambda: (split.test[:-1], emb, split.train),
         "other training images": lambda: (split.test, emb, split.train[:-1]),
@@ -274,27 +284,23 @@ def test_evaluate_run_measures_again_when_anything_it_depends_on_changes(own_run
         assert measured.attrs["reused"] is False, what
 
 
-def test_evaluate_run_survives_a_damaged_file_and_an_unwritable_folder(own_run, monkeypatch):
-    from deepcolor import runs
-
+def test_evaluate_run_survives_a_damaged_file_and_an_unwritable_folder(own_run, read_only):
     run, ds, emb, split = own_run
-    saved = run.run_dir / runs.EVALUATION_FILE
+    saved = run.path / "test_eval.json"
     saved.write_text('{"key": {"format"')  # cut off mid-write by hand
     table = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
-    assert table.attrs["reused"] is False and runs.read_evaluation(run.run_dir)[0]["format"] == evaluation.EVALUATION_FORMAT
+    assert table.attrs["reused"] is False
+    assert json.loads(saved.read_text())["key"]["format"] == evaluation.EVALUATION_FORMAT  # measured and kept
     saved.unlink()
 
-    def refuse(*args):
-        raise PermissionError("read-only")
-
-    monkeypatch.setattr(runs, "write_evaluation", refuse)
+    read_only(run.path)
     with pytest.warns(UserWarning, match="could not be kept"):
         again = evaluation.evaluate_run(run, ds, split.test, emb, train_indices=split.train)
     pd.testing.assert_frame_equal(again, table)
-    assert not saved.exists()
+    assert again.attrs["reused"] is False and not saved.exists()
 
 
 def test_evaluate_run_refuses_an_unfinished_run(own_run):
     run, ds, emb, split = own_run
     with pytest.raises(ValueError, match="status 'interrupted'.*evaluate\\(run.model"):
-        evaluation.evaluate_run(replace(run, record={**run.record, "status": "interrupted"}), ds, split.test, emb)
+        evaluation.evaluate_run(Run(run.path, {**run.record, "status": "interrupted"}), ds, split.test, emb)

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from lab_checks import random_lab_dataset
 
-from deepcolor import config, metrics, paper, predict, runs
+from deepcolor import config, metrics, paper, predict
 from deepcolor.lessons import hyperparameter_study as study
 from deepcolor.paper import StudyRun
+from deepcolor.runs import Run
 
 RUNS = (StudyRun(13, "arch2", 0.01, 5, 0.01),  # the paper's figure 13 exactly
         StudyRun(15, "arch2", 0.01, 5, 0.01))  # figure 15 was the base model: no paper numbers apply;
@@ -44,6 +45,15 @@ def setup(tmp_path_factory):
 def runs_env(setup, monkeypatch):
     monkeypatch.setenv("DEEPCOLOR_RUNS", str(setup[4]))
     return setup
+
+
+def refuse_training_and_loading(monkeypatch, what: str) -> None:
+    """From here on, training a run or loading any run's model fails the test."""
+    def fail(*args, **kwargs):
+        pytest.fail(f"{what} was trained or loaded again")
+
+    monkeypatch.setattr(config.Config, "train_or_load", fail)
+    monkeypatch.setattr(Run, "load_model", fail)
 
 
 def test_run_study_table_and_paper_join(setup):
@@ -75,11 +85,7 @@ def test_study_accuracies_match_the_metrics_module(setup):
 def test_rerun_reuses_runs_without_training_or_loading(runs_env, monkeypatch):
     cfg, ds, emb, split, runs_dir, table = runs_env
     folders = sorted(p.name for p in runs_dir.iterdir())
-
-    def fail(*args, **kwargs):
-        raise AssertionError("a finished run was trained or loaded again")
-
-    monkeypatch.setattr(config.Config, "train_or_load", fail)
+    refuse_training_and_loading(monkeypatch, "a finished run")
     again = study.run_study(cfg, ds, emb, split)
     assert sorted(p.name for p in runs_dir.iterdir()) == folders
     assert again.drop(columns="run_dir").equals(table.drop(columns="run_dir"))
@@ -92,11 +98,11 @@ def test_runs_dir_is_honoured_by_lookup_and_training(runs_env, tmp_path, monkeyp
     runs_one = (StudyRun(13, "arch2", 0.01, 5, 0.01),)
     table = study.run_study(cfg, ds, emb, split, runs=runs_one, runs_dir=tmp_path)
     (mine,) = tmp_path.iterdir()  # trained here, not reused from $DEEPCOLOR_RUNS
-    assert table.loc[0, "run_dir"] == str(mine) and (mine / runs.EVAL_FILE).is_file()
+    assert table.loc[0, "run_dir"] == str(mine) and (mine / f"{study.STUDY_EVAL}.json").is_file()
     assert sorted(p.name for p in env_runs.iterdir()) == folders
     history, _ = study.slider_run(cfg, ds, emb, split, "arch2", 0.01, 5, 0.01, 1, runs_dir=tmp_path)
     assert list(tmp_path.iterdir()) == [mine] and len(history["loss"]) == 1  # reused from runs_dir
-    monkeypatch.setattr(config.Config, "train_or_load", lambda *a, **k: pytest.fail("retrained"))
+    refuse_training_and_loading(monkeypatch, "the run in runs_dir")
     assert study.run_study(cfg, ds, emb, split, runs=runs_one, runs_dir=tmp_path).loc[0, "run_dir"] == str(mine)
 
 
@@ -112,8 +118,12 @@ def test_diverged_run_is_recorded_as_nan_and_not_rerun(setup, tmp_path, monkeypa
     assert row["status"] == "nan" and math.isnan(row["val_accuracy"]) and math.isnan(row["test_accuracy"])
     assert 0.5 <= row["constant_test"] <= 1
     assert math.isnan(row["paper_test"])  # figure 17 trained the base model, not arch3
-    monkeypatch.setattr(config.Config, "train_or_load", lambda *a, **k: pytest.fail("diverged run retrained"))
-    assert study.run_study(cfg, ds, bad, split, runs=runs).iloc[0]["status"] == "nan"
+    saved = json.loads((Path(row["run_dir"]) / f"{study.STUDY_EVAL}.json").read_text())
+    assert saved["key"] == study.study_key(split) and saved["value"]["val"][0] is None  # NaN as null
+    refuse_training_and_loading(monkeypatch, "the diverged run")
+    again = study.run_study(cfg, ds, bad, split, runs=runs).iloc[0]
+    assert again["status"] == "nan" and again["run_dir"] == row["run_dir"] and math.isnan(again["val_accuracy"])
+    assert again["constant_test"] == row["constant_test"]
 
 
 def test_compare_with_paper_caption_and_histories(setup):
@@ -141,11 +151,36 @@ def test_slider_run_reuses_and_plots(runs_env):
 
 
 def test_eval_file_written_per_run(setup):
-    *_, table = setup
+    *_, split, _, table = setup
+    key = study.study_key(split)
     for run_dir in table["run_dir"]:
-        saved = json.loads((Path(run_dir) / runs.EVAL_FILE).read_text())
-        assert set(saved) == {"split", "val", "test"}
-        assert runs.read_study_eval(run_dir)["val"] == pytest.approx(saved["val"])
+        saved = json.loads((Path(run_dir) / f"{study.STUDY_EVAL}.json").read_text())
+        assert saved["key"] == key and set(saved["value"]) == {"val", "test"}
+        assert Run.open(run_dir).kept(study.STUDY_EVAL, key)["val"] == pytest.approx(saved["value"]["val"])
+    assert study.STUDY_EVAL == "study_eval"  # the file name run folders have always had
+
+
+def test_the_study_measures_a_run_again_on_other_images(setup, tmp_path, monkeypatch):
+    """The accuracies are kept for the images they were measured on (study_key): on other test
+    images the same run is measured again (its model loaded), not trained again."""
+    import shutil
+
+    from deepcolor import data
+
+    cfg, ds, emb, split, _, table = setup
+    mine = Path(shutil.copytree(table.loc[0, "run_dir"], tmp_path / "run"))
+    other = data.Split(split.train, split.val, split.test[:-1])
+    with_seen = data.Split(split.train, split.val, split.test[:-1], test_seen=split.test[-1:])
+    assert len({study.study_key(split), study.study_key(other), study.study_key(with_seen)}) == 3
+    loads = []
+    real_load = Run.load_model
+    monkeypatch.setattr(Run, "load_model", lambda self, *a: (loads.append(self.path), real_load(self, *a))[1])
+    again = study.run_study(cfg, ds, emb, other, runs=RUNS[:1], runs_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == [mine] and loads == [mine]  # measured again, not trained again
+    assert again.loc[0, "run_dir"] == str(mine) and again.loc[0, "val_accuracy"] == table.loc[0, "val_accuracy"]
+    assert Run.open(mine).kept(study.STUDY_EVAL, study.study_key(other))["val"][0] == table.loc[0, "val_accuracy"]
+    refuse_training_and_loading(monkeypatch, "the run measured on these images")
+    assert study.run_study(cfg, ds, emb, other, runs=RUNS[:1], runs_dir=tmp_path).equals(again)
 
 
 def test_differs_from_paper_names_each_difference():

@@ -1,5 +1,5 @@
 """DEEPCOLOR_PRECISION: Keras' dtype policy, set when deepcolor starts Keras (deepcolor.backend),
-recorded by every run and part of what makes a run reusable (deepcolor.runs.same_setting).
+recorded by every run and part of what makes a run reusable (deepcolor.runs.Run.matches).
 
 The mixed policies are for GPUs; here they run on the CPU, which is slow but must give the same
 kind of answer: finite losses, float32 predictions in the right range.
@@ -34,7 +34,7 @@ def test_an_unknown_precision_names_the_variable_and_the_choices(monkeypatch, re
 
 def test_a_mixed_precision_run_records_it_and_is_reused_only_under_it(monkeypatch, restore_policy, tmp_path):
     from deepcolor.predict import predict_ab
-    from deepcolor.runs import find_run
+    from deepcolor.runs import Run
     from deepcolor.train import TrainConfig, train
 
     rng = np.random.default_rng(0)
@@ -52,7 +52,9 @@ def test_a_mixed_precision_run_records_it_and_is_reused_only_under_it(monkeypatc
     assert run.model.layers[-1].compute_dtype == "bfloat16"
     pred = predict_ab(run.model, L[:2], emb[:2])
     assert pred.dtype == np.float32 and pred.shape == (2, 32, 32, 2) and np.abs(pred).max() <= 128
-    assert find_run(config, ds, "none", "t", tmp_path, split) == run.run_dir
+    found = Run.find(config, ds, "none", "t", runs_dir=tmp_path, split=split)
+    assert found.path == run.path and found.record["precision"] == "mixed_bfloat16"
 
     keras.config.set_dtype_policy("float32")  # a float32 session must train its own
-    assert find_run(config, ds, "none", "t", tmp_path, split) is None
+    assert Run.find(config, ds, "none", "t", runs_dir=tmp_path, split=split) is None
+    assert not Run.open(run.path).matches(config, ds, "none", "t", split)

@@ -1,6 +1,6 @@
 """deepcolor.train: learning, NaN, resume, reuse, several devices, ``deepcolor train``.
 
-What a run folder holds and how it is read back (records, run tables, find_run, heartbeats) is
+What a run folder holds and how it is read back (records, run tables, Run.find, heartbeats) is
 tested in tests/test_runs.py."""
 
 import json
@@ -13,15 +13,9 @@ import numpy as np
 import pytest
 
 from deepcolor import data
-from deepcolor.runs import RECORD, find_run, load_runs
+from deepcolor.run_table import load_runs
+from deepcolor.runs import RECORD, Run
 from deepcolor.train import TrainConfig, train, train_or_load
-
-
-@pytest.fixture(scope="module")
-def small(sample_ds):
-    """The sample's first 12 images, a split, and zero embeddings (no Inception-ResNet build)."""
-    ds = sample_ds.subset(12)
-    return ds, np.zeros((len(ds), 1000), np.float32), data.split(len(ds))
 
 
 def weights_of(model):
@@ -38,7 +32,7 @@ def test_learning_lowers_training_loss_clearly(small, tmp_path):
     config = TrainConfig(arch="arch3", lr=3e-3, batch_size=4, epochs=12, input_size=32, seed=1)
     result = train(ds, emb, parts.train, None, config, runs_dir=tmp_path, verbose=0)
     losses = result.history["loss"]
-    assert result.status == "completed" and len(losses) == 12
+    assert isinstance(result, Run) and result.status == "completed" and len(losses) == 12
     # the untrained model's loss on the same data, for reference
     keras.utils.set_random_seed(1)
     from deepcolor.models import build_model
@@ -125,11 +119,21 @@ def test_train_or_load_reuses_only_an_identical_run(small, tmp_path):
     config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=1, input_size=16)
     first = train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
     again = train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path, verbose=0)
-    assert again.run_dir == first.run_dir
-    for a, b in zip(weights_of(first.model), weights_of(again.model)):
+    assert isinstance(again, Run) and again.path == first.path and len(list(tmp_path.iterdir())) == 1
+    for a, b in zip(weights_of(first.model), weights_of(again.model)):  # again's is read from model.keras
         np.testing.assert_array_equal(a, b)
-    assert find_run(config, ds, "untrained", "t", tmp_path) is None  # other embeddings: no reuse
-    assert find_run(TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16), ds, "none", "t", tmp_path) is None
+    assert Run.find(config, ds, "untrained", "t", runs_dir=tmp_path) is None  # other embeddings: no reuse
+    assert Run.find(TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=2, input_size=16), ds, "none", "t",
+                    runs_dir=tmp_path) is None
+    other = data.split(len(ds), seed=1)  # another split: trained anew, never a model that saw its test images
+    assert train_or_load(ds, emb, other, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
+                         verbose=0).path != first.path
+    classifier = train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
+                               verbose=0, head="classify")  # another head: trained anew
+    assert classifier.path != first.path and classifier.record["head"] == "classify"
+    assert train_or_load(ds, emb, parts, config, embedding_mode="none", profile="t", runs_dir=tmp_path,
+                         verbose=0, head="classify").path == classifier.path
+    assert len(list(tmp_path.iterdir())) == 3
 
 
 def test_bad_configs_and_overlapping_split(small, tmp_path):
