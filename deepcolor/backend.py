@@ -29,6 +29,7 @@ What it does, unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then it changes 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import sys
@@ -86,8 +87,6 @@ def filtered_stderr():
 def start():
     """Import Keras and find the backend's devices, without the C++ start-up lines (see the module
     docstring); returns the ``keras`` module.  Cheap after the first call."""
-    import importlib
-
     if _started:
         return _started[0]
     check_backend_name()

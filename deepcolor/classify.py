@@ -36,6 +36,7 @@ import numpy as np
 
 from . import ab_bins as bins_module
 from .ab_bins import ZHANG_T  # Zhang et al.'s annealed-mean temperature, 0.38 (section 2.2)
+from .color import AB_SCALE
 from .heads import ZHANG_LAMBDA, ClassifierHead  # the head is a value of deepcolor.heads
 from .models import build_model
 from .resize import resize_images
@@ -166,7 +167,5 @@ class AnnealedColorizer:
                              f"{len(self.bins)} bins: decode it with the bins it was trained on")
 
     def predict(self, inputs, verbose=0):
-        from .color import AB_SCALE
-
         probs = keras.ops.convert_to_numpy(self.model(list(inputs), training=False))
         return bins_module.annealed_mean(np.maximum(probs, 0), self.bins, self.T) / np.float32(AB_SCALE)

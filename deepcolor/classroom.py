@@ -50,7 +50,8 @@ import numpy as np
 
 from . import __version__, weights
 from .config import PROFILES, load, profile_name
-from .embeddings import EMBEDDING_DIM
+from .embedding_cache import dataset_embeddings
+from .embeddings import EMBEDDING_DIM, INPUT_SIZE
 from .files import (check_space, fsync_dir, fsync_file, make_folder, partial_folder, read_json, replace_folder,
                     reserve, sweep_partials, why_not_ours, write_json)
 from .lab_dataset import AB_CHUNK, AB_DIR, L_FILE
@@ -196,8 +197,6 @@ def _write_pack(tmp: Path, cfg, ds, parts: tuple, keras_files: list, embedder, p
             shutil.copyfile(path, tmp / "keras" / fname)
     emb_meta = None
     if "embeddings" in parts:
-        from .embedding_cache import dataset_embeddings
-
         emb = dataset_embeddings(ds, cfg.embedding_mode, embedder=embedder, progress=progress)
         (tmp / "embeddings").mkdir()
         with open(tmp / "embeddings" / "imagenet.npy", "wb") as f:
@@ -226,8 +225,6 @@ def _keras_files():
 
 def _embedding_provenance() -> dict:
     import keras
-
-    from .embeddings import INPUT_SIZE
 
     return {"mode": "imagenet", "keras_version": keras.__version__, "backend": keras.backend.backend(),
             "input_size": INPUT_SIZE}

@@ -37,6 +37,7 @@ import numpy as np
 from . import settings, weights
 from .classroom import MANIFEST, Installed, PackError, pack_role, read_manifest, sha256_file
 from .config import PROFILES, Config
+from .embedding_cache import store
 from .embeddings import EMBEDDING_DIM
 from .files import (check_space, fsync_dir, glob_escape, make_folder, partial_folder, replace_folder, sweep_partials,
                     umask)
@@ -185,8 +186,6 @@ def _stage_images(pack_dir: Path, manifest: dict, by_role: dict, tmp: Path) -> P
                         f"{manifest['images']:,} images, {pack_dir / 'kaggle'} holds {count:,}; {MAKE_AGAIN}")
     emb_path = None
     if by_role["embeddings"]:
-        from .embedding_cache import store
-
         emb = _read_embeddings(pack_dir, files, by_role["embeddings"][0], len(ds))
         provenance = dict(manifest.get("embeddings") or {}, source=f"classroom pack {pack_dir}")
         emb_path = store(ds, "imagenet", emb, provenance)

@@ -14,7 +14,19 @@ import math
 import shlex
 import sys
 
+from . import __version__, settings
+from .ab_bins import ZHANG_T
+from .backend import start
+from .cli_train import TRAIN_EXAMPLES, cmd_train
+from .config import PROFILES
+from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
+from .files import DiskFullError
+from .paper import ARCHITECTURES
+from .progress import bar
 from .stopping import Terminated, sigterm_interrupts
+
+# The modules a subcommand runs (data, colorize, classroom) and tqdm are imported when it runs, so
+# that `deepcolor --help` loads only what its parser needs.
 
 # What to do about an operating-system error, by its errno.
 _OS_HINTS = {
@@ -38,14 +50,11 @@ def _say(line: str) -> None:
 def start_backend() -> None:
     """Import Keras before a command that uses it, without the backend's C++ start-up lines
     (:func:`deepcolor.backend.start`)."""
-    from .backend import start
-
     start()
 
 
 def cmd_data(args) -> int:
     from . import data
-    from .progress import bar
 
     if args.source == "sample":
         ds = data.sample(n=args.n, seed=args.seed, progress=bar("sample"))
@@ -62,8 +71,6 @@ def cmd_data(args) -> int:
 
 def temperature(text: str | None) -> float | None:
     """The value of ``--temperature``: a number > 0, or None when it was not given."""
-    from .ab_bins import ZHANG_T  # numpy only
-
     if text is None:
         return None
     try:
@@ -99,11 +106,9 @@ class _ExamplesAsWritten(argparse.HelpFormatter):
 
 
 def cmd_classroom(args) -> int:
-    from . import classroom, settings
+    from . import classroom
 
     if args.action == "pack":
-        from .progress import bar
-
         start_backend()
         out = classroom.pack(args.out, profile=args.profile, force=args.force, progress=bar("embeddings"))
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
@@ -128,15 +133,6 @@ def _subcommand(subparsers, name: str, summary: str, **kwargs) -> argparse.Argum
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .ab_bins import ZHANG_T  # numpy only
-    from .config import PROFILES
-    from .embeddings import (
-        MODES,  # cheap: Keras is only imported when embeddings are computed
-    )
-    from .cli_train import TRAIN_EXAMPLES, cmd_train
-    from .paper import ARCHITECTURES
-
     parser = argparse.ArgumentParser(prog="deepcolor", description="Automatic colorization course tools.")
     parser.add_argument("--version", action="version", version=f"deepcolor {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -223,8 +219,6 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _describe(exc: BaseException) -> str:
-    from .files import DiskFullError
-
     if isinstance(exc, DiskFullError):  # names the folder, the bytes needed and free already
         return exc.strerror
     if isinstance(exc, OSError) and exc.strerror:  # raised by the system: name the file and the fix

@@ -11,9 +11,13 @@ import contextlib
 import shlex
 from pathlib import Path
 
+from .backend import start
+from .embedding_cache import dataset_embeddings
 from .files import DamagedFileError
 from .heads import ClassifierHead, Head
 from .runs import RECORD, Run, hold
+
+# data is imported where it is used, as in deepcolor.cli: `deepcolor --help` imports this module.
 
 TRAIN_EXAMPLES = """examples:
   deepcolor train --arch base --epochs 10 --data PATH                    # the paper's MSE network
@@ -85,11 +89,8 @@ def cmd_train(args) -> int:
 
 
 def _train(args, head):
-    from .backend import start
-
     start()
     from .data import split
-    from .embedding_cache import dataset_embeddings
     from .train import TrainConfig, train
 
     config = TrainConfig(arch=args.arch, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,

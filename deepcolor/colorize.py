@@ -37,12 +37,16 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .ab_bins import ZHANG_T, ab_bins
 from .color import lab_parts_to_rgb, rgb_to_lab
 from .colorize_files import (check_clashes, check_twins, expand_photos, output_path, sweep_leftovers, taken,
                              why_not_to_colorize, write_failure, write_png)
+from .embeddings import MODES, Embedder
 from .files import make_folder
 from .locks import writer
 from .photos import MISSING, PhotoSkipped, not_a_file, notes_to, read_photo
+from .predict import predict_ab
+from .runs import record_beside, recorded_embedding_mode
 
 BAND_PIXELS = 1 << 20  # the Lab conversions run on bands of rows of about one megapixel at a time
 
@@ -112,9 +116,6 @@ def _check_readable(path: Path) -> None:
 
 def embedding_mode_of(model_path) -> str | None:
     """The embedding mode recorded in the run folder next to ``model_path`` (its run record), if any."""
-    from .embeddings import MODES
-    from .runs import recorded_embedding_mode
-
     mode = recorded_embedding_mode(model_path)
     return mode if mode in MODES else None  # e.g. "unknown" when train() was not told
 
@@ -123,9 +124,6 @@ def recorded_bins(model_path):
     """The (Q, 2) ab bins a classifier was trained on, from the run record next to
     ``model_path`` (its ``classify`` setting's grid); the default ``ab_bins()`` when there is no
     ``model_path``, no record or it names no grid (notebook 11_colour_as_classes, ``deepcolor colorize``)."""
-    from .ab_bins import ab_bins
-    from .runs import record_beside
-
     record = (record_beside(model_path) if model_path is not None else None) or {}
     grid = (record.get("classify") or {}).get("grid") if record.get("head") == "classify" else None
     return ab_bins() if grid is None else ab_bins(grid)
@@ -180,8 +178,6 @@ class Colorizer:
     """
 
     def __init__(self, model, embedding_mode: str | None = None, temperature: float | None = None):
-        from .embeddings import Embedder
-
         path = None
         if isinstance(model, (str, Path)):
             path = model
@@ -196,7 +192,6 @@ class Colorizer:
                              "temperature only applies to a classifier (a Q-way softmax output); leave out "
                              "the temperature argument")
         if self.head == "classify":
-            from .ab_bins import ZHANG_T
             from .classify import AnnealedColorizer
 
             bins = recorded_bins(path)
@@ -214,8 +209,6 @@ class Colorizer:
         in [0, 100].  Returns ab (H, W, 2) float32 in Lab units, about [-128, 127]: predicted at
         the model's input size (a classifier: at half of it, read with the annealed mean) and
         bilinearly upsampled to (H, W)."""
-        from .predict import predict_ab
-
         embedding = self.embedder.embed(L[None])
         return predict_ab(self.predictor, L[None], embedding)[0]
 

@@ -23,6 +23,10 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from . import __version__
 from .files import atomic_write, make_folder
 from .photos import PHOTO_SUFFIXES, PhotoSkipped, check_regular, list_photos, open_regular
 
@@ -45,8 +49,6 @@ def taken(path: Path) -> bool:
 
 def mark() -> str:
     """The value of the :data:`MARK_KEY` text chunk in a colorized PNG, e.g. "0.1.0 colorize"."""
-    from . import __version__
-
     return f"{__version__} colorize"
 
 
@@ -54,9 +56,6 @@ def write_png(path, rgb8) -> Path:
     """Write (H, W, 3) uint8 RGB in [0, 255] as a PNG marked as deepcolor's output (text chunk
     :data:`MARK_KEY`), with :func:`deepcolor.files.atomic_write` (the umask's mode): a link at
     ``path`` is replaced, never followed.  Creates the folder.  Returns ``path``."""
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
-
     path = Path(path)
     make_folder(path.parent)
     image = Image.fromarray(rgb8)
@@ -68,8 +67,6 @@ def write_png(path, rgb8) -> Path:
 def has_mark(path) -> bool:
     """Whether the regular file ``path`` is a PNG carrying deepcolor colorize's mark, whatever its
     name.  Reads the header only; anything unreadable is not marked."""
-    from PIL import Image
-
     try:
         with open_regular(path) as file, Image.open(file, formats=["PNG"]) as im:
             value = im.info.get(MARK_KEY)

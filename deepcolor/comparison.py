@@ -26,6 +26,8 @@ import numpy as np
 
 from .evaluation import evaluate, evaluate_run
 from .metrics import METRICS
+from .paper import ARCHITECTURE_NOTEBOOKS, ARCHITECTURES
+from .runs import Run
 
 __all__ = ["GAP_LESSON", "LEVEL", "SEEN", "TEST_SETS", "UNSEEN", "Pictures", "architecture_results",
            "evaluate_test_sets", "image_sets", "order_rows", "picture_indices", "results_side_by_side", "sets_caption"]
@@ -130,8 +132,6 @@ def order_rows(table, first, sets):
 def _run_of(cfg, arch, dataset, embeddings, split, train_missing, verbose, runs_dir):
     """The run of ``arch`` under ``cfg``'s profile: trained or reused (``train_missing``), else the
     finished one if there is one, else None."""
-    from .runs import Run
-
     if train_missing:
         return cfg.train_or_load(arch, dataset, embeddings, split, verbose=verbose, runs_dir=runs_dir)
     return Run.find(cfg.train_config(arch), dataset, cfg.embedding_mode, cfg.name, runs_dir=runs_dir, split=split)
@@ -158,8 +158,6 @@ def architecture_results(cfg, dataset, embeddings, split, archs=None, known=None
     Raises RuntimeError with ``train_missing`` when no run completed and nothing is ``known``.
     """
     import pandas as pd
-
-    from .paper import ARCHITECTURE_NOTEBOOKS, ARCHITECTURES
 
     archs = tuple(ARCHITECTURES if archs is None else archs)
     if not archs and not known:

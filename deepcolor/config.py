@@ -15,12 +15,19 @@ Introduced in notebook ``00_start_here``; every notebook's first cell calls :fun
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import settings
+from . import __version__, settings, weights
+from .backend import start
+from .embedding_cache import dataset_embeddings
 from .paper import PAPER_GRID
+from .progress import bar
 from .settings import KAGGLE_ENV, PROFILE_ENV
+
+# data and kaggle are imported where they are used: `deepcolor --help` imports this module (and train
+# imports Keras).
 
 
 @dataclass(frozen=True)
@@ -122,9 +129,6 @@ class Config:
     def embeddings(self, dataset, progress=None):
         """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset.
         progress: ``progress(done, total)``; by default a bar (:func:`deepcolor.progress.bar`)."""
-        from .embedding_cache import dataset_embeddings
-        from .progress import bar
-
         progress = progress or bar(f"embeddings ({self.profile.embedding_mode})")
         return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress)
 
@@ -173,10 +177,6 @@ def load(name: str | None = None, download: bool = True) -> Config:
     config = Config(profile)
     weights_probe = None
     if profile.embedding_mode == "imagenet":  # probed beside Kaggle's host: offline, both answer in one timeout
-        from concurrent.futures import ThreadPoolExecutor
-
-        from . import weights
-
         pool = ThreadPoolExecutor(1)
         weights_probe = pool.submit(weights.weights_available)
         pool.shutdown(wait=False)  # the probe runs on; its answer is read below
@@ -218,9 +218,6 @@ def load(name: str | None = None, download: bool = True) -> Config:
 def environment() -> dict:
     """Backend, devices, versions and Keras' precision, for the first cell of every notebook.  Starts Keras quietly
     (:func:`deepcolor.backend.start`): the backend's C++ start-up lines are not shown."""
-    from . import __version__
-    from .backend import start
-
     keras = start()
 
     backend = keras.backend.backend()

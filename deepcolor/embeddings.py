@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .color import rgb_to_lab
 from .weights import (CLASS_INDEX_FILE, CLASS_INDEX_MD5, CLASS_INDEX_URL, WEIGHTS_FILE, WEIGHTS_MD5, WEIGHTS_URL,
                       WeightsUnavailableError, fetch, keras_models_dir, unavailable_message)
 
@@ -257,8 +258,6 @@ def _image_to_L(image) -> np.ndarray:
     if image.ndim == 3 and image.shape[-1] == 3:
         if np.issubdtype(image.dtype, np.floating) and image.size and float(image.max()) > 1.0 + 1e-6:
             raise ValueError("float RGB images must be in [0, 1]; pass uint8 for values in 0..255")
-        from deepcolor.color import rgb_to_lab
-
         return rgb_to_lab(image)[..., 0]
     raise ValueError(
         f"expected an RGB image (H, W, 3) or lightness L (H, W), got shape {image.shape}; "

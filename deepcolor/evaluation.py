@@ -20,6 +20,7 @@ import json
 
 import numpy as np
 
+from . import ab_bins
 from .fingerprints import index_hash
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
@@ -52,8 +53,6 @@ def training_colours(dataset, train_indices, batch_size: int = 16):
     dataset's fingerprint (its files' sizes and times, or its bytes) and the indices; a changed
     dataset is counted again.
     """
-    from . import ab_bins
-
     indices = np.asarray(train_indices, np.int64).reshape(-1)
     key = _session_key(dataset, indices)
     if key not in _TRAINING_COLOURS:

@@ -24,6 +24,7 @@ Introduced with the run folders of notebook ``04_base_model``.
 from __future__ import annotations
 
 import errno
+import glob
 import json
 import math
 import os
@@ -206,8 +207,6 @@ def sweep_partials(dst, say=None) -> list[Path]:
 
 def glob_escape(name: str) -> str:
     """``name`` with the characters glob treats specially ([, *, ?) made literal."""
-    import glob
-
     return glob.escape(name)
 
 

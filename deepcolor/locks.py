@@ -103,7 +103,7 @@ def writer(folder, what: str, inside: bool = False, wait: float = 0, say=None):
 
 @contextlib.contextmanager
 def _acquired(folder, lock: Path, what: str, wait: float, say):
-    from filelock import FileLock, Timeout
+    from filelock import FileLock, Timeout  # here, not on import: `deepcolor --help` imports this module
 
     holder_file = Path(f"{lock}{HOLDER_SUFFIX}")
     file_lock = FileLock(str(lock), timeout=wait)

@@ -14,7 +14,9 @@ Caveat: plain AuC, PSNR and SSIM reward gray too, which is why :func:`rebalanced
 from __future__ import annotations
 
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from . import ab_bins
 from .color import lab_parts_to_rgb
 
 __all__ = [
@@ -149,8 +151,6 @@ def to_rgb(L, ab) -> np.ndarray:
 
 
 def _psnr_each(rgb_true, rgb_pred):
-    from skimage.metrics import peak_signal_noise_ratio
-
     out = []
     for t, p in zip(rgb_true, rgb_pred):
         exact = np.array_equal(t, p)
@@ -159,8 +159,6 @@ def _psnr_each(rgb_true, rgb_pred):
 
 
 def _ssim_each(rgb_true, rgb_pred):
-    from skimage.metrics import structural_similarity
-
     return np.array([structural_similarity(t, p, data_range=1, channel_axis=-1)
                      for t, p in zip(rgb_true, rgb_pred)], np.float64)
 
@@ -289,8 +287,6 @@ def evaluate_predictions(L, ab_true, ab_pred) -> dict:
 def own_colour_weights(ab_true):
     """The rebalancing weights of ``ab_true``'s own colours (Zhang et al. 2016): a callable ab (..., 2)
     -> (...) weights, the default of :func:`rebalanced_auc`."""
-    from . import ab_bins  # numpy and scikit-image only, like this module
-
     bins = ab_bins.ab_bins()
     weights = ab_bins.rebalance_weights(ab_bins.bin_counts(ab_true, bins), bins=bins)
     return ab_bins.pixel_weights(weights, bins)

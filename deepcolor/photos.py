@@ -16,9 +16,12 @@ import contextvars
 import os
 import stat
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage.transform import resize
 
 from .color import as_float_rgb
 
@@ -119,15 +122,11 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     pipes, devices and sockets, which are never opened (:func:`open_regular`).  Of an image with
     several frames (animated GIF, multi-page TIFF) the first is read, with a note (:func:`notes_to`).
     """
-    import warnings
-
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     path = Path(path)
     try:
         with warnings.catch_warnings(), open_regular(path) as file:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(file, formats=_registered(Image, PHOTO_FORMATS)) as im:
+            with Image.open(file, formats=_registered(PHOTO_FORMATS)) as im:
                 _check_size(path, *im.size)
                 _note_frames(path, im)
                 im.load()
@@ -150,7 +149,7 @@ def read_photo(path, allow_gray: bool = False) -> np.ndarray:
     return rgb
 
 
-def _registered(Image, formats) -> list[str]:
+def _registered(formats) -> list[str]:
     """The formats this Pillow knows as such (newer ones read MPO through their JPEG decoder)."""
     Image.init()
     return [f for f in formats if f in Image.OPEN]
@@ -186,8 +185,6 @@ def _to_rgb_array(im) -> np.ndarray:
 
 
 def _on_white(im):
-    from PIL import Image
-
     background = Image.new(im.mode, im.size, (255,) * len(im.mode))
     background.alpha_composite(im) if im.mode == "RGBA" else background.paste(im, mask=im.getchannel("A"))
     return background
@@ -211,8 +208,6 @@ def center_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
     side raise :class:`PhotoSkipped`.  rgb: (H, W, 3) uint8/uint16/float; returns (size, size, 3)
     float32 in [0, 1].
     """
-    from skimage.transform import resize
-
     h, w = rgb.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise PhotoSkipped(f"{w}x{h} pixels is too small to be a photo (need at least {MIN_SIDE} on a side)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .color import AB_SCALE, to_network_scale
+from .resize import resize_images
 
 __all__ = ["predict_ab"]
 
@@ -38,8 +39,6 @@ def predict_ab(model, L, embedding):
     predicted ab is bilinearly resized back to (H, W).
     Returns ab (n, H, W, 2) float32 in Lab units.
     """
-    from .resize import resize_images
-
     L_scaled, _ = to_network_scale(L)
     size = L.shape[1:]
     side = model.inputs[0].shape[1] or size[0]

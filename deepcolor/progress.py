@@ -11,7 +11,7 @@ from __future__ import annotations
 def bar(desc: str, unit: str = "img"):
     """A ``progress(done, total)`` callable that draws a tqdm bar named ``desc``; it closes itself
     when ``done`` reaches ``total``."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # here, not on import: `deepcolor --help` imports this module
 
     shown = None
 

@@ -34,11 +34,12 @@ import json
 import os
 import socket
 import time
+import warnings
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-
+from . import __version__, settings
 from .files import DamagedFileError, make_folder, read_json, write_json
 from .fingerprints import data_fingerprint, layer_table_hash, split_hash
 from .heads import Head
@@ -52,9 +53,7 @@ HEARTBEAT_S = 30.0  # how often a running run rewrites its heartbeat between epo
 
 def default_runs_dir() -> Path:
     """``$DEEPCOLOR_RUNS``, else ``runs/`` in the cache folder (:func:`deepcolor.settings.runs_dir`)."""
-    from .settings import runs_dir
-
-    return runs_dir()
+    return settings.runs_dir()
 
 
 def history_of(record: dict) -> dict:
@@ -118,8 +117,6 @@ class Run:
         Refused, before anything is written, when the folder holds a run, is not a folder, or
         holds anything at all (so no file of yours is ever replaced)."""
         import keras
-
-        from . import __version__
 
         head = Head.of(head)
         path = Path(run_dir) if run_dir else Path(runs_dir or default_runs_dir()) / _run_name(config, head)
@@ -294,8 +291,6 @@ class Run:
         try:
             write_json(self.path / f"{name}.json", {"key": key, "value": value})
         except OSError as exc:
-            import warnings
-
             warnings.warn(f"{name} of {self.path} could not be kept there ({exc}); it will be measured again "
                           "next time", stacklevel=2)
         return value

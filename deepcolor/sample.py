@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import skimage.data
+from PIL import Image
+from skimage.transform import resize
 
 from .color import rgb_to_lab, split_lab
 from .settings import deepcolor_home
@@ -51,8 +54,6 @@ class SourcePhoto:
 
 def _skimage(name):
     def load():
-        import skimage.data
-
         return getattr(skimage.data, name)()
 
     return load
@@ -60,8 +61,6 @@ def _skimage(name):
 
 def _motorcycle(side):
     def load():
-        import skimage.data
-
         left, right, _ = skimage.data.stereo_motorcycle()
         return left if side == 0 else right
 
@@ -69,8 +68,7 @@ def _motorcycle(side):
 
 
 def _grace_hopper():
-    import matplotlib.cbook
-    from PIL import Image
+    import matplotlib.cbook  # not on import: matplotlib makes its config folder; importing data writes nothing
 
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f, Image.open(f) as im:
         return np.asarray(im.convert("RGB"))
@@ -120,8 +118,6 @@ def random_crop(rgb: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZ
 
     rgb: (H, W, 3) uint8.  Returns ((size, size, 3) float32 in [0, 1], crop description dict).
     """
-    from skimage.transform import resize
-
     h, w = rgb.shape[:2]
     short = min(h, w)
     side = int(rng.integers(max(short // 2, min(size, short)), short + 1))
