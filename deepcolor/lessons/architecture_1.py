@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import time
 
+from .. import comparison
+from ..comparison import LEVEL
+from . import figures
 from .architectures import machine
 
 __all__ = ["TIME_COLUMN", "epoch_time", "cost_table", "show_cost_table"]
@@ -63,7 +66,7 @@ def cost_table(cfg, ds, emb, split, archs=("base", "arch1"), lessons=(), max_bat
     """
     import pandas as pd
 
-    from .. import comparison, models
+    from .. import models
 
     known = {lesson.arch: lesson for lesson in lessons if lesson.arch in archs and lesson.results is not None}
     table = comparison.architecture_results(
@@ -83,9 +86,6 @@ def cost_table(cfg, ds, emb, split, archs=("base", "arch1"), lessons=(), max_bat
 def show_cost_table(table, title=None):
     """A :func:`cost_table` styled: parameters with thousands separators, times in seconds, and a
     caption naming the profile, the embeddings, each test set's images and this machine (notebook 05)."""
-    from ..comparison import LEVEL
-    from . import figures
-
     images = table["images"].dropna().groupby(level=LEVEL, sort=False).first()
     sets = "; ".join(f"{label}: {int(n)} images" for label, n in images.items())
     title = title or f"{sets}; {TIME_COLUMN} measured on {machine()}"

@@ -12,6 +12,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import comparison, weights
+from ..comparison import LEVEL
+from ..embedding_cache import dataset_embeddings
+from ..embeddings import check_mode
+from ..metrics import METRICS
+from ..progress import bar
+from ..weights import WeightsUnavailableError
+from . import figures
 from .figures import suptitle
 
 __all__ = ["ablation_modes", "embedding_spread", "Ablation", "fusion_ablation"]
@@ -24,8 +32,6 @@ def ablation_modes(cfg):
     ``deepcolor.weights.weights_available()``; else ``("untrained", "none")``, and the sentence says
     why and what the two can and cannot show.  Returns (modes, note).
     """
-    from .. import weights
-
     if cfg.embedding_mode != "imagenet":
         why = f"the profile {cfg.name!r} embeds with the {cfg.embedding_mode!r} mode, not ImageNet weights"
     elif not weights.weights_available():
@@ -79,14 +85,7 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
     """
     import pandas as pd
 
-    from .. import comparison
-    from ..embedding_cache import dataset_embeddings
-    from ..embeddings import check_mode
-    from ..metrics import METRICS
-    from ..progress import bar
     from ..train import train_or_load
-    from ..weights import WeightsUnavailableError
-    from . import figures
 
     possible, note = ablation_modes(cfg)
     modes = tuple(check_mode(m) for m in (possible if modes is None else modes))
@@ -123,9 +122,6 @@ def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=N
 def _ablation_figure(table, modes, caption):
     """Bars per embedding mode, one per test set: ab MSE and accuracy (each set's two baselines as lines
     of its colour), and the embedding spread."""
-    from ..comparison import LEVEL
-    from . import figures
-
     fig = figures.new_figure(figsize=(11, 4.0), layout="constrained")
     panels = (("ab_mse", "ab MSE (lower is better)"), ("accuracy", "paper accuracy (is a > b right)"),
               ("embedding spread", "embedding spread across photos"))

@@ -14,6 +14,9 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .. import paper
+from ..predict import predict_ab
+from ..resize import resize_images
+from . import figures
 from .architectures import machine
 from .figures import suptitle
 
@@ -47,8 +50,6 @@ def receptive_field_figure(L, names=None, caption=None, pixel=112):
     Returns a Figure with one axis per architecture.
     """
     from .. import models
-    from ..resize import resize_images
-    from . import figures
 
     L = np.asarray(L, np.float32)
     if L.ndim != 2:
@@ -88,7 +89,6 @@ def latency(names=None, sizes=(224,), repeats=5, warmup=1):
     import pandas as pd
 
     from .. import models
-    from ..predict import predict_ab
 
     if int(repeats) < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
@@ -145,8 +145,6 @@ def latency_figure(table):
     """Measured milliseconds against forward GFLOP, one point per architecture and input side, log
     scales, from a :func:`speed_table` (notebook 07).  A dotted line through the base model's point
     shows where the others would lie if time were proportional to FLOPs."""
-    from . import figures
-
     fig = figures.new_figure(figsize=(6.5, 4.6), layout="constrained")
     ax = fig.subplots()
     sizes = [c.split("@ ")[1] for c in table.columns if c.startswith("ms @")]

@@ -24,7 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import paper
+from .. import comparison, metrics, paper, predict
+from ..config import environment
+from ..embeddings import describe_mode
+from . import figures
 
 __all__ = ["machine", "layer_table_vs_paper", "compare_architectures", "ArchitectureLesson", "photos_shared_with_train", "data_table", "architecture_lesson"]
 
@@ -145,8 +148,6 @@ def data_table(cfg, ds, split):
     """
     import pandas as pd
 
-    from ..embeddings import describe_mode
-
     train, val, test = (np.asarray(part) for part in split)
     rows = {"images": len(ds), "source": ds.source, "train": len(train), "val": len(val), "test": len(test),
             "test_seen": len(getattr(split, "test_seen", ()))}
@@ -171,9 +172,6 @@ def architecture_lesson(cfg, ds, emb, split, arch, verbose="auto", runs_dir=None
     training images).  Returns an :class:`ArchitectureLesson`.
     """
     import pandas as pd
-
-    from .. import comparison, metrics, predict
-    from . import figures
 
     paper.check_architecture(arch)
     train, val = np.asarray(split[0]), np.asarray(split[1])
@@ -207,8 +205,6 @@ def architecture_lesson(cfg, ds, emb, split, arch, verbose="auto", runs_dir=None
 
 def machine():
     """This machine in a few words, for the captions of measured times (notebooks 05 and 07)."""
-    from ..config import environment
-
     env = environment()
     return (f"this machine ({os.cpu_count()} CPU cores, Keras {env['keras']} on {env['backend']}, "
             f"devices: {', '.join(env['devices'])})")

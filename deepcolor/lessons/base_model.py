@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+
+from .. import metrics, paper, predict
+from ..config import PROFILES
+from ..resize import resize_images
+from .figures import show_colorizations
 
 __all__ = ["profile_epochs_text", "says_and_assumes", "training_cost_table", "compare_with_built",
            "OverfitSettings", "OVERFIT_SETTINGS", "overfit_settings", "spread_over_photos", "overfit_demo"]
@@ -24,8 +29,6 @@ def profile_epochs_text(profiles=None) -> str:
     """How many epochs each profile trains, as one line of text (notebook 04), e.g.
     ``"smoke 2, default 5, full 20 epochs per run; study runs 1 / 1 / 20 epochs"``.
     profiles: {name: :class:`deepcolor.config.Profile`}, default ``deepcolor.config.PROFILES``."""
-    from ..config import PROFILES
-
     profiles = PROFILES if profiles is None else profiles
     runs = ", ".join(f"{name} {p.epochs}" for name, p in profiles.items())
     study = " / ".join(str(p.study_epochs) for p in profiles.values())
@@ -36,8 +39,6 @@ def says_and_assumes(profiles=None):
     """``paper.says_and_assumes`` with the profiles' epochs filled in (:func:`profile_epochs_text`),
     as a pandas Styler with the text left-aligned and wrapped (notebook 04).  The frame is ``.data``:
     indexed by topic, columns paper, where, course, why."""
-    from .. import paper
-
     table = paper.says_and_assumes(profile_epochs=profile_epochs_text(profiles))
     return (table.style.set_properties(**{"text-align": "left", "white-space": "normal"})
             .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
@@ -48,9 +49,7 @@ def says_and_assumes(profiles=None):
 def _cost_defaults() -> dict:
     """The assumptions of ``paper.training_cost`` (training images, sustained TFLOP/s), read from its
     signature so that the caption states exactly what the numbers assume."""
-    from ..paper import training_cost
-
-    params = inspect.signature(training_cost).parameters
+    params = inspect.signature(paper.training_cost).parameters
     return {"n_train": params["n_train"].default, "sustained_tflops": params["sustained_tflops"].default}
 
 
@@ -64,8 +63,6 @@ def training_cost_table(cfg, archs=None):
     epochs`` and ``share of the paper's epochs``.  The frame is ``.data``.
     """
     import pandas as pd
-
-    from .. import paper
 
     assumed = _cost_defaults()
     rows = []
@@ -293,15 +290,11 @@ def overfit_demo(cfg, ds, split, settings: OverfitSettings | None = None, seed: 
     settings, ``seconds`` and the first and last ``loss``); and the figure of gray / memorised / truth
     (:func:`deepcolor.lessons.figures.show_colorizations`).  Both captions say it is memorisation.
     """
-    from dataclasses import replace
-
     import keras
     import pandas as pd
 
-    from .. import metrics, models, paper, predict, train
+    from .. import models, train
     from ..batches import ColorBatches
-    from ..resize import resize_images
-    from .figures import show_colorizations
 
     s = replace(settings or overfit_settings(cfg.name), **changes)
     idx = spread_over_photos(ds, split[0], s.n_images)

@@ -8,12 +8,20 @@ Images are RGB: (H, W, 3) uint8, or float in [0, 1].
 from __future__ import annotations
 
 import shlex
+import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import skimage.data
+from PIL import Image
 
+from ..color import gray_to_rgb, lab_parts_to_rgb, rgb_to_lab
 from ..files import write_bytes
+from ..photos import is_gray
+from ..sample import source_photos
+from ..settings import deepcolor_home
+from .figures import new_figure
 
 __all__ = ["UnseenPhoto", "colorize_command", "photo_from_upload", "show_before_after", "unseen_photo"]
 
@@ -35,9 +43,6 @@ def unseen_photo(ds, split) -> UnseenPhoto:
     was used in training.  For any other dataset (the Kaggle set, your folder) it is the test image
     itself, (224, 224, 3), never used in training.
     """
-    from ..color import lab_parts_to_rgb
-    from ..sample import source_photos
-
     index = int(np.asarray(split[2])[0])
     items = ds.manifest.get("items") or []
     photo = items[index].get("photo") if ds.manifest.get("source") == "sample" and index < len(items) else None
@@ -60,8 +65,6 @@ def photo_from_upload(value, folder=None, unseen=None) -> Path:
     always has a photo to colorize; without ``unseen``, scikit-image's ``coffee`` photo (600x400, CC0:
     one of the built-in sample's photos, which a model may have trained on).
     """
-    from ..settings import deepcolor_home
-
     folder = Path(folder or deepcolor_home() / "uploads")
     folder.mkdir(parents=True, exist_ok=True)
     files = list(value or ())
@@ -73,16 +76,12 @@ def photo_from_upload(value, folder=None, unseen=None) -> Path:
         path = folder / (name if name not in ("", ".", "..") else "upload")
         write_bytes(path, bytes(item["content"]))  # atomic; a link there is replaced, not followed
         return path
-    from PIL import Image
-
     if unseen is not None:
         path = folder / f"{unseen.name}.png"
         Image.fromarray(np.asarray(unseen.rgb, np.uint8)).save(path)
         return path
     path = folder / "coffee.png"
     if not path.is_file():
-        import skimage.data
-
         Image.fromarray(skimage.data.coffee()).save(path)
     return path
 
@@ -97,12 +96,6 @@ def show_before_after(rgb_in, rgb_out, max_side=1200, caption=None):
     profile, so a colorization by a smoke-profile model says so.
     Returns a Figure with 2 or 3 image axes.
     """
-    import textwrap
-
-    from ..color import gray_to_rgb, rgb_to_lab
-    from ..photos import is_gray
-    from .figures import new_figure
-
     rgb_in, rgb_out = np.asarray(rgb_in), np.asarray(rgb_out)
     if rgb_in.ndim == 2:
         rgb_in = np.repeat(rgb_in[..., None], 3, axis=-1)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..classify import ZHANG_T, AnnealedColorizer, ClassifierHead
-from ..heads import Head
 from ..color import lab_parts_to_rgb
 from ..comparison import evaluate_test_sets, results_side_by_side, sets_caption
+from ..heads import Head
 from ..predict import predict_ab
-from .figures import caption, new_figure, suptitle
+from .figures import caption, metrics_table, new_figure, suptitle
 
 __all__ = ["AnnealedColorizer", "HEADS", "MODELS", "as_regressor", "comparison_table", "mean_chroma", "predict_all",
            "show_side_by_side", "temperature_figure", "train_three"]
@@ -64,8 +64,6 @@ def comparison_table(cfg, models, ds, emb, split, T: float = ZHANG_T):
     model then the gray and mean-ab baselines, the columns of ``metrics.METRICS`` (the paper's
     accuracy, ab_mse, psnr, auc, rebalanced_auc, colourfulness ...).  Returns a captioned Styler
     (``figures.metrics_table``)."""
-    from .figures import metrics_table
-
     tables = {name: evaluate_test_sets(as_regressor(m, T), ds, split, emb) for name, m in models.items()}
     return metrics_table(results_side_by_side(tables), cfg.name, cfg.embedding_mode,
                          f"MSE vs colour classes (T = {T:g}) on {sets_caption(split)}")

@@ -12,6 +12,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
+from .. import embeddings
+from ..embeddings import preprocess
 from .dataset import manifest_table
 from .figures import figure, place_legend
 
@@ -25,8 +27,6 @@ def show_preprocessing(L) -> Figure:
     input, values in [-1, 1].  Middle: the [0, 1] bug (``preprocess(L / 100)``, as when RGB in
     [0, 1] reaches ``preprocess_input``): every pixel near -1.  Right: histograms of both.
     Returns a Figure with 3 axes (notebook 03_embeddings)."""
-    from ..embeddings import preprocess
-
     L = np.asarray(L, np.float32)
     if L.ndim != 2:
         raise ValueError(f"expected one image L (H, W) in [0, 100], got shape {L.shape}")
@@ -53,8 +53,6 @@ def top_labels_table(ds, indices, k: int = 5, embedder=None) -> pd.DataFrame:
     """The top-``k`` ImageNet classes Inception-ResNet-v2 sees in the gray images ``indices`` of
     ``ds``, one row per (image, rank).  Needs the ImageNet weights (``embeddings.top_labels``):
     check ``cfg.embedding_mode == "imagenet"`` first (notebook 03_embeddings)."""
-    from .. import embeddings
-
     items = manifest_table(ds)
     rows = []
     for i in indices:

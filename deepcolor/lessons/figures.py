@@ -10,11 +10,15 @@ throughout: L in [0, 100], a and b in about [-128, 127].
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 
+import matplotlib
+import matplotlib.pyplot as plt  # also lets Jupyter's inline backend register how to show figures
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .. import color
 from ..color import gray_to_rgb, lab_parts_to_rgb
@@ -60,8 +64,6 @@ def lab_panels(fig, panels, limit):
 def new_figure(**kwargs):
     """A new Figure, closed in pyplot so Jupyter shows it once: as the cell's value, not again at
     its end.  Every figure of the package is made here (keyword arguments go to ``plt.figure``)."""
-    import matplotlib.pyplot as plt  # also lets Jupyter's inline backend register how to show figures
-
     fig = plt.figure(**kwargs)
     plt.close(fig)
     return fig
@@ -70,8 +72,6 @@ def new_figure(**kwargs):
 def suptitle(fig, caption):
     """``caption`` above the figure, wrapped to the figure's width (about 13 characters an inch)."""
     if caption:
-        import textwrap
-
         fig.suptitle(textwrap.fill(str(caption), width=max(40, int(fig.get_figwidth() * 13))), fontsize=10)
 
 
@@ -146,9 +146,6 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
     histories = {str(name): _history(h) for name, h in dict(histories).items()}
     if not histories or not metrics:
         raise ValueError("nothing to plot: pass at least one history and one metric")
-    import matplotlib
-    from matplotlib.ticker import MaxNLocator
-
     ncols = 2 if len(metrics) == 4 else min(len(metrics), 3)
     nrows = math.ceil(len(metrics) / ncols)
     fig = new_figure(figsize=(4.2 * ncols, 3.2 * nrows + (0.3 if caption else 0)), layout="constrained")

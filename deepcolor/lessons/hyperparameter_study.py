@@ -9,12 +9,13 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 
 from __future__ import annotations
 
-
 import numpy as np
 
+from ..evaluation import study_accuracies
 from ..fingerprints import index_hash
-from ..paper import PAPER_SETTING, differs_from_paper
+from ..paper import PAPER_EPOCHS, PAPER_SETTING, differs_from_paper, results_table
 from ..runs import Run
+from . import figures
 
 __all__ = ["STUDY_COLUMNS", "paper_table", "run_study", "study_histories",
            "compare_with_paper", "show_results", "slider_run", "slider_figure"]
@@ -28,8 +29,6 @@ STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val
 def paper_table():
     """The paper's results (:func:`deepcolor.paper.results_table`) as a pandas Styler whose caption
     names the data they come from (notebook 08)."""
-    from ..paper import PAPER_EPOCHS, results_table
-
     n, side = PAPER_SETTING["images"], PAPER_SETTING["input_size"]
     caption = (f"the paper's figures 12-20: {n:,} Kaggle images at {side}x{side}, split 60/20/20 (about "
                f"{n // 5:,} validation and {n // 5:,} test images), {PAPER_EPOCHS:,} epochs a run (§4.1-4.2)")
@@ -65,9 +64,6 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
     what of the run's setting differs from its figure's (:func:`deepcolor.paper.differs_from_paper`).
     """
     import pandas as pd
-
-    from ..evaluation import study_accuracies
-    from ..paper import results_table
 
     runs = tuple(cfg.profile.study if runs is None else runs)
     epochs = int(cfg.profile.study_epochs if epochs is None else epochs)
@@ -110,12 +106,10 @@ def show_results(df, title=None):
     """A table of :func:`run_study` or :func:`deepcolor.comparison.architecture_results` as a pandas
     Styler captioned by :func:`deepcolor.lessons.figures.caption` (the profile and embedding mode;
     "NOT RESULTS" under smoke) (notebooks 08, 09).  Accuracies are shown as percentages."""
-    from .figures import metrics_table
-
     profile, mode = df["profile"].iloc[0], df["embedding_mode"].iloc[0]
     unseen = [c for c in ("test_seen_accuracy", "constant_test_seen") if c in df and df[c].isna().all()]
-    styler = metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir", *unseen], errors="ignore"),
-                           profile, mode, title)
+    styler = figures.metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir", *unseen], errors="ignore"),
+                                   profile, mode, title)
     shown = styler.data.columns
     percent = [c for c in shown if "accuracy" in c or c.startswith(("paper_", "constant")) and c != "paper_note"]
     small = [c for c in ("lr", "l2") if c in shown]
@@ -125,8 +119,6 @@ def show_results(df, title=None):
 def compare_with_paper(df, split=None):
     """The :func:`run_study` table beside the paper's numbers, styled and captioned (notebook 08);
     with ``split`` (the one the runs were measured on) the caption counts its images."""
-    from ..paper import PAPER_EPOCHS
-
     most = int(df["epochs"].max())
     title = f"our runs ({most} epoch{'' if most == 1 else 's'} at most) beside the paper's ({PAPER_EPOCHS:,} epochs each)"
     if split is not None:
@@ -145,12 +137,10 @@ def slider_run(cfg, ds, emb, split, arch, lr, batch_size, l2, epochs, verbose=2,
     Returns (history, figure): history ``{"loss": [...], "val_loss": [...], ...}`` per epoch;
     figure: ``figures.loss_curves`` of loss and val_loss, captioned with profile and embedding mode.
     """
-    from .figures import caption, loss_curves
-
     run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=float(lr),
                             batch_size=int(batch_size), l2=float(l2), epochs=int(epochs))
     name = f"{arch} lr={lr:g} b={int(batch_size)} l2={l2:g}: {run.status}"
-    fig = loss_curves({name: run.history}, caption=caption(cfg.name, cfg.embedding_mode))
+    fig = figures.loss_curves({name: run.history}, caption=figures.caption(cfg.name, cfg.embedding_mode))
     return run.history, fig
 
 

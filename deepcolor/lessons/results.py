@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import metrics
+from ..color import gray_to_rgb, lab_parts_to_rgb
+from ..comparison import LEVEL, UNSEEN
+from ..metrics import ab_mse, auc, gray_prediction, paper_accuracy
+from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING, differs_from_paper
+from . import figures
+from .figures import figure, suptitle
+
 __all__ = ["accuracy_blind_spot", "chroma_gain_figure", "chroma_gain_table", "fragile_mask", "fragile_pixels_figure",
            "headline_beside_ours", "nan_run_deduction"]
 
@@ -26,10 +34,6 @@ def headline_beside_ours(results, cfg, n_images):
     """
     import pandas as pd
 
-    from ..comparison import LEVEL, UNSEEN
-    from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING, differs_from_paper
-    from .figures import caption
-
     fig20, p = next(r for r in PAPER_RESULTS if r.figure == 20), cfg.profile
     paper = (f"{fig20.model}, lr {fig20.lr:g}, batch {fig20.batch}, L2 {fig20.l2:g}, {PAPER_EPOCHS:,} epochs, "
              f"{PAPER_SETTING['input_size']} px, {PAPER_SETTING['images']:,} Kaggle images, ImageNet embedder")
@@ -43,7 +47,7 @@ def headline_beside_ours(results, cfg, n_images):
         rows[f"constant predictor, {label}"] = (base["constant_baseline"], n, "ignores the photo: max(p, 1 - p)")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["test accuracy", "test images", "setting"])
     return (table.style.format("{:.2%}", subset=["test accuracy"], na_rep="-")
-            .set_caption(caption(cfg.name, cfg.embedding_mode, "figure 20 beside our test sets")))
+            .set_caption(figures.caption(cfg.name, cfg.embedding_mode, "figure 20 beside our test sets")))
 
 
 def accuracy_blind_spot(ab_true):
@@ -56,8 +60,6 @@ def accuracy_blind_spot(ab_true):
     - "truth, a and b swapped where |a - b| < 5": nearly the right colour, yet far less accuracy.
     """
     import pandas as pd
-
-    from ..metrics import ab_mse, auc, gray_prediction, paper_accuracy
 
     ab_true = np.asarray(ab_true, np.float32)
     a_side = np.argmax(ab_true, -1)[..., None] == 0
@@ -81,8 +83,6 @@ def chroma_gain_table(L, ab_true, ab_pred, gains=GAINS):
     ``deepcolor.metrics.rebalanced_auc`` exists.
     """
     import pandas as pd
-
-    from .. import metrics
 
     gains = [float(g) for g in np.atleast_1d(gains)]
     if not gains or min(gains) < 0:
@@ -110,9 +110,6 @@ def chroma_gain_figure(L, ab_true, ab_pred, gain=1.0, gains=GAINS, max_images=3,
     passes it, so a move recomputes only the row of ``gain``; ``gains`` is then ignored).
     Returns a Figure (2 subfigures: 2 curve axes, 2 x n image axes)."""
     import pandas as pd
-
-    from ..color import lab_parts_to_rgb
-    from .figures import figure, suptitle
 
     gain = float(gain)
     if table is None:
@@ -166,8 +163,6 @@ def nan_run_deduction():
     """
     import pandas as pd
 
-    from ..paper import PAPER_RESULTS
-
     nan_run, headline = (next(r for r in PAPER_RESULTS if r.figure == f) for f in (17, 20))
     rows = {}
     for split in ("val", "test"):
@@ -197,9 +192,6 @@ def fragile_pixels_figure(L, ab, threshold=5.0, max_images=4, caption=None):
     share and the share of them that are coloured (chroma sqrt(a^2 + b^2) >= 10, not near-gray).
     L: (N, H, W) in [0, 100]; ab: (N, H, W, 2) in Lab units.  Returns (figure with 2 x n image axes,
     share of fragile pixels over all N photos)."""
-    from ..color import gray_to_rgb, lab_parts_to_rgb
-    from .figures import figure, suptitle
-
     L, ab = np.asarray(L, np.float32), np.asarray(ab, np.float32)
     if L.ndim != 3 or ab.shape != L.shape + (2,):
         raise ValueError(f"need L (N, H, W) and ab (N, H, W, 2) of the same photos, got {L.shape} and {ab.shape}")

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import config, embeddings, settings, weights
+from ..data import find_local_kaggle
+from ..paper import PAPER_SETTING, differs_from_paper
+
 __all__ = ['environment_check', 'profiles_table']
 
 
@@ -14,9 +18,6 @@ def environment_check(cfg) -> pd.DataFrame:
     as a two-column table (item, value): profile, backend, devices, versions, data source,
     whether a Kaggle copy and the ImageNet weights are here, the sample cache and any fallback
     (notebook 00_start_here).  Probing the weights' host takes at most a few seconds offline."""
-    from .. import config, embeddings, settings, weights
-    from ..data import find_local_kaggle
-
     env = config.environment()
     kaggle = cfg.kaggle_dir or find_local_kaggle()
     weights_file = weights.imagenet_weights_path()
@@ -47,9 +48,6 @@ def profiles_table() -> pd.DataFrame:
     """The three profiles of :data:`deepcolor.config.PROFILES`, one row each (notebook 00), with
     what a study run of each differs in from the paper's runs (2,500 epochs, 224 px, 25,000 Kaggle
     images, ImageNet: :func:`deepcolor.paper.differs_from_paper`)."""
-    from .. import config
-    from ..paper import PAPER_SETTING, differs_from_paper
-
     def differs(p):
         images = p.n_images or PAPER_SETTING["images"]  # 0: the whole Kaggle set
         return differs_from_paper(config.Config(p), images, None, p.study_epochs)
