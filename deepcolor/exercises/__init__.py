@@ -4,9 +4,9 @@ the answer (every notebook's last section).
 Each exercise with a checkable answer is registered under its id, ``"NN.k"``: exercise k of
 notebook NN.  Its checker computes the right answer from the package itself (a parameter count
 from :mod:`deepcolor.models`, an accuracy from :mod:`deepcolor.metrics`), so nothing is typed twice;
-every deepcolor module a checker needs is imported inside it, so importing this package imports no
-Keras.  ``needs`` names what an exercise needs that a profile may lack (``"imagenet"``: the ImageNet
-embedder, which the offline fallback does not have).  Worked answers for teachers are in
+a checker imports :mod:`deepcolor.models` (Keras) and the lessons' modules (pandas) inside it, so
+importing this package imports neither.  ``needs`` names what an exercise needs that a profile may
+lack (``"imagenet"``: the ImageNet embedder, which the offline fallback does not have).  Worked answers for teachers are in
 ``notebooks/SOLUTIONS.md``.
 
 The registry (:class:`Exercise`, :func:`close_to`, :func:`one_of`, :data:`ALL`, :func:`check`) is

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
+from ..paper import EMBEDDING_SIZE, PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING
 from .registry import Exercise, close_to, register, training_images
 
 
@@ -27,8 +28,6 @@ def _fusion_conv1_params() -> int:
 def _optimizer_steps(cfg) -> tuple:
     """(the paper's weight updates, this profile's base-model run's): epochs x batches per epoch.
     The paper: 2,500 epochs of its 15,000 training photos (60 % of 25,000) in batches of 5 (figure 20)."""
-    from ..paper import PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING
-
     batch = next(r.batch for r in PAPER_RESULTS if r.figure == 20)
     paper_steps = PAPER_EPOCHS * math.ceil(PAPER_SETTING["images"] * 6 // 10 / batch)  # §4.1: 60 % to train
     return (paper_steps, cfg.profile.epochs * math.ceil(training_images(cfg) / cfg.profile.batch_size))
@@ -63,7 +62,6 @@ def _fusion_conv(part: str, arch: str = "arch2") -> int:
     """Of the first convolution after the fusion's concatenation: ``part`` "inputs" (the channels it
     reads) or "embedding weights" (its weights that multiply the embedding: embedding x filters)."""
     from ..models import layer_table
-    from ..paper import EMBEDDING_SIZE
 
     rows = layer_table(arch)
     fuse = next(i for i, row in enumerate(rows) if row["layer"].startswith("tile"))

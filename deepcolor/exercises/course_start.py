@@ -6,19 +6,17 @@ import warnings
 
 import numpy as np
 
+from ..config import PROFILES
+from ..embeddings import preprocess
+from ..paper import EMBEDDING_SIZE, PAPER_EPOCHS, TABLES
 from .registry import Exercise, close_to, register
 
 # --- notebook 00 ---
 def _pixels_full_over_smoke():
-    from ..config import PROFILES
-
     return (PROFILES["full"].input_size / PROFILES["smoke"].input_size) ** 2
 
 
 def _paper_epochs_over_full():
-    from ..config import PROFILES
-    from ..paper import PAPER_EPOCHS
-
     return PAPER_EPOCHS / PROFILES["full"].study_epochs
 
 
@@ -79,8 +77,6 @@ register(
 
 # --- notebook 03 ---
 def _bug_input_max(cfg) -> float:
-    from ..embeddings import preprocess
-
     L, _ = cfg.dataset()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warning is the first half of the exercise
@@ -89,8 +85,6 @@ def _bug_input_max(cfg) -> float:
 
 def _fusion_values() -> tuple:
     """(values, from the embedding) of the base model's concatenation at the paper's 224x224 input."""
-    from ..paper import EMBEDDING_SIZE, TABLES
-
     encoder = TABLES["base"]["encoder"]
     side = 224 // 2 ** sum(1 for row in encoder if row[0] == "conv" and row[3] == 2)
     return (side * side * (encoder[-1][1] + EMBEDDING_SIZE), side * side * EMBEDDING_SIZE)

@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..config import load
+
 __all__ = ["Exercise", "ALL", "check", "close_to", "one_of", "register", "training_images"]
 
 
@@ -105,8 +107,6 @@ def check(exercise_id: str, answer, cfg=None) -> bool:
     context, under = (), ""
     if exercise.profile:
         if cfg is None:
-            from ..config import load
-
             cfg = load()
         context, under = (cfg,), f" (checked under profile {cfg.name})"
         if exercise.needs == "imagenet" and cfg.embedding_mode != "imagenet":

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..paper import PAPER_PARAMS
 from .registry import Exercise, close_to, register, training_images
 
 # --- notebook 08 ---
@@ -54,8 +55,6 @@ register(
 
 # --- notebook 10 ---
 def _params_base_over_arch3() -> float:
-    from ..paper import PAPER_PARAMS
-
     return PAPER_PARAMS["base"] / PAPER_PARAMS["arch3"]
 
 
