@@ -125,7 +125,7 @@ def preprocess(L, size: int = INPUT_SIZE) -> np.ndarray:
 # ----------------------------------------------------------------------------- untrained weights
 
 
-def _seed_weights(model, seed: int) -> None:
+def seed_weights(model, seed: int) -> None:
     """Overwrite every kernel with Glorot-uniform values from ``numpy.random.default_rng(seed)``.
 
     Glorot-uniform is what Keras' InceptionResNetV2 initialises every Conv2D and Dense kernel
@@ -195,7 +195,7 @@ class Embedder:
 
         if self.mode == "untrained":
             model = InceptionResNetV2(include_top=True, weights=None)
-            _seed_weights(model, self.seed)
+            seed_weights(model, self.seed)
         else:
             path = self.weights_path
             if path is None:

@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from .paper import TABLES, check_architecture
+from . import paper  # paper.TABLES read when called: a table replaced later is seen, as models sees it
 
 
 def index_hash(*index_arrays) -> str:
@@ -36,8 +36,8 @@ def split_hash(train_idx, val_idx) -> str:
 def layer_table_hash(arch: str) -> str:
     """A short hash of the layer table ``arch`` is built from (:data:`deepcolor.paper.TABLES`): a run
     is reused only by a model defined the same way, so editing an architecture means new runs."""
-    check_architecture(arch)
-    return hashlib.sha256(repr(TABLES[arch]).encode()).hexdigest()[:12]
+    paper.check_architecture(arch)
+    return hashlib.sha256(repr(paper.TABLES[arch]).encode()).hexdigest()[:12]
 
 
 def data_fingerprint(dataset) -> dict:

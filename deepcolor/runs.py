@@ -265,8 +265,9 @@ class Run:
         try:
             return keras.models.load_model(path)
         except Exception as exc:  # a truncated zip, an h5 of another model...
-            raise DamagedFileError(f"{path} is damaged and cannot be loaded ({type(exc).__name__}: {exc}); "
-                                   "delete the run folder to train it again") from None
+            fix = ("it is the checkpoint; delete it to restart this run from epoch 1" if name == CHECKPOINT
+                   else "delete the run folder to train it again")
+            raise DamagedFileError(f"{path} is damaged and cannot be loaded ({type(exc).__name__}: {exc}); {fix}") from None
 
     def kept(self, name: str, key):
         """The measurement :meth:`cached` kept as ``name`` for ``key``, or None (none, another key,

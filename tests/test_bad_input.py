@@ -480,8 +480,6 @@ def test_runs_folder_read_only_is_one_line(tmp_path, read_only, capsys):
     assert "Permission denied" in line and str(runs) in line
 
 
-@pytest.mark.xfail(strict=True, reason="Run.load_model gives the final model's advice for every file: a damaged "
-                                       "checkpoint.keras says 'delete the run folder', not 'delete it to restart'")
 def test_a_damaged_checkpoint_is_named_with_the_way_to_restart(tmp_path, capsys):
     runs = tmp_path / "runs"
     assert cli.main(TRAIN + ["--runs-dir", str(runs)]) == 0

@@ -176,14 +176,14 @@ def test_untrained_embeddings_are_softmax_rows(untrained, small_L):
 def test_untrained_weights_depend_on_the_seed_alone(untrained, small_L):
     built = untrained.embed(small_L, progress=None)  # as built with seed=0
     try:
-        emb._seed_weights(untrained.model, 0)
+        emb.seed_weights(untrained.model, 0)
         first = untrained.embed(small_L, progress=None)
-        emb._seed_weights(untrained.model, 1)
+        emb.seed_weights(untrained.model, 1)
         other = untrained.embed(small_L, progress=None)
-        emb._seed_weights(untrained.model, 0)
+        emb.seed_weights(untrained.model, 0)
         again = untrained.embed(small_L, progress=None)
     finally:
-        emb._seed_weights(untrained.model, untrained.seed)
+        emb.seed_weights(untrained.model, untrained.seed)
     # build() drew every random weight from the seed: same seed, same weights, in any run
     np.testing.assert_array_equal(built, first)
     np.testing.assert_array_equal(first, again)

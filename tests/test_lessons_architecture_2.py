@@ -56,7 +56,7 @@ def test_fusion_ablation_records_each_mode(tiny, lesson):
     assert list(table.index) == ["untrained", "none", "gray baseline", "mean-ab baseline"]
     assert table.loc["untrained", "run"] == lesson.run.run_dir.name  # the lesson's run, reused
     assert table.loc["untrained", "ab_mse"] == lesson.results.loc[(UNSEEN, "model"), "ab_mse"]
-    none_run = runs.load_run(runs_dir / table.loc["none", "run"])
+    none_run = runs.Run.open(runs_dir / table.loc["none", "run"]).record
     assert none_run["embedding_mode"] == "none" and none_run["config"]["arch"] == "arch1"
     assert table.loc["none", "embedding spread"] == 0
     assert table.loc["untrained", "embedding spread"] > 0

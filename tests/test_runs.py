@@ -396,9 +396,6 @@ def test_a_changed_layer_table_or_split_is_never_reused(small, finished, tmp_pat
     assert Run.find(CONFIG, ds, "none", "test", runs_dir=tmp_path, split=parts) is None
 
 
-@pytest.mark.xfail(strict=True, reason="fingerprints binds paper.TABLES at import, models.build_model reads "
-                                       "paper.TABLES when called: a replaced table builds another model with "
-                                       "the old hash")
 def test_a_replaced_layer_table_is_never_reused(small, finished, tmp_path, monkeypatch):
     from deepcolor import paper
 
