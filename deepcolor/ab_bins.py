@@ -5,13 +5,14 @@ Introduced in notebook ``11_colour_as_classes``.  Instead of regressing ab (whic
 plausible colours of an object into gray), the network predicts a distribution over Q colour
 bins.  This module holds the plain-numpy pieces, no Keras:
 
-- :func:`ab_bins`: the (Q, 2) bin centres, a grid of side 10 over the sRGB gamut;
+- :func:`ab_bins`: the (Q, 2) bin centres, a grid of step 10 (Lab units) over the sRGB gamut;
 - :func:`nearest_bins`, :func:`soft_encode`: ab -> the soft target distribution (k = 5 nearest
   bins, Gaussian weights of sigma = 5);
 - :func:`bin_counts`, :func:`dataset_bin_counts`, :func:`rebalance_weights`,
   :func:`pixel_weights`: class rebalancing, so that rare saturated colours count in the loss;
 - :func:`annealed_mean`: a distribution -> one ab per pixel, between the mean (T = 1, washed
-  out) and the mode (T -> 0, vivid but patchy); the paper uses T = 0.38.
+  out) and the mode (T -> 0, vivid but patchy); Zhang et al. use T = 0.38 (:data:`ZHANG_T`).  The
+  DeepColor paper regresses ab with an MSE loss: it has no bins and no temperature.
 
 Shapes: ab is (..., 2) in Lab units (a, b in about [-128, 127]); bins are (Q, 2) in Lab units;
 distributions are (..., Q) float32 summing to 1 over the last axis.
@@ -84,7 +85,7 @@ def ab_bins(grid: int = 10) -> np.ndarray:
 
     Centres at the multiples of ``grid`` in [-110, 110] on both axes (a major, then b), keeping
     those that are a real sRGB colour at some lightness L = 0, 1, ..., 100 (:func:`in_gamut`).
-    With grid 10 this gives Q = 225, where Zhang et al. report Q = 313.  The paper's 313 bins
+    With grid 10 this gives Q = 225, where Zhang et al. report Q = 313.  Their 313 bins
     (``pts_in_hull.npy`` of their code) are not "centre in gamut": they also keep bins whose
     10 x 10 cell only touches the gamut or that hold ImageNet pixels (their a reaches -90..100,
     b -110..100).  Counting every bin whose cell holds an in-gamut colour gives 257 here; a
@@ -227,7 +228,7 @@ def annealed_mean(probs, bins, T: float) -> np.ndarray:
     """The annealed mean of a distribution over bins (Zhang et al. 2016; notebook
     11_colour_as_classes): f_T(z) = exp(log z / T) / sum_q exp(log z_q / T), then sum_q f_T(z)_q bins_q.
 
-    T = 1 gives the plain mean, T -> 0 the mode; the paper uses T = 0.38.  Computed in log space
+    T = 1 gives the plain mean, T -> 0 the mode; Zhang et al. use T = 0.38.  Computed in log space
     with the maximum subtracted, so small T does not overflow.  probs: (..., Q) >= 0, not all 0
     in a row (need not sum to 1); bins: (Q, 2); T > 0.  Returns (..., 2) float32 in Lab units.
     """

@@ -6,7 +6,9 @@ it) is written here once, with the section or figure it comes from, and read by 
 package: ``deepcolor.models`` builds the networks from :data:`TABLES`, ``deepcolor.lessons.architectures`` sets
 :data:`PAPER_LAYERS` and :data:`PAPER_PARAMS` beside our models, ``deepcolor.config`` runs
 :data:`PAPER_GRID`, the command line offers :data:`ARCHITECTURES`, and :func:`differs_from_paper` says
-what of a run differs from the paper's.  This module imports no Keras.
+what of a run differs from the paper's.  Where the paper is silent or contradicts itself, the table
+of what it says and what the course assumes (:data:`SAYS_ASSUMES`) lives in ``deepcolor.paper_notes``
+and is re-exported here.  This module imports no Keras.
 
 Introduced in notebook 04_base_model (the architectures) and 08_hyperparameter_study (the
 results), and set beside our own numbers in 09_results.
@@ -22,6 +24,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
+
+from .paper_notes import SAYS_ASSUMES, SaysAssumes, says_and_assumes
 
 __all__ = ["ARCHITECTURES", "EMBEDDING_SIZE", "PAPER_LAYERS", "PAPER_PARAMS", "ARCHITECTURE_FIGURES",
            "FORWARD_GFLOPS", "ARCHITECTURE_NOTEBOOKS", "STAGES", "CONCAT", "check_architecture", "layer_tokens",
@@ -144,14 +148,17 @@ PAPER_RESULTS: tuple[PaperResult, ...] = (
     PaperResult(17, "base", 0.1, 5, 0.01, 0.49233896, 0.47044206, "loss NaN"),
     PaperResult(18, "base", 0.001, 5, 0.1, 0.57672495, 0.54632795),
     PaperResult(19, "base", 0.01, 5, 0.01, 0.584938, 0.55964506),
-    PaperResult(20, "base", 0.0001, 5, 0.01, 0.57347536, 0.568752, "headline 56.88%"),
+    PaperResult(20, "base", 0.0001, 5, 0.01, 0.57347536, 0.568752, 'headline: "56.8752%" (abstract)'),
 )
 """Figures 12-20: the settings from each caption, the numbers from the text of section 5 (where
 they disagree, as figure 12's caption (lr 0.01) and its text (0.001), the caption is kept)."""
 
 HEADLINE_TEST_ACCURACY = next(r.test for r in PAPER_RESULTS if r.figure == 20)
 """The paper's headline: the abstract's "generalization accuracy of 56.8752%", the test "accuracy"
-of the base model in figure 20 (section 5 rounds it to 56.87 %, DESIGN.md to 56.88%)."""
+of the base model in figure 20 (0.568752 in the text of section 5; §6: "approximately 56.8752
+percent").  The first sentence of section 5 cuts it to "56.87 %" (truncated, not rounded);
+"56.88" is nowhere in the paper: it is DESIGN.md's rounding, which the course uses after quoting
+56.8752 % once."""
 
 
 # --- the hyperparameter study (section 4.2) ------------------------------------------------------
@@ -226,119 +233,15 @@ def differs_from_paper(cfg, n_images, figure, epochs, arch=None, lr=None, batch=
     return "; ".join(out) or "none"
 
 
-@dataclass(frozen=True)
-class SaysAssumes:
-    """One point where the paper is silent, contradicts itself, or differs from what the course does.
-
-    topic: a few words; paper: the paper's own words (or "silent"); where: section or figure;
-    course: what the course does (``{profile_epochs}`` is filled in by :func:`says_and_assumes`);
-    why: the reason, and whose choice it is.
-    """
-
-    topic: str
-    paper: str
-    where: str
-    course: str
-    why: str
-
-
-_SAYS_ASSUMES_TEXT = """
-epochs
-    paper: "The model has been trained on 2500 epochs"
-    where: §4.2
-    course: {profile_epochs}; what 2,500 epochs would cost is in the next table
-    why: our choice: 2,500 epochs of the base model at 224 px are a GPU job of hours at an ideal throughput (the
-        cost table) and far longer at the paper's batch of 5, not a lesson; the course runs the paper's grid for
-        few epochs and says so wherever a number is shown
-learning-rate range
-    paper: "varying the learning rate from 0.1 to 0.0001"
-    where: §4.2 vs figure 16
-    course: the grid includes figure 16's 0.00001, as the figure does
-    why: the paper contradicts itself: figure 16 and its text use 0.00001, outside the stated range
-L2 range
-    paper: "regularization constant for l2 regularization from 0.1 to 0.001"
-    where: §4.2 vs figures 12-20
-    course: 0.1 and 0.01, the values of the figures
-    why: no figure uses 0.001; the course runs what the figures show
-figure 12's learning rate
-    paper: caption: "learning rate 0.01"; text: "In figure 12, the learning rate is 0.001"
-    where: figure 12, §5
-    course: 0.01, the caption's value
-    why: the paper contradicts itself; the caption is kept (the text may carry a typo)
-figure 16's settings
-    paper: caption: "learning rate = 0.00001" only
-    where: figure 16
-    course: batch 5 and L2 0.01, like figures 15 and 17-20
-    why: our assumption: the caption gives no batch size or L2
-the best model
-    paper: §5: "the best results are shown in figure 23" (lr 0.001); conclusion: lr 0.0001
-    where: §5, §6, figures 16, 21, 23
-    course: the table shows every run's numbers and lets them speak
-    why: the paper disagrees with itself: figure 23 (lr 0.001) is picked by eye, the conclusion names lr 0.0001,
-        figure 21's caption (lr 0.0001) and text (lr 0.00001) differ, and the lr 0.00001 run "is not able to
-        learn" yet scores 55.78 % on test, above the lr 0.001 run's 55.68 %
-parameter totals
-    paper: totals printed for architectures 1 and 2 only
-    where: figures 4, 6, 8, 10
-    course: all four totals; the base model's and architecture 3's are the sums of their layer tables
-    why: the built Keras models equal all four exactly
-scaling
-    paper: silent
-    where: —
-    course: L / 100 in [0, 1] as input; ab / 128 with a tanh output
-    why: our choice, as in Deep Koalarization (Baldassarre et al. 2017), which the paper builds on
-the metric
-    paper: "accuracy", never defined
-    where: §5, figures 12-20
-    course: Keras' categorical accuracy over the (a, b) channels: is a > b guessed right
-    why: our inference: what Keras gives for metrics=['accuracy'] on an MSE model with an (H, W, 2) output
-the data's size
-    paper: "2.9 GB of data consisting of 25K sets of images"
-    where: §4.1
-    course: 3.76 GB as uncompressed uint8 arrays (25,000 x 224 x 224 x 3 bytes)
-    why: the paper's figure may be the compressed download
-"""
-"""The points where the course had to choose, as text (read by :data:`SAYS_ASSUMES`): a line at the
-margin starts one and names its topic; each indented ``field: value`` line gives a field of
-:class:`SaysAssumes`; a line indented deeper goes on with the value above."""
-
-
-def _text_records(text: str) -> list[dict]:
-    """The records of a text written as :data:`_SAYS_ASSUMES_TEXT` is, as dicts of field -> value."""
-    records, field = [], None
-    for line in text.strip("\n").splitlines():
-        if not line.startswith(" "):
-            records.append({"topic": line})
-        elif line.startswith(" " * 8):
-            records[-1][field] += " " + line.strip()
-        else:
-            field, _, value = line.strip().partition(": ")
-            records[-1][field] = value
-    return records
-
-
-SAYS_ASSUMES = tuple(SaysAssumes(**record) for record in _text_records(_SAYS_ASSUMES_TEXT))
-"""The points where the course had to choose, one row each (notebook 04_base_model; referred to
-from 08 and 09)."""
-
-
-def says_and_assumes(profile_epochs: str = "each profile's epochs"):
-    """:data:`SAYS_ASSUMES` as a pandas DataFrame (notebook 04_base_model), indexed by topic, with
-    columns paper, where, course, why.  profile_epochs: how many epochs the profiles train, as text."""
-    import pandas as pd
-
-    rows = [{**asdict(r), "course": r.course.format(profile_epochs=profile_epochs)} for r in SAYS_ASSUMES]
-    return pd.DataFrame(rows).set_index("topic")
-
-
 def training_cost(arch: str = "base", epochs: int = PAPER_EPOCHS, n_train: int = 15_000,
                   sustained_tflops: float = 50.0) -> dict:
     """What training ``arch`` at 224x224 for ``epochs`` epochs on ``n_train`` images costs (notebook 04).
 
     Training is counted as three forward passes (forward, and the backward pass's two products), from
     :data:`FORWARD_GFLOPS`; n_train defaults to the paper's 60 % of 25,000 images.
-    sustained_tflops: the throughput assumed (our assumption: 50 TFLOP/s, about a third of a current
-    data-centre GPU's dense bf16 peak; batch 5 as in the paper would reach far less).
+    sustained_tflops: the throughput assumed (our assumption: 50 TFLOP/s, about a sixth of an A100's
+    dense bf16 peak of 312 TFLOP/s and a twentieth of an H100 SXM's 989; batch 5 as in the paper
+    would reach far less).
     Returns {"train_pflop": total PFLOP, "gpu_hours": hours at that throughput}, floats.
     """
     check_architecture(arch)
