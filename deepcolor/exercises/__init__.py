@@ -20,7 +20,10 @@ never this package):
   :func:`one_of` (words) make one from the right answer, or from a function computing it.
 - An answer that depends on the profile (its images, its split, its sizes) sets ``profile=True``:
   its ``is_right(answer, cfg)`` (and a function given to :func:`close_to`) then receives the
-  notebook's :class:`deepcolor.config.Config`, which the notebook passes: ``check(id, answer, cfg)``.
+  notebook's :class:`deepcolor.config.Config`, which the notebook passes: ``check(id, answer, cfg)``;
+  without ``cfg``, ``check`` uses ``deepcolor.config.load()`` (the profile of ``$DEEPCOLOR_PROFILE``).
+- An answer that is exact (a count, a slider's value) is checked exactly (``rel=0``); a tolerance
+  matches what the notebook's prose rounds to, and says so.
 - ``tests/test_exercises.py`` holds every exercise's right answer under the smoke profile, written
   out by hand, and a near miss: add both there.  The test checks that the checker accepts the one,
   rejects the other, and never prints the answer.

@@ -22,10 +22,10 @@ def _paper_epochs_over_full():
 
 register(
     Exercise("00.2", "How many times more pixels does one full image have than one smoke image?",
-             close_to(_pixels_full_over_smoke),
+             close_to(_pixels_full_over_smoke, rel=0),
              "an image of input size s has s x s pixels; read s for both profiles in the profiles table."),
     Exercise("00.3", "How many times more epochs did a run of the paper's study train than a study run of full?",
-             close_to(_paper_epochs_over_full),
+             close_to(_paper_epochs_over_full, rel=0),
              "the paper's epochs are deepcolor.paper.PAPER_EPOCHS (its section 4.2); full's are in the "
              "'study epochs' column of the profiles table."),
 )
@@ -51,11 +51,11 @@ def _lightness_of_largest_gamut() -> int:
 
 register(
     Exercise("01.1", "With the swatch at L = 30 and a = 0, what is the most negative b still in the sRGB gamut?",
-             close_to(_most_negative_b, rel=0, abs_tol=1),
+             close_to(_most_negative_b, rel=0),  # exact: one step off is the slip the exercise is about
              "lower b from 0 one step at a time (or call lesson.lab_swatch(30, 0, b)) until the title says "
              "OUT OF GAMUT; the answer is the value just before."),
     Exercise("01.2", "At which lightness of the a-b plane slider (0, 5, ..., 100) is the in-gamut part largest?",
-             close_to(_lightness_of_largest_gamut, rel=0, abs_tol=2.5),
+             close_to(_lightness_of_largest_gamut, rel=0),  # exact: the slider only takes 0, 5, ..., 100
              "the plane's title gives the share that is in sRGB: note it at each step of 5 and take the "
              "largest (lesson.gamut_share(L) gives the same number)."),
 )
