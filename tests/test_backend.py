@@ -94,3 +94,18 @@ def test_a_command_that_imports_keras_prints_only_its_own_error(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("deepcolor: error:") and "no-model.keras" in lines[0], result.stderr
+
+
+def test_training_prints_no_backend_line_on_this_cpu(tmp_path):
+    """A run of `deepcolor train` with TF_CPP_MIN_LOG_LEVEL unset, as a student runs it: not one of
+    TensorFlow's C++ lines reaches stderr, neither at start-up nor when the first model trains (on a
+    CPU without AVX-512, oneDNN's "supports DT_INT32 only on platforms with AVX-512" comes then)."""
+    from deepcolor.backend import _CXX_LINE
+
+    words = ["train", "--arch", "arch3", "--input-size", "16", "--epochs", "1", "--batch-size", "4", "-n", "9",
+             "--embeddings", "none", "--runs-dir", str(tmp_path)]
+    result = subprocess.run([sys.executable, "-m", "deepcolor.cli", *words], env=quiet_env(), capture_output=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    backend_lines = [line for line in result.stderr.splitlines() if _CXX_LINE.match(line)]
+    assert backend_lines == [], b"\n".join(backend_lines).decode(errors="replace")
