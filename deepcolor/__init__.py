@@ -16,7 +16,8 @@ Submodules, in the order the course introduces them:
 - ``deepcolor.embeddings``      Inception-ResNet-v2 embeddings (notebook 03), with ``deepcolor.weights``
   (the ImageNet weights) and ``deepcolor.embedding_cache`` (computed once per dataset)
 - ``deepcolor.paper``           the paper's facts, no Keras: architectures, parameter counts, results,
-  study grid (notebooks 04-09)
+  study grid (notebooks 04-09); ``deepcolor.paper_notes`` what the paper says against what the
+  course assumes (notebook 04)
 - ``deepcolor.models``          the paper's four architectures in Keras (notebooks 04-07)
 - ``deepcolor.batches``         the Keras batch source for ``model.fit`` (notebook 04)
 - ``deepcolor.train``           training: build, fit and checkpoint every epoch (notebooks 04-08)
