@@ -1,7 +1,7 @@
 """deepcolor.lessons.architecture_1: what halving the parameters costs (notebook 05).
 
-Training tests use 12 random 32x32 images at input 16 for one epoch, in a private runs folder
-(the fixtures ``tiny`` and ``lesson`` in tests/conftest.py).
+The cost table is built from runs trained on 12 random 32x32 images at input 16 for one epoch, in a
+private runs folder (the fixture ``tiny`` in tests/conftest.py).
 """
 
 import matplotlib
@@ -12,35 +12,36 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from deepcolor import paper  # noqa: E402
+from deepcolor import comparison, paper  # noqa: E402
 from deepcolor.comparison import LEVEL, UNSEEN  # noqa: E402
 from deepcolor.lessons import architecture_1  # noqa: E402
 
 
-
-def test_epoch_time_is_positive(tiny):
-    cfg, ds, emb, split, _ = tiny
-    assert architecture_1.epoch_time(cfg, ds, emb, split, "arch3", max_batches=1) > 0
-
-
-def test_cost_table_columns_and_params(tiny, lesson):
+def test_cost_columns_are_read_from_the_layer_tables():
     from deepcolor import models
+
+    cost = architecture_1.cost_columns(["base", "arch1"], 32)
+    assert list(cost.columns) == ["params", "GFLOP @ 224", "GFLOP @ 32"]
+    assert cost.loc["arch1", "params"] == paper.PAPER_PARAMS["arch1"]
+    assert cost.loc["base", "GFLOP @ 32"] == pytest.approx(models.flops("base", 32) / 1e9)
+    assert list(architecture_1.cost_columns(["arch3"], 224).columns) == ["params", "GFLOP @ 224"]
+
+
+def test_cost_table_sets_the_runs_side_by_side(tiny):
     from deepcolor.metrics import METRICS
 
     cfg, ds, emb, split, runs_dir = tiny
-    table = architecture_1.cost_table(cfg, ds, emb, split, lessons=[lesson], verbose=0, runs_dir=runs_dir)
+    results = {arch: comparison.evaluate_test_sets(cfg.train_or_load(arch, ds, emb, split, verbose=0, runs_dir=runs_dir),
+                                                   ds, split, emb) for arch in ("base", "arch1")}
+    table = architecture_1.cost_table(results, cfg)
     rows = table.xs(UNSEEN, level=LEVEL)  # the only test set of random arrays, which have no held-out crops
     assert list(table.index.unique(LEVEL)) == [UNSEEN]
     assert list(rows.index) == ["base", "arch1", "gray baseline", "mean-ab baseline"]
-    assert list(table.columns) == ["params", "GFLOP @ 224", "GFLOP @ 16", architecture_1.TIME_COLUMN, *METRICS,
-                                   "images", "note", "run", "profile", "embedding_mode"]
+    assert list(table.columns) == ["params", "GFLOP @ 224", "GFLOP @ 16", *METRICS, "images", "note"]
     for name in ("base", "arch1"):
         assert rows.loc[name, "params"] == paper.PAPER_PARAMS[name]
-        assert rows.loc[name, "GFLOP @ 16"] == pytest.approx(models.flops(name, 16) / 1e9)
-        assert rows.loc[name, architecture_1.TIME_COLUMN] > 0
-    assert rows.loc["arch1", "ab_mse"] == lesson.results.loc[(UNSEEN, "model"), "ab_mse"]
-    assert rows.loc["arch1", "run"] == lesson.run.run_dir.name
-    assert rows.loc["base", "run"].endswith("-base-lr0.001-b8-l20")
+        assert rows.loc[name, "ab_mse"] == results[name].loc[(UNSEEN, "model"), "ab_mse"]
     assert np.isnan(rows.loc["gray baseline", "params"])
     shown = architecture_1.show_cost_table(table)
-    assert f"{UNSEEN}: {len(split.test)} images" in shown.caption and "this machine" in shown.caption
+    assert f"{UNSEEN}: {len(split.test)} images" in shown.caption and "profile: smoke" in shown.caption
+    assert "6,606,994" in shown.to_html()

@@ -1,8 +1,7 @@
 """deepcolor.lessons.architecture_3: the receptive-field table and figure, and latency (notebook 07).
 The receptive field itself is :func:`deepcolor.models.receptive_field` (tests/test_models.py).
 
-Training tests use 12 random 32x32 images at input 16 for one epoch, in a private runs folder
-(the fixtures ``tiny`` and ``lesson`` in tests/conftest.py).
+Nothing here trains: the models are built with random weights, which time does not depend on.
 """
 
 import matplotlib

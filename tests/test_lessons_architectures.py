@@ -1,8 +1,8 @@
-"""deepcolor.lessons.architectures: each model's layers beside the paper's figure, the four side by
-side, and the lesson every architecture notebook shares (05-07; their exercises: tests/test_exercises.py).
+"""deepcolor.lessons.architectures: each model's layers beside the paper's figure and the data table
+of notebooks 05-07 (their exercises: tests/test_exercises.py); and the steps 05-07 share, which are
+the same lines in the three notebooks.
 
-Training tests use 12 random 32x32 images at input 16 for one epoch, in a private runs folder
-(the fixtures ``tiny`` and ``lesson`` in tests/conftest.py).
+The data table uses 12 random 32x32 images (the fixture ``tiny`` in tests/conftest.py).
 """
 
 import matplotlib
@@ -10,13 +10,16 @@ import matplotlib
 matplotlib.use("Agg")
 
 
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from deepcolor import comparison, data, paper  # noqa: E402
+from deepcolor import data, paper  # noqa: E402
 from deepcolor.lessons import architectures  # noqa: E402
 
-from figure_checks import texts_of  # noqa: E402
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.mark.parametrize("name", paper.ARCHITECTURES)
@@ -54,33 +57,35 @@ def test_layer_table_vs_paper_flags_a_wrong_architecture(monkeypatch):
     assert not table["matches paper"].all()
 
 
-def test_compare_architectures():
-    from deepcolor import models
-
-    df = architectures.compare_architectures((224, 32))
-    assert list(df.index) == list(paper.ARCHITECTURES)
-    assert df["matches paper"].all()
-    assert df.loc["base", "GFLOP @ 224"] == pytest.approx(15.08, abs=0.01)
-    assert df.loc["arch3", "GFLOP @ 32"] == pytest.approx(models.flops("arch3", 32) / 1e9, abs=1e-3)
-    assert df.loc["base", "params vs base"] == 1.0
-
-
-def test_architecture_lesson_names_its_data(tiny, lesson):
+def test_data_table_names_the_parts(tiny):
     cfg, ds, _, split, _ = tiny
-    assert lesson.run.status == "completed" and lesson.run.record["embedding_mode"] == "untrained"
-    assert lesson.layers.iloc[-1]["params"] == paper.PAPER_PARAMS["arch1"] and lesson.layers["matches paper"].all()
     table = architectures.data_table(cfg, ds, split)
     assert table.loc["test", "smoke"] == len(split.test) and table.loc["train", "smoke"] == len(split.train)
     assert table.loc["test_seen", "smoke"] == 0  # random arrays have no held-out crops
     assert "test images from a photo also in train" not in table.index  # random arrays name no photos
-    curves, pictures = (" ".join(texts_of(fig).split()) for fig in (lesson.curves, lesson.pictures))
-    assert f"trained on {len(split.train)} images" in curves and "NOT RESULTS" in curves
-    shown = comparison.picture_indices(ds, split)
-    assert shown.caption in pictures and "profile: smoke" in pictures
-    assert lesson.results.loc[(comparison.UNSEEN, "model"), "images"] == len(split.test)
-    assert list(lesson.results.index.unique(comparison.LEVEL)) == [comparison.UNSEEN]  # no test_seen here
-    assert comparison.sets_caption(split) in lesson.metrics.caption
-    assert set(lesson.paper["model"]) == {"arch1", "base"}
+    assert table.loc["model input", "smoke"] == "16x16"
+
+
+SHARED_STEPS = ("cell-04", "cell-08", "cell-09", "cell-11", "measure", "paper-runs")
+"""The code cells notebooks 05-07 share (data; train or load; curves; colorize; measure; the paper's runs),
+by the end of their cell ids: they must read the same, line for line."""
+
+
+def code_of(notebook, cell_id):
+    cells = json.loads(next(NOTEBOOKS.glob(f"{notebook}_*.ipynb")).read_text())["cells"]
+    return "".join(next(c for c in cells if c["id"] == f"{notebook}-{cell_id}")["source"])
+
+
+@pytest.mark.parametrize("step", SHARED_STEPS)
+def test_architecture_notebooks_share_their_steps_line_for_line(step):
+    first, *others = (code_of(n, step) for n in ("05", "06", "07"))
+    assert all(other == first for other in others), f"cell {step} differs between notebooks 05, 06 and 07"
+
+
+@pytest.mark.parametrize("notebook, arch", [("05", "arch1"), ("06", "arch2"), ("07", "arch3")])
+def test_architecture_notebooks_name_their_architecture_once(notebook, arch):
+    build = code_of(notebook, "cell-06")  # every shared step after it reads `arch`
+    assert build.startswith(f'arch = "{arch}"\n') and "models.build_model(arch, " in build
 
 
 def test_photos_shared_with_train_counts_shared_photos():

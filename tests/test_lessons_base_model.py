@@ -19,10 +19,11 @@ from deepcolor.lessons import base_model
 def test_profile_epochs_text_is_read_from_the_profiles():
     text = base_model.profile_epochs_text()
     for name, profile in config.PROFILES.items():
-        assert f"{name} {profile.epochs}" in text
-    assert " / ".join(str(p.study_epochs) for p in config.PROFILES.values()) in text
+        assert f"{name} {profile.epochs}" in text and f"{name} {profile.study_epochs}" in text
+    assert f"default {config.PROFILES['default'].epochs} (offline: {config.OFFLINE_FALLBACK['epochs']})" in text
+    assert "full 20 epochs;" in text  # full never falls back: config.load raises instead
     mine = {"tiny": replace(config.PROFILES["smoke"], epochs=7, study_epochs=4)}
-    assert base_model.profile_epochs_text(mine) == "tiny 7 epochs per run; study runs 4 epochs"
+    assert base_model.profile_epochs_text(mine) == "a run: tiny 7 epochs; a study run: tiny 4"
 
 
 def test_says_and_assumes_shows_the_paper_beside_the_profiles_epochs():
@@ -133,6 +134,7 @@ def test_overfit_settings_per_profile():
     smoke = base_model.overfit_settings("smoke")
     assert smoke.input_size <= 32 and smoke.arch != "base"  # seconds in CI
     assert base_model.overfit_settings("default").arch == "base"
+    assert base_model.overfit_settings("smoke", lr=0.1) == replace(smoke, lr=0.1)  # exercise 4
     with pytest.raises(ValueError, match="smoke"):
         base_model.overfit_settings("nonsense")
 
@@ -146,18 +148,46 @@ def test_spread_over_photos_takes_one_crop_per_photo_first(sample_ds):
         np.zeros((5, 8, 8)), np.zeros((5, 8, 8, 2))), [4, 1, 3], 2)) == [1, 4]
 
 
-def test_overfit_demo_brings_colour_back_on_the_memorised_photos(sample_ds):
-    cfg = config.Config(config.PROFILES["smoke"])
+def memorise(ds, split, settings):
+    """Notebook 04's section 8, as its cells write it: (L, true ab, memorised ab, fit history) of the photos."""
+    import keras
+
+    from deepcolor import batches, models, predict, train
+
+    few = base_model.spread_over_photos(ds, split.train, settings.n_images)
+    no_embedding = np.zeros((len(ds), paper.EMBEDDING_SIZE), "float32")
+    (L_in, e_in), ab_target = batches.ColorBatches(ds, no_embedding, few, batch_size=len(few),
+                                                   input_size=settings.input_size)[0]
+    keras.utils.set_random_seed(0)
+    memoriser = train.compile_model(models.build_model(settings.arch, settings.input_size), settings.lr)
+    fitted = memoriser.fit([L_in, e_in], ab_target, epochs=settings.epochs, batch_size=settings.batch_size, verbose=0)
+    L_few, ab_few = ds.batch(few)
+    return few, L_few, ab_few, predict.predict_ab(memoriser, L_few, no_embedding[few]), fitted.history
+
+
+def test_memorising_brings_colour_back_on_the_memorised_photos(sample_ds):
     split = data.split(len(sample_ds), groups=sample_ds.groups)
     tiny = base_model.OverfitSettings("arch3", 16, epochs=80, lr=5e-3, batch_size=4, n_images=4)
-    styler, fig = base_model.overfit_demo(cfg, sample_ds, split, tiny)
+    few, L, ab_true, ab_pred, history = memorise(sample_ds, split, tiny)
+    styler = base_model.memorisation_table(ab_true, ab_pred, tiny, history, "smoke")
     table = styler.data
     gray, memorised, ceiling = table.index
-    assert gray.startswith("gray") and memorised.startswith("memorised") and "16 px" in ceiling
+    assert gray.startswith("gray") and memorised == "memorised (80 epochs)" and "16 px" in ceiling
     assert table.loc[memorised, "AuC"] > table.loc[gray, "AuC"] + 0.02
     assert table.loc[ceiling, "AuC"] > table.loc[gray, "AuC"]
-    assert table.attrs["last_loss"] < table.attrs["first_loss"]
-    assert set(table.attrs["images"]) <= set(split.train.tolist()) and len(table.attrs["images"]) == 4
+    assert table.attrs["last_loss"] < table.attrs["first_loss"] and table.attrs["epochs"] == 80
+    assert set(few.tolist()) <= set(split.train.tolist()) and len(few) == 4
     assert "MEMORISATION, NOT A RESULT" in styler.caption and "none (zeros)" in styler.caption
+    fig = base_model.memorisation_figure(L, ab_pred, ab_true, tiny, "smoke", titles=sample_ds.groups[few])
     assert len(images_of(fig)) == 3 * 4
-    assert "MEMORISATION, NOT A RESULT" in texts_of(fig)
+    assert "MEMORISATION, NOT A RESULT" in texts_of(fig) and str(sample_ds.groups[few][0]) in texts_of(fig)
+
+
+def test_a_diverged_memoriser_is_measured_and_drawn_as_gray():
+    tiny = base_model.OverfitSettings("arch3", 8, epochs=1, lr=0.1, batch_size=1, n_images=1)
+    ab_true = np.full((1, 8, 8, 2), 20.0, np.float32)
+    table = base_model.memorisation_table(ab_true, np.full_like(ab_true, np.nan), tiny, {"loss": [np.nan]}, "smoke").data
+    assert table.iloc[1].tolist() == table.iloc[0].tolist()  # NaN predicted counts as gray (ab = 0)
+    fig = base_model.memorisation_figure(np.full((1, 8, 8), 50.0, np.float32), np.full_like(ab_true, np.nan),
+                                         ab_true, tiny, "smoke")
+    assert len(images_of(fig)) == 3

@@ -1,28 +1,24 @@
-"""What notebook ``06_architecture_2`` asks of its network: does the fusion help?
+"""The tables and figure of notebook ``06_architecture_2``'s question: does the fusion help?
 
-:func:`fusion_ablation` trains the same model with embeddings ``imagenet``, ``untrained`` and
-``none``; :func:`ablation_modes` says which of them can run here.
-
-The steps every architecture notebook shares are :func:`deepcolor.lessons.architectures.architecture_lesson`.
+The notebook trains the same model once per embedding mode (``imagenet``, ``untrained``, ``none``)
+in its own loop (``deepcolor.train.train_or_load``) and measures each run
+(:func:`deepcolor.comparison.evaluate_test_sets`).  Here: which modes can run on this machine
+(:func:`ablation_modes`), how much an embedding differs from photo to photo (:func:`embedding_spread`),
+and the runs' tables side by side (:func:`ablation_table`, :func:`show_ablation`) and as bars
+(:func:`ablation_figure`).
 """
 
 from __future__ import annotations
-
-from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import comparison, weights
 from ..comparison import LEVEL
-from ..embedding_cache import dataset_embeddings
-from ..embeddings import check_mode
 from ..metrics import METRICS
-from ..progress import bar
-from ..weights import WeightsUnavailableError
 from . import figures
 from .figures import suptitle
 
-__all__ = ["ablation_modes", "embedding_spread", "Ablation", "fusion_ablation"]
+__all__ = ["ablation_modes", "embedding_spread", "ablation_table", "show_ablation", "ablation_figure"]
 
 
 def ablation_modes(cfg):
@@ -56,72 +52,54 @@ def embedding_spread(emb, indices=None):
     return float(np.abs(e - e.mean(axis=0)).sum(axis=1).mean()) if len(e) else float("nan")
 
 
-class Ablation(NamedTuple):
-    """What :func:`fusion_ablation` returns.  table: a DataFrame indexed by (test set, embeddings): under
-    each test set one row per embedding mode, then the gray and mean-ab baselines; shown: it styled and
-    captioned; figure: its bar charts; note: which modes ran and why (:func:`ablation_modes`); modes: the modes run."""
+def ablation_table(results, runs, embeddings, split):
+    """The fusion ablation's runs side by side on both test sets (notebook 06).
 
-    table: Any
-    shown: Any
-    figure: Any
-    note: str
-    modes: tuple
-
-
-def fusion_ablation(cfg, ds, split, arch="arch2", emb=None, modes=None, lesson=None, verbose="auto", runs_dir=None):
-    """Does the fusion help?  ``arch`` trained with the same settings under ``cfg``'s profile, once per
-    embedding mode, and measured on both test sets (:func:`deepcolor.comparison.evaluate_test_sets`, notebook 06).
-
-    modes: default :func:`ablation_modes` (imagenet only where it can run); asking for "imagenet"
-    where it cannot raises :class:`deepcolor.weights.WeightsUnavailableError`.  emb: the profile's
-    embeddings (``cfg.embeddings(ds)``), reused for the profile's mode; the other modes come from
-    ``embedding_cache.dataset_embeddings`` (cached on disk; "none" is zeros).  Each run goes through
-    ``train.train_or_load`` with its real ``embedding_mode``, so finished runs are reused and every
-    record names its mode.  lesson: the :class:`ArchitectureLesson` of ``arch`` under this profile,
-    whose results stand for the profile's own mode (its run is the same).  The table is indexed by
-    (test set, embeddings), each test set with one row per mode then the baselines; columns: the
-    metrics, images, ``embedding spread`` (:func:`embedding_spread` on the training images), run,
-    status.  Returns an :class:`Ablation`.
+    results: {mode: :func:`deepcolor.comparison.evaluate_test_sets` table} of the runs that completed;
+    runs: {mode: :class:`deepcolor.runs.Run`}, every mode run, in the order to show; embeddings:
+    {mode: (len(dataset), 1000) float32}, each run's embeddings; split: the :class:`deepcolor.data.Split`
+    they were trained and measured on.  Returns a DataFrame indexed by (test set, embeddings): under each
+    test set one row per mode (empty where the run did not complete) then the gray and mean-ab
+    baselines; columns: the metrics, ``images``, ``note``, ``embedding spread`` (:func:`embedding_spread`
+    over the training images), ``run`` (the folder's name) and ``status`` (both empty for the baselines).
     """
     import pandas as pd
 
-    from ..train import train_or_load
-
-    possible, note = ablation_modes(cfg)
-    modes = tuple(check_mode(m) for m in (possible if modes is None else modes))
-    if "imagenet" in modes and "imagenet" not in possible:
-        raise WeightsUnavailableError(f"the fusion ablation cannot run the 'imagenet' mode here. {note}")
-    if modes != possible:
-        note = f"Modes run: {', '.join(modes)} (asked for). {note}"
+    modes = list(runs)
     train = np.asarray(split[0])
-    tables, extra = {}, {}
-    known = {cfg.embedding_mode: lesson.results} if lesson is not None and lesson.arch == arch else {}
-    for mode in modes:
-        e = emb if (mode == cfg.embedding_mode and emb is not None) else dataset_embeddings(
-            ds, mode, progress=bar(f"embeddings ({mode})"))
-        run = train_or_load(ds, e, split, cfg.train_config(arch), embedding_mode=mode, profile=cfg.name,
-                            runs_dir=runs_dir, verbose=verbose)
-        extra[mode] = {"embedding spread": embedding_spread(e, train), "run": run.run_dir.name, "status": run.status}
-        if known.get(mode) is not None:
-            tables[mode] = known[mode]
-        elif run.status == "completed":
-            tables[mode] = comparison.evaluate_test_sets(run, ds, split, e)
     empty = pd.DataFrame(columns=[*METRICS, "images", "note"],
-                         index=pd.MultiIndex.from_tuples([], names=[comparison.LEVEL, "predictor"]))
-    table = comparison.results_side_by_side(tables) if tables else empty
+                         index=pd.MultiIndex.from_tuples([], names=[LEVEL, "predictor"]))
+    table = comparison.results_side_by_side(results) if results else empty
     sets = [comparison.TEST_SETS[part] for part in comparison.image_sets(split)]
-    table = comparison.order_rows(table, modes, sets).join(pd.DataFrame.from_dict(extra, orient="index"), on="predictor")
+    extra = pd.DataFrame.from_dict({mode: {"embedding spread": embedding_spread(embeddings[mode], train),
+                                           "run": run.run_dir.name, "status": run.status}
+                                    for mode, run in runs.items()}, orient="index")
+    table = comparison.order_rows(table, modes, sets).join(extra, on="predictor")
     table[["run", "status"]] = table[["run", "status"]].fillna("")  # the baselines have neither
-    table.index = table.index.set_names([comparison.LEVEL, "embeddings"])
-    title = f"{arch}, same settings, on {comparison.sets_caption(split)}"
-    shown = figures.metrics_table(table, cfg.name, ", ".join(modes), title).hide(["embeddings"], axis="columns")
-    caption = figures.caption(cfg.name, ", ".join(modes), title)
-    return Ablation(table, shown, _ablation_figure(table, modes, caption), note, modes)
+    table.index = table.index.set_names([LEVEL, "embeddings"])
+    return table
 
 
-def _ablation_figure(table, modes, caption):
-    """Bars per embedding mode, one per test set: ab MSE and accuracy (each set's two baselines as lines
-    of its colour), and the embedding spread."""
+def _title(arch, split):
+    return f"{arch}, same settings, once per embedding mode, on {comparison.sets_caption(split)}"
+
+
+def _modes(table):
+    return ", ".join(m for m in table.index.unique("embeddings") if "baseline" not in m)
+
+
+def show_ablation(table, cfg, arch, split):
+    """An :func:`ablation_table` styled and captioned with the profile, the modes and the test images
+    (notebook 06); the ``embeddings`` column (the profile's own mode) is hidden: the rows name each mode."""
+    title = _title(arch, split)
+    return figures.metrics_table(table, cfg.name, _modes(table), title).hide(["embeddings"], axis="columns")
+
+
+def ablation_figure(table, cfg, arch, split):
+    """Bars per embedding mode of an :func:`ablation_table`, one per test set: ab MSE and accuracy (each
+    set's two baselines as lines of its colour, behind the bars' values), and the embedding spread
+    (notebook 06).  Returns a Figure with 3 axes, captioned like :func:`show_ablation`."""
+    modes = [m for m in table.index.unique("embeddings") if "baseline" not in m]
     fig = figures.new_figure(figsize=(11, 4.0), layout="constrained")
     panels = (("ab_mse", "ab MSE (lower is better)"), ("accuracy", "paper accuracy (is a > b right)"),
               ("embedding spread", "embedding spread across photos"))
@@ -139,12 +117,16 @@ def _ablation_figure(table, modes, caption):
             ax.bar(x, values, width=width, color=colour, label=label if column != "embedding spread" else None)
             for name, style in lines.items():
                 if column != "embedding spread" and name in part.index:
-                    ax.axhline(part.loc[name, column], color=colour, linestyle=style, linewidth=1, label=f"{name}, {label}")
-            for xi, v in zip(x, values):
-                ax.annotate(f"{v:.3g}", (xi, v), ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(range(len(modes)), list(modes))
+                    ax.axhline(part.loc[name, column], color=colour, linestyle=style, linewidth=1, zorder=1,
+                               label=f"{name}, {label}")
+            for xi, v in zip(x, values):  # on a white box above the lines, so that no line crosses a value
+                ax.annotate(f"{v:.3g}", (xi, v), xytext=(0, 2), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=8, zorder=5,
+                            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})
+        ax.set_xticks(range(len(modes)), modes)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("embedding mode")
+        ax.margins(y=0.12)  # room above the tallest bar for its value
     figures.place_legend(fig, list(axes))
-    suptitle(fig, caption)
+    suptitle(fig, figures.caption(cfg.name, _modes(table), _title(arch, split)))
     return fig

@@ -1,9 +1,10 @@
-"""What notebook ``07_architecture_3`` asks of its networks: speed.
+"""The tables and figures of notebook ``07_architecture_3``'s questions: how fast, and how far one pixel sees.
 
-:func:`latency` (milliseconds per photo on this machine) and how far one pixel sees
-(:func:`deepcolor.models.receptive_field`), with their tables and figures.
-
-The steps every architecture notebook shares are :func:`deepcolor.lessons.architectures.architecture_lesson`.
+The notebook times one model itself (``predict.predict_ab`` of one image, warm-up then the median of
+timed calls); :func:`latency` does the same for every architecture and input side, and
+:func:`speed_table` and :func:`latency_figure` set the times beside the FLOPs.  How far one pixel sees
+is :func:`deepcolor.models.receptive_field`, tabulated by :func:`receptive_field_table` and drawn by
+:func:`receptive_field_figure`.
 """
 
 from __future__ import annotations

@@ -1,35 +1,30 @@
-"""What notebooks ``04_base_model`` to ``07_architecture_3`` show of the networks themselves.
+"""The tables notebooks ``04_base_model`` to ``07_architecture_3`` show of the networks themselves.
 
-- 04-07: :func:`layer_table_vs_paper` (a model's layers beside the paper's figure) and
-  :func:`compare_architectures`;
-- 05-07: :func:`architecture_lesson`, the steps every architecture notebook shares, in one call (the
-  layer table beside the paper's figure, the run trained or reused under the profile, its loss
-  curves, colorized crops of photos it has never seen and has seen, its metrics on both test sets
-  (:mod:`deepcolor.comparison`) and the paper's runs of that model), and
-  :func:`data_table`.
+- 04-07: :func:`layer_table_vs_paper` (a model's layers beside the paper's figure);
+- 05-07: :func:`data_table` (what the profile's data is, and how the split divides it).
 
-Each architecture notebook then asks its own question, in its own module:
-:mod:`deepcolor.lessons.architecture_1` (what halving the parameters costs),
-:mod:`~deepcolor.lessons.architecture_2` (does the fusion help?) and
+The steps every architecture notebook shares (build, train or load, predict, measure) are the
+notebooks' own cells, calling the core modules: :func:`deepcolor.models.build_model`,
+``cfg.train_or_load`` (:mod:`deepcolor.train`, :class:`deepcolor.runs.Run`),
+:func:`deepcolor.predict.predict_ab` and :mod:`deepcolor.evaluation` (through
+:func:`deepcolor.comparison.evaluate_test_sets`).  Each architecture notebook then asks its own
+question, with its own tables and figures: :mod:`deepcolor.lessons.architecture_1` (what halving the
+parameters costs), :mod:`~deepcolor.lessons.architecture_2` (does the fusion help?) and
 :mod:`~deepcolor.lessons.architecture_3` (speed).  The colorization grids, loss curves and captions
-are :mod:`deepcolor.lessons.figures`.  Every table and figure names the profile, the split and how
-many images it was measured on.
+are :mod:`deepcolor.lessons.figures`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .. import comparison, metrics, paper, predict
+from .. import paper
 from ..config import environment
 from ..embeddings import describe_mode
-from . import figures
 
-__all__ = ["machine", "layer_table_vs_paper", "compare_architectures", "ArchitectureLesson", "photos_shared_with_train", "data_table", "architecture_lesson"]
+__all__ = ["machine", "layer_table_vs_paper", "photos_shared_with_train", "data_table"]
 
 
 def _row_token(row):
@@ -77,57 +72,7 @@ def layer_table_vs_paper(name, input_size=224, model=None):
     return pd.DataFrame(rows)
 
 
-def compare_architectures(input_sizes=(224,), names=None):
-    """Parameters and forward GFLOPs of the paper's architectures (notebooks 04-07).
-
-    input_sizes: image sides (multiples of 8) at which to count FLOPs, e.g. (224, cfg.profile.input_size).
-    Returns a DataFrame indexed by architecture: params, paper params, matches paper,
-    ``GFLOP @ S`` for each S, and ``params vs base`` (the share of the base model's parameters).
-    """
-    import pandas as pd
-
-    from .. import models
-
-    names = tuple(names or paper.ARCHITECTURES)
-    base = models.describe("base")["params"]
-    rows = []
-    for name in names:
-        d = models.describe(name)
-        row = {"arch": name, "params": d["params"], "paper params": d["paper_params"],
-               "matches paper": d["matches_paper"]}
-        for size in dict.fromkeys(input_sizes):
-            row[f"GFLOP @ {size}"] = round(models.flops(name, size) / 1e9, 3)
-        row["params vs base"] = round(d["params"] / base, 3)
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("arch")
-
-
-# --- the steps every architecture notebook shares (05-07) -----------------------------------------
-
-@dataclass
-class ArchitectureLesson:
-    """What :func:`architecture_lesson` returns: one architecture trained under a profile, and what
-    notebooks 05-07 show of it.  Every table and figure names its profile, split and image count.
-
-    arch: the architecture; run: its :class:`deepcolor.train.RunResult` (trained or reused);
-    layers: :func:`layer_table_vs_paper` read from the trained model; summary: ``figures.run_summary(run)``;
-    curves: loss and accuracy per epoch (a Figure); pictures: gray input, prediction and truth of crops
-    of photos it has never seen and of photos it has seen (a Figure, :func:`deepcolor.comparison.picture_indices`);
-    results: the :func:`deepcolor.comparison.evaluate_test_sets` table of both test sets (None when the
-    run did not complete); metrics: ``results`` styled and captioned (or a sentence saying why there are none);
-    paper: the paper's runs of this model and of the base model (rows of ``paper.results_table()``).
-    """
-
-    arch: str
-    run: Any
-    layers: Any
-    summary: Any
-    curves: Any
-    pictures: Any
-    results: Any
-    metrics: Any
-    paper: Any
-
+# --- the data every architecture notebook names (05-07) ---------------------------------------------
 
 def photos_shared_with_train(ds, split):
     """How many test images of ``split`` come from a photo that also has images in its training part
@@ -140,6 +85,8 @@ def photos_shared_with_train(ds, split):
 
 def data_table(cfg, ds, split):
     """What the profile's data is, as one column named after the profile (notebooks 05-07).
+
+    cfg: a :class:`deepcolor.config.Config`; ds: its dataset (``cfg.dataset()``); split: ``cfg.split(ds)``.
 
     Rows: images, source, train, val, test, test_seen (image counts of ``split``, from ``cfg.split(ds)``;
     test_seen: new crops of the training photos, 0 for the Kaggle set), ``test images from a photo also
@@ -159,52 +106,8 @@ def data_table(cfg, ds, split):
     return pd.Series(rows).to_frame(cfg.name)
 
 
-def architecture_lesson(cfg, ds, emb, split, arch, verbose="auto", runs_dir=None):
-    """Train ``arch`` under ``cfg``'s profile (or reuse an identical finished run) and build what every
-    architecture notebook shows of it (notebooks 05-07): the steps they share, in one call.
-
-    cfg: a :class:`deepcolor.config.Config`; ds: its dataset (``cfg.dataset()``); emb: (len(ds), 1000)
-    float32 embeddings in the profile's mode (``cfg.embeddings(ds)``); split: a :class:`deepcolor.data.Split`
-    (``cfg.split(ds)``); verbose: Keras' fit verbosity; runs_dir: where the run folders are (default
-    :func:`deepcolor.runs.default_runs_dir`).  The pictures are :func:`deepcolor.comparison.picture_indices`
-    (crops of photos it has never seen beside new crops of photos it has seen); the metrics are measured
-    on both test sets, whole (:func:`deepcolor.comparison.evaluate_test_sets`, mean-ab baseline from the
-    training images).  Returns an :class:`ArchitectureLesson`.
-    """
-    import pandas as pd
-
-    paper.check_architecture(arch)
-    train, val = np.asarray(split[0]), np.asarray(split[1])
-    run = cfg.train_or_load(arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir)
-
-    def tag(title):
-        return figures.caption(cfg.name, cfg.embedding_mode, title)
-
-    seen = val[:64]
-    constant = metrics.constant_baseline_accuracy(ds.batch(seen)[1])
-    curves = figures.loss_curves(
-        {arch: run.history}, metrics=("loss", "val_loss", "accuracy", "val_accuracy"),
-        reference={"val_accuracy": (f"constant predictor ({len(seen)} val images)", constant)},
-        caption=tag(f"{arch}: trained on {len(train)} images, validated on {len(val)} (the val_ curves)"))
-    shown = comparison.picture_indices(ds, split)
-    L, ab = ds.batch(shown.indices)
-    pictures = figures.show_colorizations(
-        L, predict.predict_ab(run.model, L, np.asarray(emb[shown.indices], np.float32)), ab,
-        titles=shown.titles, max_images=len(shown.indices), caption=tag(f"{arch} on {shown.caption}"))
-    results, shown_metrics = None, f"{arch}: the run ended with status {run.status!r}, so it is not measured"
-    if run.status == "completed":
-        results = comparison.evaluate_test_sets(run, ds, split, emb)
-        shown_metrics = figures.metrics_table(results, cfg.name, cfg.embedding_mode,
-                                              f"{arch} on {comparison.sets_caption(split)}")
-    runs = paper.results_table()
-    return ArchitectureLesson(
-        arch=arch, run=run, layers=layer_table_vs_paper(arch, 224, model=run.model), summary=figures.run_summary(run),
-        curves=curves, pictures=pictures, results=results, metrics=shown_metrics,
-        paper=pd.DataFrame(runs[runs["model"].isin([arch, "base"])]))
-
-
 def machine():
-    """This machine in a few words, for the captions of measured times (notebooks 05 and 07)."""
+    """This machine in a few words, for the captions of measured times (notebook 07)."""
     env = environment()
     return (f"this machine ({os.cpu_count()} CPU cores, Keras {env['keras']} on {env['backend']}, "
             f"devices: {', '.join(env['devices'])})")

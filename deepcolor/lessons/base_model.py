@@ -1,38 +1,49 @@
-"""What notebook ``04_base_model`` shows beyond the layer table (:mod:`deepcolor.lessons.architectures`):
-what the paper says beside what the course assumes, what its 2,500 epochs would cost, a hand-written
-Keras model checked against :func:`deepcolor.models.build_model`, and the "overfit one batch" check.
+"""The tables and figures notebook ``04_base_model`` shows beyond the layer table
+(:mod:`deepcolor.lessons.architectures`): what the paper says beside what the course assumes, what
+its 2,500 epochs would cost, a hand-written Keras model checked against
+:func:`deepcolor.models.build_model`, and what the "memorise a few photos" check gave.  The check
+itself (pick the photos, build, compile, fit, predict) is the notebook's own cells; here are its
+settings per profile (:data:`OVERFIT_SETTINGS`), the choice of photos (:func:`spread_over_photos`), its
+table (:func:`memorisation_table`) and its figure (:func:`memorisation_figure`).
 
 Lab units throughout: L in [0, 100], a and b in about [-128, 127]; the models read ``L / 100`` and
-predict ``ab / 128`` (:mod:`deepcolor.models`).
+predict ``ab / 128`` (:mod:`deepcolor.models`; the scaling is ours, the paper gives none).
 """
 
 from __future__ import annotations
 
 import inspect
-import time
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from .. import metrics, paper, predict
-from ..config import PROFILES
+from .. import metrics, paper
+from ..config import OFFLINE_FALLBACK, PROFILES
 from ..resize import resize_images
 from .figures import show_colorizations
 
 __all__ = ["profile_epochs_text", "says_and_assumes", "training_cost_table", "compare_with_built",
-           "OverfitSettings", "OVERFIT_SETTINGS", "overfit_settings", "spread_over_photos", "overfit_demo"]
+           "OverfitSettings", "OVERFIT_SETTINGS", "overfit_settings", "spread_over_photos",
+           "memorisation_table", "memorisation_figure"]
 
 
 # --- what the paper says, what the course assumes ---------------------------------------------------
 
 def profile_epochs_text(profiles=None) -> str:
     """How many epochs each profile trains, as one line of text (notebook 04), e.g.
-    ``"smoke 2, default 5, full 20 epochs per run; study runs 1 / 1 / 20 epochs"``.
-    profiles: {name: :class:`deepcolor.config.Profile`}, default ``deepcolor.config.PROFILES``."""
+    ``"a run: smoke 2, default 5 (offline: 70), full 20 epochs; a study run: smoke 1, default 1, full 20"``.
+    profiles: {name: :class:`deepcolor.config.Profile`}, default ``deepcolor.config.PROFILES``; a
+    profile on the Kaggle data other than ``full`` falls back offline to the built-in sample, which
+    trains ``config.OFFLINE_FALLBACK["epochs"]`` (its study runs keep the profile's)."""
     profiles = PROFILES if profiles is None else profiles
-    runs = ", ".join(f"{name} {p.epochs}" for name, p in profiles.items())
-    study = " / ".join(str(p.study_epochs) for p in profiles.values())
-    return f"{runs} epochs per run; study runs {study} epochs"
+
+    def offline(name, p):
+        falls_back = p.data == "kaggle" and name != "full"  # config.load: full raises instead
+        return f" (offline: {OFFLINE_FALLBACK['epochs']})" if falls_back else ""
+
+    runs = ", ".join(f"{name} {p.epochs}{offline(name, p)}" for name, p in profiles.items())
+    study = ", ".join(f"{name} {p.study_epochs}" for name, p in profiles.items())
+    return f"a run: {runs} epochs; a study run: {study}"
 
 
 def says_and_assumes(profiles=None):
@@ -208,14 +219,14 @@ def compare_with_built(model, name: str = "base", check_outputs: bool = True):
     return pd.DataFrame(rows)
 
 
-# --- can it learn? overfit one batch ---------------------------------------------------------------
+# --- can it learn? memorise a few photos ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class OverfitSettings:
-    """How the "overfit one batch" check trains (notebook 04): ``n_images`` training photos, model
-    ``arch`` at ``input_size`` px, Adam at ``lr``, ``epochs`` passes over them in batches of
+    """How the "memorise a few photos" check trains (notebook 04): ``n_images`` training photos, model
+    ``arch`` at ``input_size`` px, Adam at ``lr``, a fixed ``epochs`` passes over them in batches of
     ``batch_size``, with the "none" embedding (zeros: the network must memorise from L alone).
-    ``measured``: what it gave (see :data:`OVERFIT_SETTINGS`)."""
+    ``measured``: what it gave (see :data:`OVERFIT_SETTINGS`).  Our settings: the paper has no such check."""
 
     arch: str
     input_size: int
@@ -245,12 +256,13 @@ sample of 9 photos without held-out strips, before the sample's version 3; smoke
 default-offline's on today's)."""
 
 
-def overfit_settings(profile: str) -> OverfitSettings:
-    """The :data:`OVERFIT_SETTINGS` of a profile name; another ``"<name>-offline"`` uses ``<name>``'s."""
+def overfit_settings(profile: str, **changes) -> OverfitSettings:
+    """The :data:`OVERFIT_SETTINGS` of a profile name (notebook 04); another ``"<name>-offline"`` uses
+    ``<name>``'s.  ``changes`` replace fields, e.g. ``lr=0.1`` (the paper's figure 17) or ``epochs=10``."""
     key = profile if profile in OVERFIT_SETTINGS else profile.removesuffix("-offline")
     if key not in OVERFIT_SETTINGS:
         raise ValueError(f"no overfit settings for profile {profile!r}; known: {', '.join(OVERFIT_SETTINGS)}")
-    return OVERFIT_SETTINGS[key]
+    return replace(OVERFIT_SETTINGS[key], **changes)
 
 
 def spread_over_photos(ds, indices, n: int) -> np.ndarray:
@@ -271,63 +283,59 @@ def spread_over_photos(ds, indices, n: int) -> np.ndarray:
     return np.sort(np.array(picked, np.int64))
 
 
-def overfit_demo(cfg, ds, split, settings: OverfitSettings | None = None, seed: int = 0, **changes):
-    """Train a fresh model on a few training photos until it memorises their colours (notebook 04).
+def _what(settings: OverfitSettings, n_images: int, profile: str) -> str:
+    s = settings
+    return (f"MEMORISATION, NOT A RESULT: {n_images} training photos seen {s.epochs} times; {s.arch} at "
+            f"{s.input_size}x{s.input_size}, lr {s.lr:g}, batch {s.batch_size}, embeddings: none (zeros), "
+            f"profile {profile}")
 
-    A network, loss and data pipeline that work can memorise a handful of photos; one that cannot is
-    broken before any question of generalising.  cfg: the :class:`deepcolor.config.Config` (its name
-    picks the :data:`OVERFIT_SETTINGS`); ds: a LabDataset; split: (train, val, test) indices, of which
-    ``settings.n_images`` training photos are used (:func:`spread_over_photos`).  ``changes`` replace
-    fields of the settings, e.g. ``epochs=10`` or ``lr=0.1``.  The batch is read by the training
-    pipeline (:class:`deepcolor.batches.ColorBatches`), the model compiled by
-    :func:`deepcolor.train.compile_model` (Adam, MSE, the paper's accuracy), and colour predicted at
-    the photos' size by :func:`deepcolor.predict.predict_ab`.  No run folder is written.
 
-    Returns ``(table, figure)``: a pandas Styler with rows gray (ab = 0), the memorised prediction and
-    the true colours resized to the model's input size and back (what survives that size), columns
-    ``AuC`` and ``paper accuracy`` (:func:`deepcolor.metrics.auc`, :func:`~deepcolor.metrics.paper_accuracy`),
-    measured on the memorised photos at their size (``.data`` is the frame, ``.data.attrs`` holds the
-    settings, ``seconds`` and the first and last ``loss``); and the figure of gray / memorised / truth
-    (:func:`deepcolor.lessons.figures.show_colorizations`).  Both captions say it is memorisation.
+def _finite(ab_pred):
+    """A diverged model (lr too high) predicts NaN: measured and drawn as 0 (gray), what it shows."""
+    ab_pred = np.asarray(ab_pred, np.float32)
+    return ab_pred if np.all(np.isfinite(ab_pred)) else np.nan_to_num(ab_pred)
+
+
+def memorisation_table(ab_true, ab_pred, settings: OverfitSettings, history, profile: str):
+    """What the "memorise a few photos" check gave (notebook 04): AuC and paper accuracy of the
+    memorised colours beside leaving the photos gray, on the very photos it trained on.
+
+    ab_true, ab_pred: (n, H, W, 2) float32 in Lab units, the photos' true colours and the memorising
+    model's (``predict.predict_ab``, at the photos' size); settings: the :class:`OverfitSettings` it was
+    trained with; history: the ``fit`` history dict (``{"loss": [...]}``, MSE of ab / 128 per epoch);
+    profile: ``cfg.name``.  Rows: gray (ab = 0), the memorised prediction (NaN predicted counts as 0)
+    and the true colours resized to the model's input size and back (the most any model at that size
+    can give back); columns ``AuC`` and ``paper accuracy`` (:func:`deepcolor.metrics.auc`,
+    :func:`~deepcolor.metrics.paper_accuracy`), 1 = perfect.  Returns a pandas Styler whose caption says
+    it is memorisation; ``.data`` is the frame, ``.data.attrs`` holds the settings and the first and
+    last loss.
     """
-    import keras
     import pandas as pd
 
-    from .. import models, train
-    from ..batches import ColorBatches
-
-    s = replace(settings or overfit_settings(cfg.name), **changes)
-    idx = spread_over_photos(ds, split[0], s.n_images)
-    none = np.broadcast_to(np.zeros((1, paper.EMBEDDING_SIZE), np.float32), (len(ds), paper.EMBEDDING_SIZE))
-    (x, emb), y = ColorBatches(ds, none, idx, batch_size=len(idx), shuffle=False, input_size=s.input_size)[0]
-    keras.utils.set_random_seed(seed)
-    model = train.compile_model(models.build_model(s.arch, s.input_size), s.lr)
-    start = time.perf_counter()
-    history = model.fit([x, emb], y, epochs=s.epochs, batch_size=s.batch_size, shuffle=True, verbose=0).history
-    seconds = time.perf_counter() - start
-
-    L, ab_true = ds.batch(idx)
-    ab_pred = predict.predict_ab(model, L, emb)
-    if not np.all(np.isfinite(ab_pred)):
-        ab_pred = np.nan_to_num(ab_pred)  # a diverged run (lr too high): measured as what it shows
+    s = settings
+    ab_true = np.asarray(ab_true, np.float32)
     ceiling = resize_images(resize_images(ab_true, s.input_size, s.input_size), *ab_true.shape[1:3])
-    rows = {"gray (ab = 0)": metrics.gray_prediction(ab_true),
-            f"memorised ({s.epochs} epochs)": ab_pred,
+    rows = {"gray (ab = 0)": metrics.gray_prediction(ab_true), f"memorised ({s.epochs} epochs)": _finite(ab_pred),
             f"true colours, resized to {s.input_size} px and back": ceiling}
     table = pd.DataFrame({name: {"AuC": metrics.auc(ab_true, ab), "paper accuracy": metrics.paper_accuracy(ab_true, ab)}
                           for name, ab in rows.items()}).T
     loss = history.get("loss", [float("nan")])
-    table.attrs.update(asdict(s), seconds=seconds, first_loss=float(loss[0]), last_loss=float(loss[-1]),
-                       images=idx.tolist())
-    what = (f"MEMORISATION, NOT A RESULT: {len(idx)} training photos seen {s.epochs} times; {s.arch} at "
-            f"{s.input_size}x{s.input_size}, lr {s.lr:g}, batch {s.batch_size}, embeddings: none (zeros), "
-            f"profile {cfg.name}")
-    styled = table.style.format("{:.3f}").set_caption(
-        f"{what}. Loss (MSE of ab/128) {loss[0]:.4f} -> {loss[-1]:.4f} in {seconds:.0f} s. "
+    table.attrs.update(asdict(s), first_loss=float(loss[0]), last_loss=float(loss[-1]))
+    return table.style.format("{:.3f}").set_caption(
+        f"{_what(s, len(ab_true), profile)}. Loss (MSE of ab/128) {loss[0]:.4f} -> {loss[-1]:.4f}. "
         f"1 = perfect on both columns; the last row is what survives the model's {s.input_size} px input size.")
-    groups = ds.groups
-    titles = [str(groups[i]) for i in idx] if groups is not None else None
-    figure = show_colorizations(L, ab_pred, ab_true, titles=titles, max_images=len(idx),
-                                caption=f"{what}. Middle row: the colours it memorised for these very photos, "
-                                        f"predicted at {s.input_size}x{s.input_size} and resized to the photos' size.")
-    return styled, figure
+
+
+def memorisation_figure(L, ab_pred, ab_true, settings: OverfitSettings, profile: str, titles=None):
+    """Gray input, memorised colours and truth of the photos the check trained on (notebook 04).
+
+    L: (n, H, W) float32 in [0, 100]; ab_pred, ab_true: (n, H, W, 2) float32 in Lab units (NaN
+    predicted is drawn as 0, gray); settings, profile: as for :func:`memorisation_table`; titles: one
+    per photo (e.g. ``ds.groups[few]``).  Returns the :func:`deepcolor.lessons.figures.show_colorizations`
+    Figure, captioned as memorisation.
+    """
+    s = settings
+    return show_colorizations(L, _finite(ab_pred), ab_true, titles=titles, max_images=len(L),
+                              caption=f"{_what(s, len(L), profile)}. Middle row: the colours it memorised for these "
+                                      f"very photos, predicted at {s.input_size}x{s.input_size} and resized to "
+                                      "the photos' size.")
