@@ -15,6 +15,7 @@ from lab_checks import random_lab_dataset
 
 from deepcolor import config, metrics, paper, predict
 from deepcolor.lessons import hyperparameter_study as study
+from deepcolor.lessons import training_time as timing
 from deepcolor.paper import StudyRun
 from deepcolor.runs import Run
 
@@ -206,53 +207,21 @@ def test_the_study_table_says_what_differs_and_the_paper_table_its_data(setup):
 
 COST = {"start": 5.0, "retrace": 2.0, "step": 0.1, "per_image": 0.01, "val_per_image": 0.005, "save": 0.5}
 
-
-def test_estimate_seconds_counts_steps_validation_checkpoints_and_the_partial_batch():
-    # 18 images at batch 5: 4 steps of 0.15 s, the last partial (one more trace); 11 val images; 2 epochs
-    assert study.estimate_seconds(COST, 18, 11, 5, 2) == pytest.approx(5 + 2 + 2 * (4 * 0.15 + 11 * 0.005 + 0.5))
-    assert study.estimate_seconds(COST, 20, 0, 5, 1) == pytest.approx(5 + 4 * 0.15 + 0.5)  # no partial batch
-    assert study.estimate_seconds(COST, 18, 0, 50, 1) == pytest.approx(5 + 0.6 + 0.5)  # one batch: traced once
-
-
-@pytest.mark.parametrize("seconds, words", [(0.2, "about 1 s"), (7.4, "about 7 s"), (38, "about 40 s"),
-                                            (170, "about 3 min"), (2 * 3600, "about 2.0 h")])
-def test_about_rounds_as_an_estimate(seconds, words):
-    assert study.about(seconds) == words
-
-
-def test_step_cost_measures_once_and_leaves_the_random_state_alone():
-    import random
-
-    import deepcolor.train  # noqa: F401  (importing Keras may draw random numbers: not step_cost's doing)
-
-    study.step_cost.cache_clear()
-    np.random.seed(3)
-    random.seed(3)
-    before = np.random.random(), random.random()
-    np.random.seed(3)
-    random.seed(3)
-    cost = study.step_cost("arch3", 16)
-    assert (np.random.random(), random.random()) == before
-    assert all(cost[k] >= 0 for k in ("start", "retrace", "step", "per_image", "val_per_image", "save"))
-    assert cost["start"] > 0 and cost["step"] + cost["per_image"] > 0
-    assert study.step_cost("arch3", 16) is cost  # once per session
-
-
 def test_training_time_says_reused_or_estimates(runs_env, monkeypatch):
     cfg, ds, emb, split, *_ = runs_env
-    assert "already trained" in study.training_time(cfg, ds, split, "arch2", 0.01, 5, 0.01, 1)
-    monkeypatch.setattr(study, "step_cost", lambda arch, size: COST)
+    assert "already trained" in timing.training_time(cfg, ds, split, "arch2", 0.01, 5, 0.01, 1)
+    monkeypatch.setattr(timing, "step_cost", lambda arch, size: COST)
     n = len(split.train)
-    text = study.training_time(cfg, ds, split, "arch2", 0.01, 5, 0.01, 3)
-    seconds = study.estimate_seconds(COST, n, len(split.val), 5, 3)
-    assert text == f"{study.about(seconds)} on this machine ({math.ceil(n / 5) * 3} updates of batch 5, 3 epochs of {n} images at 16 px)"
+    text = timing.training_time(cfg, ds, split, "arch2", 0.01, 5, 0.01, 3)
+    seconds = timing.estimate_seconds(COST, n, len(split.val), 5, 3)
+    assert text == f"{timing.about(seconds)} on this machine ({math.ceil(n / 5) * 3} updates of batch 5, 3 epochs of {n} images at 16 px)"
 
 
 def test_training_slider_shows_the_estimate_before_the_button_and_follows_the_sliders(runs_env, monkeypatch):
     import ipywidgets as widgets
 
     cfg, ds, emb, split, *_ = runs_env
-    monkeypatch.setattr(study, "step_cost", lambda arch, size: COST)
+    monkeypatch.setattr(timing, "step_cost", lambda arch, size: COST)
     epochs = widgets.IntSlider(1, min=1, max=30, continuous_update=False)
     ui = study.training_slider(cfg, ds, emb, split, "arch2", lr=0.01, batch_size=5, l2=0.01, epochs=epochs)
     kinds = [type(w).__name__ for w in ui.children]
