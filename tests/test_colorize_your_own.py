@@ -100,5 +100,7 @@ def test_colorize_command_parses_like_the_cli():
     argv = shlex.split(cmd)
     assert argv[0] == "deepcolor"
     args = build_parser().parse_args(argv[1:])
-    assert (args.command, args.images, args.outdir, args.model) == (
-        "colorize", ["/photos/cat 1.jpg"], "out dir", "/runs/my run/model.keras")
+    assert (args.command, args.images, args.outdir, args.model, args.force) == (
+        "colorize", ["/photos/cat 1.jpg"], "out dir", "/runs/my run/model.keras", False)
+    forced = build_parser().parse_args(shlex.split(lesson.colorize_command("m.keras", "a.png", "out", force=True))[1:])
+    assert forced.force and forced.outdir == "out"

@@ -1,8 +1,10 @@
-"""What notebook ``10_colorize_your_own`` does around the colorizer: save the photo you upload,
-show it before and after, and print the command line that colorizes a whole folder.
+"""The bookkeeping of notebook ``10_colorize_your_own`` around the colorizer: which photo to
+colorize when you upload none, saving the photo you upload, the before-and-after figure, and the
+command line that colorizes a folder.
 
-The colorizing itself is :mod:`deepcolor.colorize` (``Colorizer``, ``deepcolor colorize``).
-Images are RGB: (H, W, 3) uint8, or float in [0, 1].
+The colorizing itself is in the notebook's own cells (``colorize.lightness``, ``embeddings.Embedder``,
+``predict.predict_ab``, ``color.lab_parts_to_rgb``) and in :mod:`deepcolor.colorize` (``Colorizer``,
+``colorize``: ``deepcolor colorize``).  Images are RGB: (H, W, 3) uint8, or float in [0, 1].
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def show_before_after(rgb_in, rgb_out, max_side=1200, caption=None):
     if rgb_in.ndim != 3 or rgb_in.shape[-1] != 3 or rgb_out.shape != rgb_in.shape:
         raise ValueError(f"need rgb_in (H, W, 3) or (H, W) and rgb_out of the same (H, W, 3) shape, "
                          f"got {rgb_in.shape} and {rgb_out.shape}")
-    panels = {"gray input (what the model sees)": gray_to_rgb(rgb_to_lab(rgb_in)[..., 0]), "colorized": rgb_out}
+    gray = gray_to_rgb(rgb_to_lab(rgb_in)[..., 0])
+    panels = {"gray input (its lightness: all the model gets)": gray, "colorized": rgb_out}
     if not is_gray(rgb_in):
         panels["original"] = rgb_in
     h, w = rgb_in.shape[:2]
@@ -122,7 +125,10 @@ def show_before_after(rgb_in, rgb_out, max_side=1200, caption=None):
     return fig
 
 
-def colorize_command(model_path, photo="PHOTO", outdir="OUTDIR") -> str:
-    """The shell command that colorizes ``photo`` into ``outdir`` like notebook 10 does:
-    ``deepcolor colorize PHOTO -o OUTDIR --model RUN_DIR/model.keras``."""
-    return shlex.join(["deepcolor", "colorize", str(photo), "-o", str(outdir), "--model", str(model_path)])
+def colorize_command(model_path, photo="PHOTO", outdir="OUTDIR", force: bool = False) -> str:
+    """The shell command that colorizes ``photo`` into ``outdir`` as notebook 10's call of
+    :func:`deepcolor.colorize.colorize` does: ``deepcolor colorize PHOTO -o OUTDIR --model
+    RUN_DIR/model.keras``, and ``--force`` (replace an earlier output) with ``force``.  Paths are
+    written as given: pass absolute ones for a command that works from any folder."""
+    words = ["deepcolor", "colorize", str(photo), "-o", str(outdir), "--model", str(model_path)]
+    return shlex.join(words + (["--force"] if force else []))

@@ -80,7 +80,7 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     photo = tmp_path / "my_astronaut.png"
     Image.fromarray(skimage.data.astronaut()[40:280, 100:460]).save(photo)  # 360 x 240
     open_notebook(page, lab, "10_colorize_your_own")
-    first_below = code_cell(page, "lesson.photo_from_upload(upload.value")
+    first_below = code_cell(page, "colorize_your_own.photo_from_upload(upload.value")
     first_below.locator(".jp-InputArea-editor").click()
     run_menu(page, "Run All Above Selected Cell")
     wait_until_ran(page, slice(0, 3))
@@ -96,7 +96,7 @@ def test_10_an_uploaded_photo_is_colorized(lab, page, shot, tmp_path):
     run_menu(page, "Run Selected Cell and All Below")
     wait_until_ran(page, timeout=150)
     assert "my_astronaut.png" in first_below.locator(".jp-OutputArea").text_content()
-    result_cell = code_cell(page, "lesson.show_before_after(rgb, out")
+    result_cell = code_cell(page, "colorize_your_own.show_before_after(rgb, out")
     result = result_cell.locator(".jp-OutputArea img")
     wait_for(page, lambda: result.count(), "no colorized image")
     wait_for(page, lambda: result.evaluate("img => img.complete && img.naturalWidth > 100"), "the image did not load")
