@@ -129,6 +129,23 @@ def _evaluation(accuracy):
                         index=pd.Index(["model", "gray baseline", "mean-ab baseline"], name="predictor"))
 
 
+
+def test_loss_curves_label_the_y_axis_with_units():
+    history = {"loss": [0.5, 0.4], "val_loss": [0.6, 0.5], "val_accuracy": [0.5, 0.6], "lr": [1e-3, 1e-3]}
+    fig = figures.loss_curves({"base": history}, metrics=tuple(history))
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == [figures.LOSS_UNITS["mse"]] * 2 + [figures.ACCURACY_UNITS, "lr"]
+    assert "ab/128" in labels[0] and "L2" in labels[0]
+
+    class ClassifierRun:  # what loss_curves reads of a runs.Run: its history and its head's kind
+        history = {"loss": [2.0, 1.5]}
+        head = type("Head", (), {"kind": "classify"})()
+
+    assert figures.loss_curves({"classes": ClassifierRun()}, "loss").axes[0].get_ylabel().startswith("cross-entropy")
+    both = figures.loss_curves({"mse": history, "classes": ClassifierRun()}, "loss").axes[0].get_ylabel()
+    assert both == f"{figures.LOSS_UNITS['mse']} / {figures.LOSS_UNITS['classify']}"
+    assert figures.loss_curves(history, "loss", units={"loss": "my units"}).axes[0].get_ylabel() == "my units"
+
 def test_metrics_table_names_profile_and_embeddings():
     styler = figures.metrics_table(_evaluation(0.6), "smoke", "untrained", "base, test split")
     caption = styler.caption

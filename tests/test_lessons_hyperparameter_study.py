@@ -231,3 +231,44 @@ def test_training_slider_shows_the_estimate_before_the_button_and_follows_the_sl
     epochs.value = 4
     assert f"{math.ceil(len(split.train) / 5) * 4} updates of batch 5, 4 epochs" in estimate.value
     assert ui.kwargs_widgets[-1].value == 4 and not ui.out.outputs  # nothing trained before the button
+
+
+def test_like_a_constant_is_p_or_one_minus_p_exactly():
+    assert study.like_a_constant(0.7, 0.7) and study.like_a_constant(0.3, 0.7)
+    assert not study.like_a_constant(0.69, 0.7) and not study.like_a_constant(math.nan, 0.7)
+
+
+def test_run_study_names_each_run_before_its_lines(runs_env, capsys):
+    cfg, ds, emb, split, _, table = runs_env
+    again = study.run_study(cfg, ds, emb, split, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["run 1/2, figure 13: arch2, lr 0.01, batch 5, L2 0.01, 1 epoch: trained and measured before, reused",
+                     "run 2/2, figure 15: arch2, lr 0.01, batch 5, L2 0.01, 1 epoch: trained and measured before, reused"]
+    assert again["like a constant"].tolist() == [
+        all(study.like_a_constant(r[f"{p}_accuracy"], r[f"constant_{p}"]) for p in ("val", "test")) for _, r in table.iterrows()]
+    study.run_study(cfg, ds, emb, split)
+    assert capsys.readouterr().out == ""  # verbose=0: silent
+
+
+def test_study_figure_reads_at_one_epoch_and_says_which_run_is_which(setup):
+    *_, table = setup
+    table = table.copy()
+    table.loc[0, "test_accuracy"] = 1 - table.loc[0, "constant_test"]  # one side everywhere
+    table.loc[1, "test_accuracy"] = math.nan  # as a diverged run
+    fig = study.study_figure(table, caption="profile: smoke")
+    ax_loss, ax_acc = fig.axes
+    assert [t.get_text() for t in ax_loss.get_yticklabels()] == [
+        "fig 13: arch2, lr 0.01, batch 5, L2 0.01", "fig 15: arch2, lr 0.01, batch 5, L2 0.01"]
+    assert "ab/128" in ax_loss.get_xlabel() and ax_loss.get_xscale() == "log"
+    points = [line for line in ax_loss.get_lines() if len(line.get_xdata())]
+    assert sum(len(line.get_xdata()) for line in points) == 4  # loss and val_loss of two runs, at one epoch each
+    texts = [t.get_text() for t in ax_acc.texts]
+    assert texts[0].endswith("= a constant") and texts[1] == "no model: loss NaN"
+    assert [round(p.get_width(), 6) for p in ax_acc.patches] == [round(table.loc[0, "test_accuracy"], 6), 0]
+    assert fig.legends and "profile: smoke" in fig._suptitle.get_text()
+
+
+def test_a_selection_of_no_runs_still_says_its_profile(setup):
+    *_, table = setup
+    html = study.show_results(table[table["figure"] == 99], "no such run").to_html()
+    assert "profile: smoke" in html and "embeddings: untrained" in html and "NOT RESULTS" in html

@@ -118,7 +118,7 @@ def show_colorizations(L, ab_pred, ab_true=None, titles=None, max_images=6, capt
 
 
 def _history(h):
-    history = getattr(h, "history", h)  # a train.RunResult or a plain dict
+    history = getattr(h, "history", h)  # a runs.Run or a plain dict
     if not isinstance(history, dict):
         raise ValueError(f"a history must be a dict like {{'loss': [...], 'val_loss': [...]}}, got {type(history).__name__}")
     return history
@@ -128,13 +128,33 @@ def _floats(values):
     return np.array([math.nan if v is None else float(v) for v in values], np.float64)
 
 
-def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference=None, logy=False):
-    """Per-epoch curves, one panel per metric and one line per run (notebooks 04-08).
+LOSS_UNITS = {"mse": "MSE of ab/128 + L2 penalty", "classify": "cross-entropy (nats) + L2 penalty"}
+"""What a run's loss is, by its head (:class:`deepcolor.heads.Head`): Keras reports the training loss
+plus l2 times the sum of the squared kernel weights.  ab / 128 lies in [-1, 1], so the MSE has no units."""
+
+ACCURACY_UNITS = "share of pixels, a > b guessed right"
+"""What the paper's accuracy is (:func:`deepcolor.metrics.paper_accuracy`), as a y-axis label."""
+
+
+def y_label(metric, heads=("mse",)):
+    """The y-axis label of a history key (notebooks 04-11): the paper's accuracy as a share of pixels,
+    a loss in :data:`LOSS_UNITS` of the runs' heads ("mse" and/or "classify"), else the key itself."""
+    if "accuracy" in metric:
+        return ACCURACY_UNITS
+    if "loss" in metric:
+        return " / ".join(LOSS_UNITS.get(kind, "loss") for kind in dict.fromkeys(heads))
+    return metric
+
+
+def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference=None, logy=False, units=None):
+    """Per-epoch curves, one panel per metric and one line per run (notebooks 04-11).
 
     histories: dict run name -> history dict ``{"loss": [...], "val_loss": [...], "accuracy": [...]}``
-    (a ``train.RunResult`` works too), values per epoch; a single history dict is one run named "run".
+    (a :class:`deepcolor.runs.Run` works too), values per epoch; a single history dict is one run named "run".
     metrics: the history keys to draw.  reference: optional {metric: (label, value)}, drawn as a
     dashed horizontal line (e.g. the constant-predictor accuracy).  logy: log scale for the y axis.
+    units: optional {metric: y-axis label}; by default :func:`y_label`, the loss in the units of the
+    runs' heads (a history dict is the paper's MSE head; pass Runs, or units, for a classifier).
     NaN or infinite values (a diverged run) are not drawn as points: an "x" at the top of the
     panel marks each such epoch and the legend says "NaN".  Returns a Figure with len(metrics) axes
     (in rows of up to 3; 2x2 for 4 metrics).
@@ -143,6 +163,7 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
         metrics = (metrics,)
     if isinstance(histories, dict) and histories and all(isinstance(v, (list, tuple, np.ndarray)) for v in histories.values()):
         histories = {"run": histories}
+    heads = [getattr(getattr(h, "head", None), "kind", "mse") for h in dict(histories).values()]
     histories = {str(name): _history(h) for name, h in dict(histories).items()}
     if not histories or not metrics:
         raise ValueError("nothing to plot: pass at least one history and one metric")
@@ -174,6 +195,7 @@ def loss_curves(histories, metrics=("loss", "val_loss"), caption=None, reference
         elif logy:
             ax.set_yscale("log")
         ax.set_title(metric)
+        ax.set_ylabel((units or {}).get(metric) or y_label(metric, heads), fontsize=8)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         epochs = max((len(h[metric]) for h in histories.values() if metric in h), default=0)

@@ -26,9 +26,17 @@ __all__ = ["STUDY_COLUMNS", "paper_table", "run_study", "study_histories",
 
 STUDY_COLUMNS = ("figure", "arch", "lr", "batch", "l2", "epochs", "status", "val_accuracy", "paper_val",
                  "test_accuracy", "paper_test", "constant_val", "constant_test", "test_seen_accuracy",
-                 "constant_test_seen", "paper_note",
+                 "constant_test_seen", "like a constant", "paper_note",
                  "differs from the paper", "profile", "embedding_mode", "run_dir")
 """The columns of :func:`run_study`, in order (the ``test_seen`` ones NaN where the split has none)."""
+
+
+def like_a_constant(accuracy, constant) -> bool:
+    """Whether a run's accuracy is exactly what predicting one side of a = b at every pixel scores
+    (p or 1 - p, ``constant`` being max(p, 1 - p)): a run whose outputs no longer depend on the
+    photo, as a saturated or diverged network's (notebook 08).  NaN (no model) is False."""
+    return bool(np.isfinite(accuracy) and min(abs(accuracy - constant), abs(accuracy - (1 - constant))) < 1e-10)
+
 
 def paper_table():
     """The paper's results (:func:`deepcolor.paper.results_table`) as a pandas Styler whose caption
@@ -64,39 +72,50 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
     included, without loading a model.
     Returns a DataFrame with :data:`STUDY_COLUMNS`: our validation / test accuracy (fractions in
     [0, 1], NaN for a diverged run) beside the paper's (joined on figure, arch, lr, batch and l2;
-    NaN where the paper has no number), the constant-predictor accuracy on the same images, and
-    what of the run's setting differs from its figure's (:func:`deepcolor.paper.differs_from_paper`).
+    NaN where the paper has no number), the constant-predictor accuracy on the same images, whether
+    the run scores exactly like a constant on all of them (:func:`like_a_constant`), and what of the
+    run's setting differs from its figure's (:func:`deepcolor.paper.differs_from_paper`).  With
+    ``verbose`` a line before each run names it (figure and setting), above Keras' own lines.
     """
     import pandas as pd
 
     runs = tuple(cfg.profile.study if runs is None else runs)
     epochs = int(cfg.profile.study_epochs if epochs is None else epochs)
     key, rows = study_key(split), []
-    for run in runs:
+    for k, run in enumerate(runs, 1):
         config = cfg.train_config(run.arch, lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
         done = Run.find(config, ds, cfg.embedding_mode, cfg.name, runs_dir=runs_dir, statuses=("completed", "nan"),
                         cached=(STUDY_EVAL, key))  # measured before, a diverged run too: no model to load
-        done = done or cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir, lr=run.lr,
-                                         batch_size=run.batch_size, l2=run.l2, epochs=epochs)
+        trained = None if done else Run.find(config, ds, cfg.embedding_mode, cfg.name, runs_dir=runs_dir, split=split)
+        if verbose:  # which run the lines of Keras below belong to
+            print(f"run {k}/{len(runs)}, figure {run.figure}: {run.arch}, lr {run.lr:g}, batch {run.batch_size}, "
+                  f"L2 {run.l2:g}, {epochs} epoch{'' if epochs == 1 else 's'}"
+                  + (": trained and measured before, reused" if done else ": trained before, reused" if trained
+                     else ": training"), flush=True)
+        done = done or trained or cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir,
+                                                    lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
 
         def measure(done=done):
             return study_accuracies(done.model if done.status == "completed" else None, ds, split, emb)
 
         accs = done.cached(STUDY_EVAL, key, measure) if done.status in ("completed", "nan") else measure()
-        trained = len(done.history.get("loss", []))
+        n_epochs = len(done.history.get("loss", []))
+        parts = [p for p in ("val", "test", "test_seen") if p in accs]
         rows.append({"figure": run.figure, "arch": run.arch, "lr": run.lr, "batch": run.batch_size,
-                     "l2": run.l2, "epochs": trained, "status": done.status,
-                     "differs from the paper": differs_from_paper(cfg, len(ds), run.figure, trained, run.arch,
+                     "l2": run.l2, "epochs": n_epochs, "status": done.status,
+                     "differs from the paper": differs_from_paper(cfg, len(ds), run.figure, n_epochs, run.arch,
                                                                   run.lr, run.batch_size, run.l2),
                      "val_accuracy": accs["val"][0], "test_accuracy": accs["test"][0],
                      "constant_val": accs["val"][1], "constant_test": accs["test"][1],
                      "test_seen_accuracy": accs.get("test_seen", [np.nan])[0],
                      "constant_test_seen": accs.get("test_seen", [np.nan, np.nan])[1],
+                     "like a constant": all(like_a_constant(*accs[p]) for p in parts),
                      "profile": cfg.name, "embedding_mode": cfg.embedding_mode, "run_dir": str(done.path)})
     paper = results_table().rename(columns={"model": "arch", "val": "paper_val", "test": "paper_test",
                                             "note": "paper_note"})
-    df = pd.DataFrame(rows).merge(paper, on=["figure", "arch", "lr", "batch", "l2"], how="left")
-    return df[list(STUDY_COLUMNS)]
+    df = pd.DataFrame(rows).merge(paper, on=["figure", "arch", "lr", "batch", "l2"], how="left")[list(STUDY_COLUMNS)]
+    df.attrs.update(profile=cfg.name, embedding_mode=cfg.embedding_mode)  # for the caption of a selection of no rows
+    return df
 
 
 def study_histories(df) -> dict:
@@ -106,11 +125,55 @@ def study_histories(df) -> dict:
             for r in df.itertuples()}
 
 
+
+def study_figure(table, caption=None):
+    """The study at a glance, one row per run, readable at any number of epochs, one included (notebook 08).
+
+    Left: the loss of each run's last epoch, training (circle) and validation (square), on a log
+    scale in :data:`deepcolor.lessons.figures.LOSS_UNITS`; "NaN" where it diverged.  Right: our test accuracy (a bar, its value
+    written beside it, with "= a constant" where :func:`like_a_constant`), the paper's (a black
+    diamond; none for figure 14) and the constant predictor's score on our test photos (dashed).
+    table: a :func:`run_study` table.  Returns a Figure with 2 axes.
+    """
+    histories = list(study_histories(table).values())
+    labels = [f"fig {r.figure}: {r.arch}, lr {r.lr:g}, batch {r.batch}, L2 {r.l2:g}" for r in table.itertuples()]
+    y = np.arange(len(labels))
+    fig = figures.figure(figsize=(12, 0.42 * len(labels) + 2.0))
+    ax_loss, ax_acc = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.3])
+    for shift, key, marker, name in ((-0.12, "loss", "o", "training loss"), (0.12, "val_loss", "s", "validation loss")):
+        last = np.array([float(h[key][-1]) if h.get(key) and h[key][-1] is not None else np.nan for h in histories])
+        ok = np.isfinite(last) & (last > 0)
+        ax_loss.plot(last[ok], y[ok] + shift, marker, ls="none", label=name)
+        for i in np.flatnonzero(~ok):
+            ax_loss.text(0.02, i + shift, f"{key}: NaN", transform=ax_loss.get_yaxis_transform(), va="center", fontsize=8)
+    ax_loss.set_xscale("log")
+    ax_loss.set_xlabel(f"loss at the last epoch ({figures.LOSS_UNITS['mse']}; log scale)")
+    ax_loss.set_yticks(y, labels)
+    ax_loss.invert_yaxis()
+    ax_acc.barh(y, table["test_accuracy"].fillna(0), height=0.6, color="C2", label="ours, test")
+    ax_acc.plot(table["paper_test"], y, "kD", ls="none", label="the paper's test (2,500 epochs)")
+    constant = table["constant_test"].iloc[0]
+    ax_acc.axvline(constant, color="gray", ls="--", lw=1, label=f"constant predictor on our test photos ({constant:.1%})")
+    for i, r in enumerate(table.itertuples()):
+        acc = r.test_accuracy
+        words = "no model: loss NaN" if not np.isfinite(acc) else f"{acc:.1%}" + (" = a constant" if like_a_constant(
+            acc, r.constant_test) else "")
+        ax_acc.text(0.01 if not np.isfinite(acc) else acc + 0.01, i, words, va="center", fontsize=8)
+    ax_acc.set_xlim(0, 1.18)
+    ax_acc.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}" if v <= 1 else "")
+    ax_acc.set_xlabel(f"test accuracy ({figures.ACCURACY_UNITS})")
+    figures.place_legend(fig, [ax_loss, ax_acc])
+    figures.suptitle(fig, caption)
+    return fig
+
+
 def show_results(df, title=None):
-    """A table of :func:`run_study` or :func:`deepcolor.comparison.architecture_results` as a pandas
-    Styler captioned by :func:`deepcolor.lessons.figures.caption` (the profile and embedding mode;
-    "NOT RESULTS" under smoke) (notebooks 08, 09).  Accuracies are shown as percentages."""
-    profile, mode = df["profile"].iloc[0], df["embedding_mode"].iloc[0]
+    """A table of :func:`run_study` (or a selection of its rows) as a pandas Styler captioned by
+    :func:`deepcolor.lessons.figures.caption` (the profile and embedding mode; "NOT RESULTS" under
+    smoke), read from its columns, or from ``df.attrs`` for a selection of no rows (notebook 08).
+    Accuracies are shown as percentages."""
+    profile, mode = ((df["profile"].iloc[0], df["embedding_mode"].iloc[0]) if len(df)
+                     else (df.attrs.get("profile", "unknown"), df.attrs.get("embedding_mode", "unknown")))
     unseen = [c for c in ("test_seen_accuracy", "constant_test_seen") if c in df and df[c].isna().all()]
     styler = figures.metrics_table(df.drop(columns=["profile", "embedding_mode", "run_dir", *unseen], errors="ignore"),
                                    profile, mode, title)

@@ -56,16 +56,17 @@ def test_08_run_interact_draws_a_new_figure(lab, page, shot):
     open_notebook(page, lab, "08_hyperparameter_study")
     run_menu(page, "Run All Cells")
     wait_until_ran(page, timeout=150)
-    cell = code_cell(page, "widgets.interact_manual(")
+    cell = code_cell(page, "hyperparameter_study.training_slider(")
     study = rendered(cell, ".widget-interact")
     handle, readout = slider(study, "lr")
     figures = study.locator(".widget-output img")
     assert figures.count() == 0, "interact_manual drew a figure before 'Run Interact' was pressed"
     shot(page, "08_learning_rate_before", show=cell)
 
+    expect(study.locator(".widget-html")).to_contain_text("Estimated time:")  # what Run Interact will cost
     handle.focus()
-    page.keyboard.press("ArrowLeft")  # one step of the log slider: lr 1e-3 -> 1e-4
-    wait_for(page, lambda: float(readout.text_content()) == 1e-4, "the lr slider did not move to 1e-4")
+    page.keyboard.press("ArrowLeft")  # one step of the log slider: figure 19's lr 1e-2 -> 1e-3
+    wait_for(page, lambda: float(readout.text_content()) == 1e-3, "the lr slider did not move to 1e-3")
     study.get_by_role("button", name="Run Interact").click()
     wait_for(page, lambda: figures.count(), "no figure after 'Run Interact'", timeout=90)
     wait_for(page, lambda: figures.first.evaluate("img => img.complete && img.naturalWidth > 100"), "the figure did not load")
