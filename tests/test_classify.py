@@ -153,17 +153,14 @@ def test_a_regression_model_is_not_read_as_a_classifier():
 @pytest.mark.parametrize("T", [0.38, 1.0])
 def test_a_classifier_read_as_a_regression_model_gives_the_annealed_mean_at_the_photos_size(trained, T):
     """What notebook 11, deepcolor colorize and the evaluation read: predict_ab through an
-    AnnealedColorizer (as_regressor), for photos at the model's input size and larger."""
-    from deepcolor.lessons import colour_as_classes as cac
-
+    AnnealedColorizer, for photos at the model's input size and larger."""
     ds, emb, model, _ = trained
     L, _ = ds.batch([0, 1, 2])
     for photo in (L, np.repeat(np.repeat(L, 2, 1), 3, 2)):
-        ab = predict_ab(cac.as_regressor(model, T), photo, emb[:3])
+        ab = predict_ab(AnnealedColorizer(model, T), photo, emb[:3])
         assert ab.shape == photo.shape + (2,) and ab.dtype == np.float32
         assert np.all(np.abs(ab) <= 111)  # a mix of bin centres, all within [-110, 110]
         np.testing.assert_allclose(ab, annealed_ab(model, photo, emb[:3], T), atol=1e-3)
-    assert cac.as_regressor(build_model("arch3", 32), T).count_params() == PAPER_PARAMS["arch3"]
 
 
 # ---------------------------------------------------------------- the loss Keras minimises
@@ -328,21 +325,33 @@ def test_an_interrupted_classifier_run_resumes_to_the_same_weights(run_inputs, t
 
 
 def test_notebook_11_reuses_its_three_runs_the_second_time(tiny, monkeypatch):
+    """Notebook 11's three train_or_load calls (MSE, classes, classes + rebalancing): three run
+    folders, one per head, and the second time the same models read back, nothing trained."""
     import deepcolor.train as train_module
-    from deepcolor.lessons import colour_as_classes as cac
 
     cfg, ds, emb, split, runs_dir = tiny
-    models, histories = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
-    assert list(models) == list(cac.MODELS) and all(len(h["loss"]) == cfg.profile.epochs for h in histories.values())
+    heads = {"MSE (paper)": None, "classes": ClassifierHead(rebalance=False),
+             "classes + rebalancing": ClassifierHead(rebalance=True)}
+    runs = {name: cfg.train_or_load("arch3", ds, emb, split, verbose=0, runs_dir=runs_dir, head=head)
+            for name, head in heads.items()}
+    assert all(len(run.history["loss"]) == cfg.profile.epochs for run in runs.values())
+    assert [run.head.kind for run in runs.values()] == ["mse", "classify", "classify"]
+    assert [getattr(run.head, "rebalance", None) for run in runs.values()] == [None, False, True]
     folders = sorted(p.name for p in runs_dir.iterdir())
     assert len(folders) == 3
     monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained again"))
-    again, _ = cac.train_three(cfg, ds, emb, split, arch="arch3", runs_dir=runs_dir)
+    again = {name: cfg.train_or_load("arch3", ds, emb, split, verbose=0, runs_dir=runs_dir, head=head)
+             for name, head in heads.items()}
     assert sorted(p.name for p in runs_dir.iterdir()) == folders
-    for name in cac.MODELS:
-        for a, b in zip(models[name].get_weights(), again[name].get_weights()):
+    for name in heads:
+        assert again[name].path == runs[name].path
+        for a, b in zip(runs[name].model.get_weights(), again[name].model.get_weights()):
             np.testing.assert_array_equal(a, b)
-    assert [cac.as_regressor(m, 0.38) is m for m in again.values()] == [True, False, False]
+    T = 0.38  # what the notebook reads the classifiers at: each as a regression model of the same trunk
+    L, _ = ds.batch(split.test)
+    for name in ("classes", "classes + rebalancing"):
+        ab = predict_ab(AnnealedColorizer(again[name].model, T), L, emb[split.test])
+        assert ab.shape == L.shape + (2,)
 
 
 def _found(run):
