@@ -1,6 +1,8 @@
-"""What notebook ``08_hyperparameter_study`` runs and shows: the paper's grid of runs (figures
-12-20) beside the paper's numbers, their loss curves, and the sliders (also used in notebooks 04
-and 07).  The final evaluation is :mod:`deepcolor.evaluation`.
+"""What notebook ``08_hyperparameter_study`` loops over, tabulates and draws: the paper's grid of runs
+(figures 12-20) beside the paper's numbers (:func:`run_study`, the same calls the notebook makes by
+hand for one run: ``cfg.train_or_load`` and :func:`deepcolor.evaluation.study_accuracies`), the study
+at a glance (:func:`study_figure`), and the training sliders of notebooks 04 and 08
+(:func:`training_slider`, with the time estimate of :mod:`deepcolor.lessons.training_time`).
 
 Every table carries the profile and embedding mode that produced it (under smoke its numbers are
 not results; :func:`deepcolor.lessons.figures.caption`).  Accuracies are the paper's (is ``a > b``
@@ -8,8 +10,6 @@ guessed right; see :mod:`deepcolor.metrics`), measured at the photos' size like 
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 

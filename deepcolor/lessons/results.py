@@ -1,5 +1,7 @@
-"""What notebook ``09_results`` shows beyond the results table (:func:`deepcolor.comparison.architecture_results`):
-what the paper's accuracy cannot see.
+"""The tables and pictures of notebook ``09_results`` beyond the results table: the paper's headline
+beside ours, where the fragile pixels lie, what a chroma gain does, and what the paper's NaN run tells
+about its data.  The measuring is the notebook's own cells (:mod:`deepcolor.metrics`,
+:mod:`deepcolor.comparison`); these only tabulate and draw.
 """
 
 from __future__ import annotations
@@ -9,12 +11,11 @@ import numpy as np
 from .. import metrics
 from ..color import gray_to_rgb, lab_parts_to_rgb
 from ..comparison import LEVEL, UNSEEN
-from ..metrics import ab_mse, auc, gray_prediction, paper_accuracy
 from ..paper import HEADLINE_TEST_ACCURACY, PAPER_EPOCHS, PAPER_RESULTS, PAPER_SETTING, differs_from_paper
 from . import figures
 from .figures import figure, suptitle
 
-__all__ = ["accuracy_blind_spot", "chroma_gain_figure", "chroma_gain_table", "fragile_mask", "fragile_pixels_figure",
+__all__ = ["GAINS", "chroma_gain_figure", "chroma_gain_table", "fragile_mask", "fragile_pixels_figure",
            "headline_beside_ours", "nan_run_deduction"]
 
 GAINS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -48,28 +49,6 @@ def headline_beside_ours(results, cfg, n_images):
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["test accuracy", "test images", "setting"])
     return (table.style.format("{:.2%}", subset=["test accuracy"], na_rep="-")
             .set_caption(figures.caption(cfg.name, cfg.embedding_mode, "figure 20 beside our test sets")))
-
-
-def accuracy_blind_spot(ab_true):
-    """What the paper's accuracy does and does not see, on the true colours ``ab_true``
-    (N, H, W, 2) in Lab units (notebook 09).  Returns (table, predictions): a DataFrame indexed
-    by predictor with accuracy, ab_mse and auc, and those predictions, (N, H, W, 2) Lab units:
-
-    - "truth"; "gray (ab = 0)", which scores p, the share of pixels with a >= b;
-    - "right side, wrong colour": (100, -100) where a >= b, else (-100, 100): 100% accuracy;
-    - "truth, a and b swapped where |a - b| < 5": nearly the right colour, yet far less accuracy.
-    """
-    import pandas as pd
-
-    ab_true = np.asarray(ab_true, np.float32)
-    a_side = np.argmax(ab_true, -1)[..., None] == 0
-    near = np.abs(ab_true[..., :1] - ab_true[..., 1:]) < 5
-    preds = {"truth": ab_true, "gray (ab = 0)": gray_prediction(ab_true),
-             "right side, wrong colour": np.where(a_side, [100.0, -100.0], [-100.0, 100.0]).astype(np.float32),
-             "truth, a and b swapped where |a - b| < 5": np.where(near, ab_true[..., ::-1], ab_true)}
-    table = pd.DataFrame([{"accuracy": paper_accuracy(ab_true, p), "ab_mse": ab_mse(ab_true, p),
-                           "auc": auc(ab_true, p)} for p in preds.values()], index=pd.Index(preds, name="predictor"))
-    return table, preds
 
 
 def chroma_gain_table(L, ab_true, ab_pred, gains=GAINS):
