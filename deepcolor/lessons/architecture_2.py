@@ -117,7 +117,7 @@ def ablation_figure(table, cfg, arch, split):
             ax.bar(x, values, width=width, color=colour, label=label if column != "embedding spread" else None)
             for name, style in lines.items():
                 if column != "embedding spread" and name in part.index:
-                    ax.axhline(part.loc[name, column], color=colour, linestyle=style, linewidth=1, zorder=1,
+                    ax.axhline(part.loc[name, column], color=colour, linestyle=style, linewidth=1, zorder=2,
                                label=f"{name}, {label}")
             for xi, v in zip(x, values):  # on a white box above the lines, so that no line crosses a value
                 ax.annotate(f"{v:.3g}", (xi, v), xytext=(0, 2), textcoords="offset points", ha="center",
