@@ -2,8 +2,7 @@
 the photos they trained on; and several models side by side.
 
 Introduced in notebook ``04_base_model`` (:func:`evaluate_test_sets`, :func:`picture_indices`); every
-notebook that measures or shows a model uses them: 05-07 (through
-:func:`deepcolor.lessons.architectures.architecture_lesson`), 06's fusion ablation, 07 and
+notebook that measures or shows a model uses them: 05-07 (in their own cells), 06's fusion ablation, 07 and
 ``09_results`` (:func:`architecture_results`) and ``11_colour_as_classes``.
 
 A split (:func:`deepcolor.data.split`) has two test sets.  ``split.test`` holds photos the model has

@@ -17,8 +17,8 @@
   Kaggle 8-bit encoding written out independently of ``deepcolor.color``).
 - ``kaggle_photos`` (session): 10 crops of real photos in the Kaggle layout (ab files of 4/4/2
   images), with the true Lab values to compare against.
-- ``tiny`` and ``lesson`` (module): a tiny profile, dataset and split, and the arch1 lesson trained
-  on them once per test module (the architecture lessons, notebooks 05-07).
+- ``tiny`` (module): a tiny profile, dataset, embeddings, split and runs folder (the architecture
+  lessons, notebooks 05-07).
 
 Keras tests run on TensorFlow unless ``KERAS_BACKEND`` says otherwise.
 """
@@ -163,12 +163,3 @@ def tiny(tmp_path_factory):
     ds, emb = random_lab_dataset()  # emb stands in for the profile's (untrained) embeddings
     cfg = config.Config(replace(config.PROFILES["smoke"], input_size=16, epochs=1, batch_size=8))
     return cfg, ds, emb, cfg.split(ds), tmp_path_factory.mktemp("runs")
-
-
-@pytest.fixture(scope="module")
-def lesson(tiny):
-    """The arch1 lesson of notebook 05 (:func:`deepcolor.lessons.architectures.architecture_lesson`) on ``tiny``."""
-    from deepcolor.lessons import architectures
-
-    cfg, ds, emb, split, runs_dir = tiny
-    return architectures.architecture_lesson(cfg, ds, emb, split, "arch1", verbose=0, runs_dir=runs_dir)
