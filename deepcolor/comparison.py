@@ -63,7 +63,7 @@ def sets_caption(split) -> str:
     return " and ".join(f"{len(indices)} {words[part]}" for part, indices in image_sets(split).items())
 
 
-def evaluate_test_sets(model, dataset, split, embeddings, batch_size: int = 16):
+def evaluate_test_sets(model, dataset, split, embeddings, batch_size: int = 16, progress: str | None = None):
     """A model and both baselines on each test set of ``split`` (notebooks 04-11).
 
     model: a finished run (a :class:`deepcolor.runs.Run` whose status is "completed"), measured
@@ -75,7 +75,8 @@ def evaluate_test_sets(model, dataset, split, embeddings, batch_size: int = 16):
     predictor): :data:`UNSEEN` (``split.test``) then :data:`SEEN` (``split.test_seen``, where it holds
     images), each with the rows "model", "gray baseline", "mean-ab baseline" and the columns of
     :func:`~deepcolor.evaluation.evaluate` (``METRICS``, ``images``, ``note``).  For a run,
-    ``attrs["reused"]`` is True when every table was read back.
+    ``attrs["reused"]`` is True when every table was read back.  progress: words naming what is
+    measured ("base"): a bar per test set while it is measured, e.g. "base on photos never seen".
     """
     import pandas as pd
 
@@ -83,10 +84,12 @@ def evaluate_test_sets(model, dataset, split, embeddings, batch_size: int = 16):
     is_run = hasattr(model, "run_dir") and hasattr(model, "status")
     tables = {}
     for part, indices in image_sets(split).items():
+        shown = None if progress is None else f"{progress} on {TEST_SETS[part]}"
         if is_run:
-            tables[TEST_SETS[part]] = evaluate_run(model, dataset, indices, embeddings, train, batch_size, part=part)
+            tables[TEST_SETS[part]] = evaluate_run(model, dataset, indices, embeddings, train, batch_size, part=part,
+                                                   progress=shown)
         else:
-            tables[TEST_SETS[part]] = evaluate(model, dataset, indices, embeddings, train, batch_size)
+            tables[TEST_SETS[part]] = evaluate(model, dataset, indices, embeddings, train, batch_size, shown)
     table = pd.concat(tables, names=[LEVEL])
     if is_run:
         table.attrs["reused"] = all(t.attrs.get("reused", False) for t in tables.values())

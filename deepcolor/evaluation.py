@@ -24,6 +24,7 @@ from . import ab_bins
 from .fingerprints import index_hash
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
+from .progress import bar
 from .runs import FINAL_MODEL
 
 __all__ = ["BASELINES", "evaluate", "evaluate_run", "rebalancing", "study_accuracies", "training_colours"]
@@ -87,7 +88,7 @@ def _remember(cache: dict, key, value, keep: int = 4) -> None:
     cache[key] = value
 
 
-def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16):
+def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size: int = 16, progress=None):
     """The model and both baselines on ``dataset`` images ``indices`` (notebooks 04-09).
 
     model: a Keras model taking ``[L / 100 (n, s, s, 1), embedding (n, 1000)]`` and returning
@@ -102,11 +103,15 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`).
     The baselines do not depend on the model: they are measured once per Python session for these
     images and training images (keyed like :func:`training_colours`), later calls reuse their rows.
+    progress: None, a ``progress(done, total)`` callable, or words naming what is measured, which
+    draw a bar of the images done (:func:`deepcolor.progress.bar`).
     Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
     baseline"), with the ``METRICS`` columns, ``images`` (how many) and ``note``.
     """
     import pandas as pd
 
+    if isinstance(progress, str):
+        progress = bar(progress)
     indices = np.asarray(indices, np.int64).reshape(-1)
     if indices.size == 0:
         raise ValueError("indices is empty: pass the dataset indices to evaluate (e.g. split.test)")
@@ -120,7 +125,7 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     mean, weights_of = training_colours(dataset, train_indices, batch_size)
     key = _session_key(dataset, indices, train_indices) + (batch_size,)
     measured = ("model",) if key in _BASELINE_ROWS else ("model", *BASELINES)  # baselines: once a session
-    totals = {name: RunningTotals(weights_of=weights_of) for name in measured}
+    totals, done = {name: RunningTotals(weights_of=weights_of) for name in measured}, 0
     for idx, L, ab in dataset.batches(indices, batch_size):
         preds = {"model": lambda: predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
                  "gray baseline": lambda: gray_prediction(ab),
@@ -128,6 +133,9 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
         rgb_true = to_rgb(L, ab)  # the truth's RGB, shared by the predictors
         for name in measured:
             totals[name].add(ab, preds[name](), L, rgb_true)
+        done += len(idx)
+        if progress is not None:
+            progress(done, len(indices))
     results = {name: totals[name].result() for name in measured}
     if key not in _BASELINE_ROWS:
         _remember(_BASELINE_ROWS, key, {name: results[name] for name in BASELINES})
@@ -157,7 +165,8 @@ def _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size
             "dtype_policy": keras.config.dtype_policy().name}
 
 
-def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_size: int = 16, part: str = "test"):
+def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_size: int = 16, part: str = "test",
+                 progress=None):
     """:func:`evaluate` of a finished run's final model, measured once and kept in the run's folder
     (notebook 04; notebooks 05-11 read back what 04-07 measured).
 
@@ -171,7 +180,7 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
     policy.  A later call where all of these are the same reads the table back
     (``attrs["reused"]`` is then True) instead of colorizing every image again; any difference
     measures again.  When the run folder cannot be written (read-only), the table is measured
-    and returned with a warning.
+    and returned with a warning.  progress: as for :func:`evaluate`, shown only when it measures.
     """
     import pandas as pd
 
@@ -180,17 +189,17 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
                          "to evaluate: train it to completion, or measure its model with evaluate(run.model, ...)")
     indices = np.asarray(indices, np.int64).reshape(-1)
     if indices.size == 0 or len(embeddings) != len(dataset):
-        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)  # its own clear errors
+        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size, progress)  # its own errors
     if train_indices is not None:
         train_indices = np.asarray(train_indices, np.int64).reshape(-1)
     try:
         key = _evaluation_key(run, dataset, indices, embeddings, train_indices, batch_size)
     except FileNotFoundError:  # no final model file to tell this model from another: measure, keep nothing
-        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
+        return evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size, progress)
     measured = []
 
     def measure() -> dict:
-        table = evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size)
+        table = evaluate(run.model, dataset, indices, embeddings, train_indices, batch_size, progress)
         measured.append(table)
         return {name: {col: (v.item() if isinstance(v, np.generic) else v) for col, v in row.items()}
                 for name, row in table.to_dict(orient="index").items()}

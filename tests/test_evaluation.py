@@ -96,6 +96,14 @@ def test_evaluate_perfect_model_and_baselines():
     assert table.loc["mean-ab baseline", "note"] == ""
 
 
+def test_evaluate_reports_its_progress_in_images():
+    ds, emb = _dataset(seed=5)
+    calls = []
+    evaluation.evaluate(OracleModel(ds, 32), ds, [5, 0, 3, 6, 1], emb, train_indices=[2, 4], batch_size=2,
+                        progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+
+
 def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
     ds, _ = _dataset(n=5, seed=101)
     reads = []
