@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..ab_bins import ZHANG_T
-from ..classify import AnnealedColorizer
 from ..color import lab_parts_to_rgb
 from ..predict import predict_ab
 from .figures import caption, new_figure, suptitle
@@ -60,5 +59,7 @@ def temperature_figure(cfg, model, L, embedding, T: float = ZHANG_T, max_images:
     mean of each pixel's distribution, small T approaches its mode.
     model: a classifier (output (n, s/2, s/2, Q)); L: (n, H, W) in [0, 100]; embedding: (n, 1000);
     titles: column titles, as for :func:`show_side_by_side`.  Returns a Figure (gray row, prediction row)."""
+    from ..classify import AnnealedColorizer  # Keras: imported when a figure is drawn, as the lessons do
+
     ab = predict_ab(AnnealedColorizer(model, T), L, np.asarray(embedding, np.float32))
     return show_side_by_side(cfg, L, None, {f"T = {T:.2f}": ab}, max_images, f"annealed mean at T = {T:.2f}", titles)
