@@ -238,7 +238,9 @@ def test_like_a_constant_is_p_or_one_minus_p_exactly():
     assert not study.like_a_constant(0.69, 0.7) and not study.like_a_constant(math.nan, 0.7)
 
 
-def test_run_study_names_each_run_before_its_lines(runs_env, capsys):
+def test_run_study_names_each_run_before_its_lines(runs_env, capsys, tmp_path):
+    import shutil
+
     cfg, ds, emb, split, _, table = runs_env
     again = study.run_study(cfg, ds, emb, split, verbose=2)
     lines = capsys.readouterr().out.splitlines()
@@ -248,6 +250,12 @@ def test_run_study_names_each_run_before_its_lines(runs_env, capsys):
         all(study.like_a_constant(r[f"{p}_accuracy"], r[f"constant_{p}"]) for p in ("val", "test")) for _, r in table.iterrows()]
     study.run_study(cfg, ds, emb, split)
     assert capsys.readouterr().out == ""  # verbose=0: silent
+    shutil.copytree(table.loc[0, "run_dir"], tmp_path / "run")  # a copy: its kept accuracies change below
+    other = type(split)(split.train, split.val, split.test[:-1])  # not measured on these images yet
+    study.run_study(cfg, ds, emb, other, runs=RUNS[:1], verbose=2, runs_dir=tmp_path)
+    assert capsys.readouterr().out.splitlines() == [
+        "run 1/1, figure 13: arch2, lr 0.01, batch 5, L2 0.01, 1 epoch: trained before, reused",
+        f"measuring it on {len(other.val) + len(other.test) + len(other.test_seen)} validation and test images"]
 
 
 def test_study_figure_reads_at_one_epoch_and_says_which_run_is_which(setup):

@@ -96,6 +96,9 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
                                                     lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
 
         def measure(done=done):
+            if verbose and done.status == "completed":
+                print(f"measuring it on {sum(len(p) for p in split[1:3]) + len(getattr(split, 'test_seen', ()))} "
+                      "validation and test images", flush=True)
             return study_accuracies(done.model if done.status == "completed" else None, ds, split, emb)
 
         accs = done.cached(STUDY_EVAL, key, measure) if done.status in ("completed", "nan") else measure()
