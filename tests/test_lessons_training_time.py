@@ -22,6 +22,7 @@ def test_about_rounds_as_an_estimate(seconds, words):
 
 
 def test_step_cost_measures_once_and_leaves_the_random_state_alone():
+    import logging
     import random
 
     import deepcolor.train  # noqa: F401  (importing Keras may draw random numbers: not step_cost's doing)
@@ -37,4 +38,14 @@ def test_step_cost_measures_once_and_leaves_the_random_state_alone():
     assert all(cost[k] >= 0 for k in ("start", "retrace", "step", "per_image", "val_per_image", "save"))
     assert cost["start"] > 0 and cost["step"] + cost["per_image"] > 0
     assert timing.step_cost("arch3", 16) is cost  # once per session
+    assert not any(isinstance(f, timing.DeliberateRetracing) for f in logging.getLogger("tensorflow").filters)
 
+
+
+def test_the_deliberate_retracing_warning_is_dropped_and_nothing_else():
+    import logging
+
+    quiet = timing.DeliberateRetracing()
+    record = lambda text: logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, text, None, None)  # noqa: E731
+    assert not quiet.filter(record("5 out of the last 9 calls to <function f> triggered tf.function retracing. ..."))
+    assert quiet.filter(record("something else"))

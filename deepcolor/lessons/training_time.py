@@ -9,6 +9,7 @@ on a busy machine it can be off by half.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import random
 import tempfile
@@ -25,6 +26,14 @@ ESTIMATE_BATCHES = (2, 8)
 part plus a part per image, and two sizes give both."""
 
 
+class DeliberateRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning (a Python ``logging`` record of
+    the "tensorflow" logger) while :func:`step_cost` retraces on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 @functools.lru_cache(maxsize=16)
 def step_cost(arch: str, input_size: int) -> dict:
     """What training ``arch`` at ``input_size`` px costs on this machine, measured once per Python
@@ -34,7 +43,8 @@ def step_cost(arch: str, input_size: int) -> dict:
     which every run pays once), "retrace" (a batch of another size, as a last partial batch),
     "step" and "per_image" (a training step costs ``step + per_image * batch``), "val_per_image"
     (a validation image) and "save" (the checkpoint written after every epoch).  The global
-    random state of Python and NumPy is left as it was.
+    random state of Python and NumPy is left as it was, and TensorFlow's warning about the
+    retracing that timing two batch sizes causes on purpose is not shown.
     """
     import keras
 
@@ -55,6 +65,8 @@ def step_cost(arch: str, input_size: int) -> dict:
             times.append(time.perf_counter() - t)
         return min(times)
 
+    quiet = DeliberateRetracing()
+    logging.getLogger("tensorflow").addFilter(quiet)
     try:
         t = time.perf_counter()
         model = new_model(TrainConfig(arch=arch, input_size=int(input_size), l2=0.01))
@@ -68,6 +80,7 @@ def step_cost(arch: str, input_size: int) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             save = timed(model.save, str(Path(folder) / "model.keras"))
     finally:
+        logging.getLogger("tensorflow").removeFilter(quiet)
         random.setstate(states[0])
         np.random.set_state(states[1])
     per_image = max(large - small, 0.0) / (b2 - b1)
