@@ -19,9 +19,13 @@ What it does, unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then it changes 
 
 - sets ``TF_CPP_MIN_LOG_LEVEL=2`` (:func:`deepcolor.settings.quiet_tf_logs`), so TensorFlow's
   later C++ INFO and WARNING lines are not shown; its errors are;
+- drops TensorFlow's "triggered tf.function retracing" warning (:func:`_drop_retracing_warnings`),
+  which training several models one after another sets off by design;
 - while Keras is imported and the devices are found, reads what is written to file descriptor 2 and
   writes back every line except the C++ INFO and WARNING lines, absl's "All log messages before
-  absl::InitializeLog()" notice and the CUDA probe's "failed call to cuInit" error.  TensorFlow
+  absl::InitializeLog()" notice, the CUDA probe's "failed call to cuInit" error and oneDNN's
+  "supports DT_INT32 only on platforms with AVX-512", which a one-step fit says there
+  (:func:`_first_upsampling_gradient`) rather than in a student's first training cell.  TensorFlow
   2.16 and later print these lines before its log level is read, so the variable alone does not
   hide them.  Python's warnings and anything else are written back unchanged.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import re
 import sys
@@ -98,8 +103,11 @@ def start():
             import tensorflow as tf
 
             tf.config.list_logical_devices()  # the CUDA probe, while its lines are filtered
-            _first_upsampling_gradient(keras)
+            if quiet:
+                _first_upsampling_gradient(keras)
     apply_precision(keras)
+    if quiet:
+        logging.getLogger("tensorflow").addFilter(_drop_retracing_warnings)
     _started.append(keras)
     return keras
 
@@ -115,6 +123,16 @@ def check_backend_name() -> None:
         raise ValueError(f"the environment variable KERAS_BACKEND is {name!r}, which is no Keras backend: set it "
                          f"to one of {', '.join(BACKENDS)} (e.g. export KERAS_BACKEND=jax), or unset it for "
                          "tensorflow")
+
+
+def _drop_retracing_warnings(record: logging.LogRecord) -> bool:
+    """Keep every TensorFlow log record except its "triggered tf.function retracing" warning.
+
+    Keras wraps each model's train and test step in a new ``tf.function``, and TensorFlow counts
+    the traces of all of them together: training models one after another (the study of notebook
+    08), each traced once and again for a smaller last batch, sets the warning off although every
+    trace is by design, and a student can do nothing about it."""
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 def _first_upsampling_gradient(keras) -> None:

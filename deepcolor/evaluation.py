@@ -216,7 +216,7 @@ def evaluate_run(run, dataset, indices, embeddings, train_indices=None, batch_si
     return table
 
 
-def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) -> dict:
+def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16, progress=None) -> dict:
     """``{"val": [accuracy, constant], "test": [...]}`` of one run of the study (notebook 08), and
     ``"test_seen"`` where the split has held-out crops of its training photos (:class:`deepcolor.data.Split`).
 
@@ -224,11 +224,15 @@ def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) ->
     did not complete); constant: the constant-predictor accuracy max(p, 1 - p) in [0.5, 1], p the
     share of pixels with a >= b.  split: (train, val, test) index arrays; embeddings:
     (len(dataset), 1000).  Measured at the photos' size like :func:`evaluate`, with running totals.
+    progress: as for :func:`evaluate`, over the images of all the parts.
     """
     out = {}
     parts = [("val", split[1]), ("test", split[2])]
     if len(getattr(split, "test_seen", ())):
         parts.append(("test_seen", split.test_seen))
+    if isinstance(progress, str):
+        progress = bar(progress)
+    total, done = sum(len(indices) for _, indices in parts), 0
     for part, indices in parts:
         if not len(indices):
             raise ValueError(f"the split's {part} part is empty: use deepcolor.data.split on at least 3 images")
@@ -237,6 +241,9 @@ def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16) ->
             # without a model the gray prediction stands in: constant_baseline depends on the truth only
             pred = gray_prediction(ab) if model is None else predict_ab(model, L, np.asarray(embeddings[idx], np.float32))
             totals.add(ab, pred)
+            done += len(idx)
+            if progress is not None:
+                progress(done, total)
         result = totals.result()
         out[part] = [result["accuracy"] if model is not None else float("nan"), result["constant_baseline"]]
     return out

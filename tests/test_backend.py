@@ -109,3 +109,14 @@ def test_training_prints_no_backend_line_on_this_cpu(tmp_path):
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     backend_lines = [line for line in result.stderr.splitlines() if _CXX_LINE.match(line)]
     assert backend_lines == [], b"\n".join(backend_lines).decode(errors="replace")
+
+
+def test_the_retracing_warning_alone_is_dropped():
+    import logging
+
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    assert not backend._drop_retracing_warnings(record("5 out of the last 5 calls to <function f> triggered "
+                                                       "tf.function retracing. Tracing is expensive ..."))
+    assert backend._drop_retracing_warnings(record("Some other warning a student should read"))

@@ -104,6 +104,14 @@ def test_evaluate_reports_its_progress_in_images():
     assert calls == [(2, 5), (4, 5), (5, 5)]
 
 
+def test_study_accuracies_report_progress_over_all_parts():
+    ds, emb = _dataset(seed=6)
+    calls = []
+    evaluation.study_accuracies(OracleModel(ds, 32), ds, (np.array([0, 1]), np.array([2, 3, 4]), np.array([5, 6])),
+                                emb, batch_size=2, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(2, 5), (3, 5), (5, 5)]
+
+
 def test_training_colours_are_counted_once_per_dataset_and_split(monkeypatch):
     ds, _ = _dataset(n=5, seed=101)
     reads = []

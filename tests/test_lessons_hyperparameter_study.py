@@ -253,9 +253,10 @@ def test_run_study_names_each_run_before_its_lines(runs_env, capsys, tmp_path):
     shutil.copytree(table.loc[0, "run_dir"], tmp_path / "run")  # a copy: its kept accuracies change below
     other = type(split)(split.train, split.val, split.test[:-1])  # not measured on these images yet
     study.run_study(cfg, ds, emb, other, runs=RUNS[:1], verbose=2, runs_dir=tmp_path)
-    assert capsys.readouterr().out.splitlines() == [
-        "run 1/1, figure 13: arch2, lr 0.01, batch 5, L2 0.01, 1 epoch: trained before, reused",
-        f"measuring it on {len(other.val) + len(other.test) + len(other.test_seen)} validation and test images"]
+    shown = capsys.readouterr()
+    assert shown.out.splitlines() == ["run 1/1, figure 13: arch2, lr 0.01, batch 5, L2 0.01, 1 epoch: trained before, reused"]
+    total = len(other.val) + len(other.test) + len(other.test_seen)
+    assert "measuring figure 13's run" in shown.err and f"{total}/{total}" in shown.err  # its bar, to the end
 
 
 def test_study_figure_reads_at_one_epoch_and_says_which_run_is_which(setup):

@@ -49,7 +49,7 @@ def show_side_by_side(cfg, L, ab_true, preds: dict, max_images: int = 6, title=N
             if r == 0 and titles is not None and i < len(titles):
                 axes[r, i].set_title(str(titles[i]), fontsize=8)
         axes[r, 0].set_ylabel(f"{label}\nchroma {mean_chroma(np.asarray(ab)[:n]):.1f}", fontsize=8)
-    suptitle(fig, caption(cfg.name, cfg.embedding_mode, title))
+    suptitle(fig, caption(cfg.name, cfg.embedding_mode, title, sets=False))
     return fig
 
 

@@ -128,9 +128,12 @@ def _floats(values):
     return np.array([math.nan if v is None else float(v) for v in values], np.float64)
 
 
-LOSS_UNITS = {"mse": "MSE of ab/128 + L2 penalty", "classify": "cross-entropy (nats) + L2 penalty"}
+LOSS_UNITS = {"mse": "MSE of ab/128 + L2 penalty",
+              "classify": "cross-entropy (nats; weighted when rebalanced) + L2 penalty"}
 """What a run's loss is, by its head (:class:`deepcolor.heads.Head`): Keras reports the training loss
-plus l2 times the sum of the squared kernel weights.  ab / 128 lies in [-1, 1], so the MSE has no units."""
+plus l2 times the sum of the squared kernel weights.  ab / 128 lies in [-1, 1], so the MSE has no units.
+A rebalanced classifier's training loss weighs each pixel (:mod:`deepcolor.classify`); its validation
+loss does not."""
 
 ACCURACY_UNITS = "share of pixels, a > b guessed right"
 """What the paper's accuracy is (:func:`deepcolor.metrics.paper_accuracy`), as a y-axis label."""
@@ -234,14 +237,16 @@ def place_legend(fig, axes, fontsize=8, inside_entries=2, inside_chars=24):
     return fig.legend(handles, labels, loc="outside lower center", ncol=ncol, fontsize=fontsize)
 
 
-def caption(profile, embedding_mode, title=None):
+def caption(profile, embedding_mode, title=None, sets: bool = True):
     """Text naming where a table or figure came from (notebooks 04-11), e.g.
     ``"base - profile: smoke, embeddings: untrained. NOT RESULTS (...)"``.
 
     Under the smoke profile (tiny data, few epochs) it says "NOT RESULTS": the numbers only show
     that the code runs.  Under a profile's offline fallback (``default-offline``: the built-in sample)
     it says what the sample's two test sets teach (:data:`deepcolor.comparison.GAP_LESSON`).  The
-    untrained embedder is named as random weights, not the paper's ImageNet embedder."""
+    untrained embedder is named as random weights, not the paper's ImageNet embedder.  sets=False
+    for a figure without rows of the two test sets (a loss curve, one photo): the offline caption
+    then names the sample and leaves out what its test sets teach."""
     text = f"{title + ' - ' if title else ''}profile: {profile}, embeddings: {embedding_mode}"
     if profile == "smoke":
         reasons = ["smoke profile: tiny data, few epochs"]
@@ -250,7 +255,7 @@ def caption(profile, embedding_mode, title=None):
     if embedding_mode == "untrained":
         text += " (random weights, not the paper's ImageNet embedder)"
     if profile.endswith("-offline"):
-        text += f". The built-in sample, not the Kaggle data: {GAP_LESSON}"
+        text += f". The built-in sample, not the Kaggle data" + (f": {GAP_LESSON}" if sets else "")
     return text
 
 

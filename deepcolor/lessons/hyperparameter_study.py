@@ -95,11 +95,10 @@ def run_study(cfg, ds, emb, split, runs=None, epochs=None, verbose=0, runs_dir=N
         done = done or trained or cfg.train_or_load(run.arch, ds, emb, split, verbose=verbose, runs_dir=runs_dir,
                                                     lr=run.lr, batch_size=run.batch_size, l2=run.l2, epochs=epochs)
 
-        def measure(done=done):
-            if verbose and done.status == "completed":
-                print(f"measuring it on {sum(len(p) for p in split[1:3]) + len(getattr(split, 'test_seen', ()))} "
-                      "validation and test images", flush=True)
-            return study_accuracies(done.model if done.status == "completed" else None, ds, split, emb)
+        def measure(done=done, figure=run.figure):
+            shown = f"measuring figure {figure}'s run" if verbose and done.status == "completed" else None
+            return study_accuracies(done.model if done.status == "completed" else None, ds, split, emb,
+                                    progress=shown)
 
         accs = done.cached(STUDY_EVAL, key, measure) if done.status in ("completed", "nan") else measure()
         n_epochs = len(done.history.get("loss", []))
