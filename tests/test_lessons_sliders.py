@@ -36,6 +36,7 @@ def test_figure_slider_draws_passes_fixed_values_and_redraws_on_change():
     n = widgets.IntSlider(value=2, min=-1, max=5)
     box = sliders.figure_slider(draw, n=n, label="fixed text")
     control, image, message = box.children
+    assert "figure-slider" in box._dom_classes
     assert control is n and n.description == "n" and isinstance(image, widgets.Image)
     assert calls == [(2, "fixed text")] and bytes(image.value).startswith(PNG) and message.value == ""
     first = image.value

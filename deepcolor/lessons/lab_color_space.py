@@ -1,6 +1,7 @@
-"""What notebook ``01_lab_color_space`` shows: a photo split into L, a and b, a swatch and the
-ab plane for the sliders, and how exact the conversions are.  Lab units throughout: L in
-[0, 100], a and b in about [-128, 127]; RGB is (H, W, 3) uint8 or float in [0, 1].
+"""What notebook ``01_lab_color_space`` draws: a photo beside its L, a and b channels (the notebook
+converts with :mod:`deepcolor.color`), a swatch and the a-b plane for the sliders, and a few pixels
+in the Kaggle 8-bit encoding.  Lab units throughout: L in [0, 100], a and b in about [-128, 127];
+RGB is (H, W, 3) uint8 or float in [0, 1].
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from matplotlib.patches import Rectangle
 from .. import color
 from .figures import AB_LIMIT, figure, lab_panels
 
-__all__ = ['survives_rgb_roundtrip', 'ab_grid', 'gamut_share', 'show_lab_split', 'lab_swatch', 'ab_plane', 'roundtrip_error', 'lab8_table']
+__all__ = ['survives_rgb_roundtrip', 'ab_grid', 'gamut_share', 'show_lab_channels', 'lab_swatch', 'ab_plane', 'lab8_table']
 
 
 def survives_rgb_roundtrip(lab, tol: float = 0.5) -> np.ndarray:
@@ -47,15 +48,19 @@ def gamut_share(L: float = 50.0, size: int = 256) -> float:
     return float(survives_rgb_roundtrip(ab_grid(L, size)).mean())
 
 
-def show_lab_split(rgb) -> Figure:
-    """A photo and its three Lab channels: L (gray, 0-100), a and b (colour bars in Lab units).
+def show_lab_channels(rgb, L, ab) -> Figure:
+    """A photo beside its three Lab channels: L (gray, 0-100), a and b (colour bars in Lab units).
 
-    rgb: (H, W, 3) uint8 or float in [0, 1].  a and b share one symmetric colour scale, so their
-    strengths compare.  Returns a Figure with 4 image axes (+3 colour bars) (notebook 01)."""
-    rgb = np.asarray(rgb)
+    rgb: (H, W, 3) uint8 or float in [0, 1]; L: (H, W) in [0, 100] and ab: (H, W, 2) in Lab units,
+    as ``color.split_lab(color.rgb_to_lab(rgb))`` gives them (the notebook converts; this only
+    draws).  a and b share one symmetric colour scale, so their strengths compare.
+    Returns a Figure with 4 image axes (+3 colour bars) (notebook 01_lab_color_space)."""
+    rgb, L, ab = np.asarray(rgb), np.asarray(L), np.asarray(ab)
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise ValueError(f"expected one RGB photo (H, W, 3), got shape {rgb.shape}")
-    L, ab = color.split_lab(color.rgb_to_lab(rgb))
+    if L.shape != rgb.shape[:2] or ab.shape != rgb.shape[:2] + (2,):
+        raise ValueError(f"L {L.shape} and ab {ab.shape} must be the photo's channels: (H, W) and (H, W, 2) "
+                         f"for a photo of {rgb.shape}; use L, ab = color.split_lab(color.rgb_to_lab(rgb))")
     limit = max(20.0, float(np.ceil(np.abs(ab).max())))
     panels = [("rgb", rgb, "photo (RGB)"), ("L", L, "L: lightness (the model's input)"),
               ("a", ab[..., 0], None), ("b", ab[..., 1], None)]
@@ -104,34 +109,12 @@ def ab_plane(L: float = 50.0, size: int = 256) -> Figure:
     return fig
 
 
-def roundtrip_error(rgb) -> pd.DataFrame:
-    """How exact the conversions are, on one photo: max and mean absolute error of
-    rgb -> Lab -> rgb (in 8-bit RGB levels), of Lab -> 8-bit Lab -> Lab (in Lab units, the Kaggle
-    encoding) and of rgb -> 8-bit Lab -> rgb.  rgb: (H, W, 3) uint8 or float in [0, 1]
-    (notebook 01_lab_color_space)."""
-    rgb = np.asarray(rgb)
-    ref = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
-    lab = color.rgb_to_lab(ref)
-    L, ab = color.split_lab(lab)
-    L2, ab2 = color.decode_lab8(*color.encode_lab8(L, ab))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        steps = [
-            ("rgb -> Lab -> rgb (float)", "RGB levels 0-255", 255 * np.abs(color.lab_to_rgb(lab) - ref)),
-            ("L -> 8-bit L8 -> L", "L units (0-100)", np.abs(L2 - L)),
-            ("ab -> 8-bit ab8 -> ab", "a, b units", np.abs(ab2 - ab)),
-            ("rgb -> 8-bit Lab -> rgb", "RGB levels 0-255",
-             255 * np.abs(color.lab_parts_to_rgb(L2, ab2) - ref)),
-        ]
-    return pd.DataFrame([(s, u, float(e.max()), float(e.mean())) for s, u, e in steps],
-                        columns=["conversion", "unit", "max error", "mean error"]).set_index("conversion")
-
-
-def lab8_table(rgb, pixels: int = 6, seed: int = 0) -> pd.DataFrame:
-    """A few pixels of a photo in Lab units, in the Kaggle 8-bit encoding (``color.encode_lab8``:
-    L8 = L * 255 / 100, a8 = a + 128, b8 = b + 128) and decoded back (``color.decode_lab8``).
-    rgb: (H, W, 3) uint8 or float in [0, 1]; pixels are drawn with ``seed`` (notebook 01)."""
-    L, ab = color.split_lab(color.rgb_to_lab(rgb))
+def lab8_table(L, ab, pixels: int = 6, seed: int = 0) -> pd.DataFrame:
+    """A few pixels in Lab units, in the Kaggle 8-bit encoding (``color.encode_lab8``:
+    L8 = L * 255 / 100, a8 = a + 128, b8 = b + 128) and decoded back (``color.decode_lab8``), one
+    row per pixel.  L: (H, W) in [0, 100]; ab: (H, W, 2) in Lab units; pixels are drawn with
+    ``seed`` (notebook 01_lab_color_space)."""
+    L, ab = np.asarray(L, np.float32), np.asarray(ab, np.float32)
     flat = np.random.default_rng(seed).choice(L.size, size=min(pixels, L.size), replace=False)
     rows, cols = np.unravel_index(flat, L.shape)
     L, ab = L[rows, cols], ab[rows, cols]
