@@ -1,9 +1,9 @@
-"""What notebook ``02_dataset`` shows: the arrays on disk, the manifest, one image in L, a, b,
-the distribution of colours, and the split.
+"""What notebook ``02_dataset`` draws and tabulates: the arrays on disk, the manifest, one image in
+L, a, b, the distribution of colours, the toy of why MSE gives dull colours, and the parts of the
+split (the notebook opens the dataset and splits it in its own cells, with :mod:`deepcolor.data`).
 """
 
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
@@ -122,16 +122,26 @@ def ab_histogram(ds, indices=None, bins: int = 64, batch_size: int = 16, profile
     return fig
 
 
-def split_table(split) -> pd.DataFrame:
+def split_table(split, groups=None) -> pd.DataFrame:
     """Images per part of a train/val/test split (``deepcolor.data.Split``) and their share, with a
-    ``test_seen`` row (held-out crops of the training photos) where the split has one (notebook 02_dataset)."""
-    sizes = {name: len(part) for name, part in zip(("train", "val", "test"), split)}
+    ``test_seen`` row (held-out crops of the training photos) where the split has one.  groups: the
+    source photo of each image (``ds.groups``; None for the Kaggle set, one image per photo) adds how
+    many photos each part holds and which (notebook 02_dataset)."""
+    parts = {name: part for name, part in zip(("train", "val", "test"), split)}
     if len(getattr(split, "test_seen", ())):
-        sizes["test_seen"] = len(split.test_seen)
-    total = sum(sizes.values())
-    df = pd.DataFrame({"images": sizes, "fraction": {k: v / total for k, v in sizes.items()}})
+        parts["test_seen"] = split.test_seen
+    total = sum(len(part) for part in parts.values())
+    df = pd.DataFrame({"images": {k: len(v) for k, v in parts.items()},
+                       "fraction": {k: len(v) / total for k, v in parts.items()}})
     df.loc["total"] = [total, 1.0]
-    return df.astype({"images": int})
+    df = df.astype({"images": int})
+    if groups is not None:
+        groups = np.asarray(groups)
+        photos = {k: sorted(set(groups[v].tolist())) for k, v in parts.items()}
+        photos["total"] = sorted(set(groups[np.concatenate(list(parts.values()))].tolist()))
+        df["photos"] = [len(photos[k]) for k in df.index]
+        df["which photos"] = [", ".join(photos[k]) if k != "total" else "" for k in df.index]
+    return df
 
 
 # --- why MSE gives dull colours: one pixel, two possible colours ---------------------------------
