@@ -126,11 +126,12 @@ class Config:
 
         return split(len(dataset), seed=self.profile.seed, groups=dataset.groups, held_out=dataset.held_out)
 
-    def embeddings(self, dataset, progress=None):
-        """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset.
-        progress: ``progress(done, total)``; by default a bar (:func:`deepcolor.progress.bar`)."""
+    def embeddings(self, dataset, progress=None, embedder=None):
+        """(len(dataset), 1000) embeddings in the profile's mode, cached next to the dataset (notebook 03).
+        progress: ``progress(done, total)``; by default a bar (:func:`deepcolor.progress.bar`).
+        embedder: an :class:`deepcolor.embeddings.Embedder` of the profile's mode already built, to reuse."""
         progress = progress or bar(f"embeddings ({self.profile.embedding_mode})")
-        return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress)
+        return dataset_embeddings(dataset, self.profile.embedding_mode, progress=progress, embedder=embedder)
 
     def train_config(self, arch: str, **overrides):
         """A :class:`deepcolor.train.TrainConfig` with the profile's sizes, for ``arch``."""
