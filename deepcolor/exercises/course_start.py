@@ -52,12 +52,12 @@ def _lightness_of_largest_gamut() -> int:
 register(
     Exercise("01.1", "With the swatch at L = 30 and a = 0, what is the most negative b still in the sRGB gamut?",
              close_to(_most_negative_b, rel=0),  # exact: one step off is the slip the exercise is about
-             "lower b from 0 one step at a time (or call lesson.lab_swatch(30, 0, b)) until the title says "
+             "lower b from 0 one step at a time (or call lab_color_space.lab_swatch(30, 0, b)) until the title says "
              "OUT OF GAMUT; the answer is the value just before."),
     Exercise("01.2", "At which lightness of the a-b plane slider (0, 5, ..., 100) is the in-gamut part largest?",
              close_to(_lightness_of_largest_gamut, rel=0),  # exact: the slider only takes 0, 5, ..., 100
              "the plane's title gives the share that is in sRGB: note it at each step of 5 and take the "
-             "largest (lesson.gamut_share(L) gives the same number)."),
+             "largest (lab_color_space.gamut_share(L) gives the same number)."),
 )
 
 # --- notebook 02 ---
@@ -71,7 +71,7 @@ def _train_mean_b(cfg) -> float:
 register(
     Exercise("02.2", "What is the mean b of this profile's training images?",
              close_to(_train_mean_b, rel=0, abs_tol=0.06),
-             "draw lesson.ab_histogram(ds, split.train) and read the second number of 'mean ab' in its "
+             "draw dataset.ab_histogram(ds, split.train) and read the second number of 'mean ab' in its "
              "legend (one decimal is enough).", profile=True),
 )
 
