@@ -184,20 +184,9 @@ def test_the_study_measures_a_run_again_on_other_images(setup, tmp_path, monkeyp
     assert study.run_study(cfg, ds, emb, other, runs=RUNS[:1], runs_dir=tmp_path).equals(again)
 
 
-def test_differs_from_paper_names_each_difference():
-    full = config.Config(config.PROFILES["full"])
-    assert study.differs_from_paper(full, 25_000, 20, 2500, "base", 1e-4, 5, 0.01) == "none"
-    assert study.differs_from_paper(full, 25_000, 20, 20, "base", 1e-4, 5, 0.01) == "20 epochs, not 2,500"
-    assert study.differs_from_paper(full, 25_000, 20, 20, "arch1", 1e-3, 16, 0.0) == (
-        "arch1, not base; lr 0.001, not 0.0001; batch 16, not 5; L2 0, not 0.01; 20 epochs, not 2,500")
-    smoke = config.Config(config.PROFILES["smoke"])
-    assert study.differs_from_paper(smoke, 32, None, 1) == (
-        "1 epoch, not 2,500; 32 px, not 224; 32 sample images, not 25,000 Kaggle; untrained embedder, not ImageNet")
-
-
 def test_the_study_table_says_what_differs_and_the_paper_table_its_data(setup):
     cfg, ds, emb, split, _, table = setup
-    assert table.loc[0, "differs from the paper"] == study.differs_from_paper(cfg, len(ds), 13, 1, "arch2", 0.01, 5, 0.01)
+    assert table.loc[0, "differs from the paper"] == paper.differs_from_paper(cfg, len(ds), 13, 1, "arch2", 0.01, 5, 0.01)
     assert table.loc[0, "differs from the paper"].startswith("1 epoch, not 2,500; 16 px")
     assert table.loc[1, "differs from the paper"].startswith("arch2, not base; lr 0.01, not 0.001")  # figure 15's
     html = study.compare_with_paper(table, split).to_html()
