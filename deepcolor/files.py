@@ -28,6 +28,7 @@ import glob
 import json
 import math
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -118,8 +119,8 @@ def replace_folder(tmp, dst, why_not: Callable[[Path], str | None] | None = None
     fsync_dir(tmp)
     old = None
     if dst.exists() or dst.is_symlink():
-        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old-", dir=dst.parent))
-        os.replace(dst, old)  # a folder (or file, or link) may be renamed onto an empty folder
+        old = dst.with_name(f".{dst.name}.old-{os.getpid()}-{secrets.token_hex(4)}")  # a name nobody has
+        os.rename(dst, old)  # a folder, a file or a link alike
         reason = why_not(old) if why_not is not None else "it already exists"
         if reason:
             os.replace(old, dst)  # put it back

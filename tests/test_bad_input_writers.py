@@ -95,6 +95,27 @@ def test_a_folder_that_appears_at_dst_while_converting_is_kept_whole(tmp_path, c
     assert partials(tmp_path) == []
 
 
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_file_or_link_that_appears_at_dst_while_converting_is_kept(tmp_path, capsys, monkeypatch, kind):
+    src = photos_folder(tmp_path / "src", 3)
+    dst = tmp_path / "dst"
+    real = layout_writer.mark_layout
+
+    def user_puts_a_file_there_meanwhile(*args, **kwargs):
+        real(*args, **kwargs)
+        if kind == "file":
+            dst.write_text("precious")
+        else:
+            dst.symlink_to(src)
+
+    monkeypatch.setattr(layout_writer, "mark_layout", user_puts_a_file_there_meanwhile)
+    assert cli.main(["data", "folder", str(src), str(dst)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"refusing to replace {dst}" in line and "dst.new-1" in line
+    assert dst.read_text() == "precious" if kind == "file" else dst.resolve() == src.resolve()
+    assert (tmp_path / "dst.new-1" / "manifest.json").is_file() and partials(tmp_path) == []
+
+
 def test_force_never_deletes_a_file_added_to_the_old_dataset_while_converting(tmp_path, capsys, monkeypatch):
     """--force may replace a dataset deepcolor wrote; a file the user put into it meanwhile makes it theirs."""
     src = photos_folder(tmp_path / "src", 3)
