@@ -127,12 +127,3 @@ def _acquired(folder, lock: Path, what: str, wait: float, say):
         holder_file.unlink(missing_ok=True)
         lock.unlink(missing_ok=True)  # while still held: a writer that opened it before sees it unlinked, retries
         file_lock.release()
-
-
-def wait_line(folder, what: str) -> str | None:
-    """A line saying who writes ``folder`` now (its lock beside it is held), or None when nobody
-    does: what a cache says before it waits (``data.sample``)."""
-    holder = read_holder(lock_path(folder))
-    if holder is None:
-        return None
-    return f"waiting for {describe_holder(holder)}, which is writing {what} into {folder}"
