@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import types
 
 
 class Terminated(KeyboardInterrupt):
@@ -22,16 +23,22 @@ class Terminated(KeyboardInterrupt):
 @contextlib.contextmanager
 def sigterm_interrupts():
     """While in the block, SIGTERM raises :class:`Terminated`; the earlier handler comes back after.
-    Signal handlers can only be set from the main thread; elsewhere this does nothing."""
+
+    Yields a note whose ``arrived`` turns True when SIGTERM came.  Check it when another exception
+    arrives: a Terminated raised inside a library's own machinery (a TensorFlow data pipeline runs
+    Python code for each batch) can come back wrapped in that library's error.  Signal handlers
+    can only be set from the main thread; elsewhere this does nothing (``arrived`` stays False)."""
+    note = types.SimpleNamespace(arrived=False)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield note
         return
 
     def stop(signum, frame):
+        note.arrived = True
         raise Terminated("SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
-        yield
+        yield note
     finally:
         signal.signal(signal.SIGTERM, previous)

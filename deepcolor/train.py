@@ -224,23 +224,28 @@ def _fit(model, batches, val, config: TrainConfig, run: Run, callbacks, verbose)
     record = run.record
     start = time.perf_counter()
     cbs = [_Checkpoint(run, batches), keras.callbacks.TerminateOnNaN(), *callbacks]
-    try:
-        with sigterm_interrupts():
+    with sigterm_interrupts() as sigterm:
+        try:
             model.fit(batches, validation_data=val, epochs=config.epochs, initial_epoch=initial_epoch,
                       callbacks=cbs, verbose=verbose, shuffle=False)  # the batches shuffle, seeded
-        record["status"] = "completed" if all(map(_finite, record["epochs"])) else "nan"
-    except KeyboardInterrupt as exc:
-        record["status"] = "interrupted"
-        record["stopped_by"] = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
-    except BaseException as exc:
-        record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
-        run.write()
-        raise
+            record["status"] = "completed" if all(map(_finite, record["epochs"])) else "nan"
+        except BaseException as exc:  # a SIGTERM inside TF's data pipeline comes back as a TF error
+            stopped = sigterm.arrived or isinstance(exc, Terminated)
+            if not (stopped or isinstance(exc, KeyboardInterrupt)):
+                _record_failure(run, exc, start)
+                raise
+            record["status"] = "interrupted"
+            record["stopped_by"] = "SIGTERM" if stopped else "Ctrl-C"
     record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
     if record["status"] == "completed":
         _atomic_save(model, run.path / FINAL_MODEL)
+    run.write()
+
+
+def _record_failure(run: Run, exc: BaseException, start: float) -> None:
+    run.record["status"] = "failed"
+    run.record["error"] = f"{type(exc).__name__}: {exc}"
+    run.record["wall_time_s"] = run.record.get("wall_time_s", 0.0) + time.perf_counter() - start
     run.write()
 
 

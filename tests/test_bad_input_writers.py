@@ -258,7 +258,7 @@ def test_a_second_resume_of_one_run_is_refused_naming_the_first(tmp_path, capsys
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=120)
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["status"] == "interrupted" and record["pid"] == first.pid  # only the first one trained
+    assert record["status"] == "interrupted" and record["pid"] == first.pid, record  # only the first one trained
 
 
 def test_a_nan_run_without_a_good_epoch_says_there_is_no_checkpoint(tmp_path, capsys):

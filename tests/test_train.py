@@ -101,6 +101,37 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(small, tmp_path):
     np.testing.assert_allclose(whole.history["loss"], resumed.history["loss"], rtol=1e-5)
 
 
+class SigtermCameBackWrapped:
+    """A Keras callback that sends this process SIGTERM after the first batch; the Terminated it
+    raises comes back as another error, as when it arrives inside TensorFlow's data pipeline."""
+
+    def __new__(cls):
+        import signal
+
+        import keras
+
+        from deepcolor.stopping import Terminated
+
+        class _Wrapped(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                except Terminated as exc:
+                    raise RuntimeError("an error from inside the pipeline") from exc
+
+        return _Wrapped()
+
+
+def test_a_sigterm_that_comes_back_as_another_error_is_still_an_interruption(small, tmp_path):
+    ds, emb, parts = small
+    config = TrainConfig(arch="arch3", lr=1e-3, batch_size=3, epochs=2, input_size=16, seed=7)
+    run = train(ds, emb, parts.train, parts.val, config, run_dir=tmp_path / "run", verbose=0,
+                callbacks=[SigtermCameBackWrapped()])
+    record = json.loads((tmp_path / "run" / RECORD).read_text())
+    assert run.status == record["status"] == "interrupted" and record["stopped_by"] == "SIGTERM"
+    assert "error" not in record  # resumable, not a failure
+
+
 def test_resume_refuses_a_different_config_and_new_run_refuses_existing(small, tmp_path):
     ds, emb, parts = small
     config = TrainConfig(arch="arch3", lr=1e-3, batch_size=4, epochs=1, input_size=16)
