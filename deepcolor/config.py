@@ -5,8 +5,9 @@ Introduced in notebook ``00_start_here``; every notebook's first cell calls :fun
 - ``smoke``: CI and a quick look on any laptop CPU.  The built-in sample (a few dozen images),
   32x32 inputs, two epochs (one per study run), the *untrained* embedder.  Its numbers show that
   the code runs, not what the models can do.
-- ``default``: a student with internet.  A Kaggle subset, ImageNet embeddings, minutes on a laptop
-  GPU; one epoch per study run, to keep the study's time down on a laptop CPU.  Offline it falls
+- ``default``: a student with internet.  A Kaggle subset at 96x96, ImageNet embeddings, minutes on
+  a laptop GPU; the notebooks that train many models (08's study, 11's three) at 64x64 and one
+  epoch per study run, so that each notebook fits a lesson on a laptop CPU.  Offline it falls
   back to the sample (as profile ``default-offline``) and the untrained embedder, and says so in a
   banner.
 - ``full``: the paper's grid of runs on a GPU: all 25,000 Kaggle images at 224x224, 20 epochs a run
@@ -45,6 +46,7 @@ class Profile:
     embedding_mode: str  # "imagenet", "untrained" or "none"
     study: tuple = PAPER_GRID  # paper.StudyRun runs: the paper's figures 12-20
     study_epochs: int = 1
+    study_input_size: int = 0  # of the notebooks that train many models (08, 11); 0: input_size
     seed: int = 0
     note: str = ""
 
@@ -57,10 +59,13 @@ PROFILES = {
              "numbers show the code runs, they are not results",
     ),
     "default": Profile(
-        # study_epochs=1 is ours: at 3 the study alone takes over an hour on 2 cores (benchmarks/RESULTS.md)
-        "default", data="kaggle", n_images=2000, input_size=128, epochs=5, batch_size=16, lr=1e-3,
-        l2=0.0, embedding_mode="imagenet", study_epochs=1,
-        note="default profile: 2,000 Kaggle images at 128x128, 5 epochs, ImageNet embeddings",
+        # Ours, so that every notebook fits a lesson on a 2-core laptop CPU (benchmarks/RESULTS.md):
+        # 96x96 (at 128x128 notebook 04 alone took 12 minutes, the course 87); notebook 08's nine runs
+        # and notebook 11's three at 64x64, one epoch per study run (at 3, 08 alone took over an hour).
+        "default", data="kaggle", n_images=2000, input_size=96, epochs=5, batch_size=16, lr=1e-3,
+        l2=0.0, embedding_mode="imagenet", study_epochs=1, study_input_size=64,
+        note="default profile: 2,000 Kaggle images at 96x96 (64x64 in notebooks 08 and 11), 5 epochs, "
+             "ImageNet embeddings",
     ),
     "full": Profile(
         "full", data="kaggle", n_images=0, input_size=224, epochs=20, batch_size=5, lr=1e-4, l2=0.01,
@@ -81,7 +86,7 @@ HELD_OUT_CROPS = 3
 # after about 30 epochs (210 steps of 8 images).  100 epochs beat the baselines by more (PSNR 21.9
 # against gray's 21.5 dB), but took the offline course to 17 minutes on 2 cores; 70 take it under 15.
 OFFLINE_FALLBACK = {"data": "sample", "n_images": 96, "input_size": 32, "epochs": 70, "batch_size": 8,
-                    "embedding_mode": "untrained"}
+                    "embedding_mode": "untrained", "study_input_size": 32}
 
 
 @dataclass
@@ -99,6 +104,13 @@ class Config:
     @property
     def embedding_mode(self) -> str:
         return self.profile.embedding_mode
+
+    def for_study(self) -> "Config":
+        """This configuration at the profile's ``study_input_size``: what notebooks 08 (the paper's
+        grid, nine runs) and 11 (three models side by side) train at.  The same profile otherwise;
+        its runs are told apart from the others' by their input size."""
+        size = self.profile.study_input_size or self.profile.input_size
+        return replace(self, profile=replace(self.profile, input_size=size), fallbacks=list(self.fallbacks))
 
     def banner(self) -> str:
         """Text to show at the top of a notebook: the profile, and any fallback or caveat."""
@@ -209,7 +221,8 @@ def load(name: str | None = None, download: bool = True) -> Config:
                 f"{fb['epochs']} epochs of batch {fb['batch_size']}")
         # a new name, so tables, captions and run records never pass these off as the profile's
         profile = replace(profile, name=f"{profile.name}-offline", data="sample", n_images=fb["n_images"],
-                          input_size=fb["input_size"], epochs=fb["epochs"], batch_size=fb["batch_size"], note=note)
+                          input_size=fb["input_size"], epochs=fb["epochs"], batch_size=fb["batch_size"],
+                          study_input_size=fb["study_input_size"], note=note)
     if weights_missing:
         profile = replace(profile, embedding_mode=OFFLINE_FALLBACK["embedding_mode"])
     config.profile = profile

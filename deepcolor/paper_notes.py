@@ -157,6 +157,13 @@ Zhang et al.'s weights
         (deepcolor.ab_bins.rebalance_weights)
     why: the paper's sentence inverts Zhang et al. (2016): dull, near-gray colours are the common ones, and
         their weights favour the rare, saturated ones, as the same sentence's aim says: "the rarer colors as well"
+image size
+    paper: the model summaries' output, "(None, 224, 224, 2)"; CNNs "are independent of the input size of the image"
+    where: §3, §3.1
+    course: smoke 32 px; default 96 px, and 64 px in notebooks 08 and 11, which train many models; full 224 px
+    why: our choice: training time grows with the pixels, and at these sizes every notebook of default fits a
+        lesson on a 2-core laptop CPU (benchmarks/RESULTS.md); the networks are convolutional, so the same code
+        runs at any multiple of 8
 the data's size
     paper: "2.9 GB of data consisting of 25K sets of images"
     where: §4.1

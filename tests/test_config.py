@@ -85,6 +85,24 @@ def test_train_config_takes_the_profile_and_overrides(offline):
     assert (tc.arch, tc.lr, tc.input_size, tc.epochs) == ("arch2", 0.01, cfg.profile.input_size, cfg.profile.epochs)
 
 
+def test_the_study_trains_at_the_study_input_size_and_changes_nothing_else(monkeypatch, offline, kaggle_photos):
+    monkeypatch.setenv(config.KAGGLE_ENV, str(kaggle_photos.root))
+    cfg = config.load("default")
+    study = cfg.for_study()
+    assert (cfg.profile.input_size, study.profile.input_size) == (96, 64)
+    assert study.train_config("base").input_size == 64 and cfg.train_config("base").input_size == 96
+    assert study.profile == config.replace(cfg.profile, input_size=64)  # only the size
+    assert (study.name, study.kaggle_dir, study.fallbacks) == (cfg.name, cfg.kaggle_dir, cfg.fallbacks)
+    study.fallbacks.append("x")
+    assert "x" not in cfg.fallbacks  # its own list
+    for name in ("smoke", "full"):  # the other notebooks' size
+        profile = config.PROFILES[name]
+        assert config.Config(profile).for_study().profile.input_size == profile.input_size
+    monkeypatch.delenv(config.KAGGLE_ENV)
+    offline_cfg = config.load("default")
+    assert offline_cfg.for_study().profile.input_size == offline_cfg.profile.input_size == 32
+
+
 def test_environment_names_backend_and_version():
     env = config.environment()
     import deepcolor

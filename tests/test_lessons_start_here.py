@@ -30,7 +30,7 @@ def test_environment_check_reports_weights_and_kaggle_copy(tmp_path, monkeypatch
 
 # What README.md and the notebooks tell a student: images, image side, epochs (study epochs for
 # full: "20 epochs each", notebook 08), embedder.
-PROFILES_AS_STATED = {"smoke": (32, 32, 2, "untrained"), "default": (2000, 128, 5, "imagenet"),
+PROFILES_AS_STATED = {"smoke": (32, 32, 2, "untrained"), "default": (2000, 96, 5, "imagenet"),
                       "full": ("all", 224, 20, "imagenet")}
 
 
@@ -43,13 +43,14 @@ def test_profiles_table_shows_each_profile_as_the_course_states_it():
         assert epochs == (row["study epochs"] if name == "full" else row["epochs"]), name
         assert f"{side}x{side}" in row["what for"], name  # the row's own note agrees with its numbers
     assert df.loc["full", "input size"] == 224  # the paper's image size
+    assert list(df["study input size"]) == [32, 64, 224]  # notebooks 08 and 11
 
 
 def test_profiles_table_says_how_far_each_study_run_is_from_the_papers():
     column = start_here.profiles_table()["a study run differs from the paper's in"]
     assert column["full"] == "20 epochs, not 2,500"  # the paper's grid, data and size: only the epochs differ
     assert "1 epoch, not 2,500" in column["smoke"] and "untrained embedder" in column["smoke"]
-    assert "128 px, not 224" in column["default"] and "2,000 Kaggle images, not 25,000" in column["default"]
+    assert "64 px, not 224" in column["default"] and "2,000 Kaggle images, not 25,000" in column["default"]
 
 
 # --- the map of the course: one source of the per-notebook times, shown by 00 and quoted by README.md ---

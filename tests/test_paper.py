@@ -143,7 +143,7 @@ def test_differs_from_paper_names_each_difference():
 
 def test_says_and_assumes_rows_keep_every_field_whole():
     rows = {row.topic: row for row in paper.SAYS_ASSUMES}
-    assert len(rows) == len(paper.SAYS_ASSUMES) == 20
+    assert len(rows) == len(paper.SAYS_ASSUMES) == 21
     assert all(row.paper and row.where and row.course and row.why for row in rows.values())
     assert rows["epochs"].paper == '"The model has been trained on 2500 epochs"' and rows["epochs"].where == "§4.2"
     assert rows["epochs"].course.startswith("{profile_epochs}; ")

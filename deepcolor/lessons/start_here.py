@@ -128,15 +128,17 @@ def environment_check(cfg) -> pd.DataFrame:
 
 def profiles_table() -> pd.DataFrame:
     """The three profiles of :data:`deepcolor.config.PROFILES`, one row each (notebook 00), with
+    the input size of the notebooks that train many models (08, 11) and
     what a study run of each differs in from the paper's runs (2,500 epochs, 224 px, 25,000 Kaggle
     images, ImageNet: :func:`deepcolor.paper.differs_from_paper`)."""
     def differs(p):
         images = p.n_images or PAPER_SETTING["images"]  # 0: the whole Kaggle set
-        return differs_from_paper(config.Config(p), images, None, p.study_epochs)
+        return differs_from_paper(config.Config(p).for_study(), images, None, p.study_epochs)
 
     rows = {name: {"data": p.data, "images": p.n_images or "all", "input size": p.input_size,
                    "epochs": p.epochs, "batch": p.batch_size, "lr": p.lr, "l2": p.l2,
                    "embeddings": p.embedding_mode, "study epochs": p.study_epochs,
+                   "study input size": config.Config(p).for_study().profile.input_size,
                    "a study run differs from the paper's in": differs(p), "what for": p.note}
             for name, p in config.PROFILES.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
