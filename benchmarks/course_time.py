@@ -13,6 +13,10 @@ notebooks on stand-ins that cost the same:
 ``--offline`` times the course a student without internet gets instead: ``DEEPCOLOR_OFFLINE=1``
 and no stand-in, so ``default`` falls back to ``default-offline`` (the built-in sample).
 
+Every run also times one fixed reference training step (``train_throughput.py --reference``: the
+base model at 128x128, batch 16, float32), once before the notebooks and once after, and prints its
+images/second: the calibration that makes a slow day's times and a fast day's compare.
+
 Everything goes in a fresh ``DEEPCOLOR_HOME`` (nothing cached from an earlier run), and the
 notebooks run in order under nbval, as a student runs them: each reuses the runs and embeddings
 of the ones before it. Prints one line per notebook as it ends, then the total.
@@ -27,6 +31,7 @@ of the ones before it. Prints one line per notebook as it ends, then the total.
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,6 +87,14 @@ def make_standin(folder: Path, n: int, keep_embeddings: bool = False) -> Path:
     return dataset
 
 
+def calibration(env) -> str:
+    """The reference step's line (``... : 13.2 img/s``), timed in its own process under ``env``'s backend."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_throughput.py"), "--reference"],
+                            env=env, capture_output=True, text=True, check=False)
+    found = re.findall(r"^reference step .*img/s$", result.stdout, re.M)
+    return found[-1] if found else f"reference step failed: {result.stderr.strip()[-300:]}"
+
+
 def notebooks(numbers):
     found = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if numbers:
@@ -116,8 +129,9 @@ def main(argv=None):
                   f"({time.perf_counter() - start:.0f} s to make; not counted below)", flush=True)
             env["DEEPCOLOR_KAGGLE_DIR"] = str(dataset)
         env.setdefault("KERAS_BACKEND", "tensorflow")
-        print(f"profile {args.profile}, backend {env['KERAS_BACKEND']}, {os.cpu_count()} CPUs\n"
-              f"{'notebook':30} {'seconds':>8}  result", flush=True)
+        print(f"profile {args.profile}, backend {env['KERAS_BACKEND']}, {os.cpu_count()} CPUs", flush=True)
+        print(f"calibration before: {calibration(env)}", flush=True)
+        print(f"{'notebook':30} {'seconds':>8}  result", flush=True)
         command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q", "-p", "no:cacheprovider"]
         if args.cells:
             command += [f"--durations={args.cells}", "--durations-min=1"]
@@ -140,6 +154,7 @@ def main(argv=None):
                 for line in slowest_cells(result.stdout):
                     print(f"    {line}", flush=True)
         print(f"{'all':30} {total:8.0f}  ({total / 60:.1f} min)")
+        print(f"calibration after: {calibration(env)}", flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

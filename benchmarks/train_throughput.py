@@ -7,6 +7,13 @@ compute rate: training FLOP/s = 3 * forward FLOPs per image * images/second.
     python benchmarks/train_throughput.py                      # all models, 224x224
     python benchmarks/train_throughput.py --input-size 64 --steps 3
     python benchmarks/train_throughput.py --backend jax --peak-tflops 989
+    python benchmarks/train_throughput.py --reference   # the calibration step only
+
+``--reference`` times one fixed step, the base model at 128x128, batch 16, float32, 8 steps after 2
+of warm-up, and prints its images/second: how fast this machine is today.  ``course_time.py`` runs
+it before and after the notebooks, so course times from a slow day and a fast day compare.
+benchmarks/RESULTS.md gives it beside every course time (it is the row that measured 12.6 img/s
+on 2026-12-03 and 27.7 on 2026-11-28 on the same kind of machine).
 
 ``--peak-tflops`` is the device's peak for the precision you compare against
 (e.g. the dense bf16 figure of a GPU); the last column is then the share of it.
@@ -42,7 +49,19 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (compilation)")
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="device peak TFLOP/s, to report utilisation")
+    parser.add_argument("--reference", action="store_true",
+                        help="time only the calibration step (base, 128x128, batch 16, float32) and print its img/s")
     return parser.parse_args(argv)
+
+
+REFERENCE = dict(arch="base", batch=16, precision="float32", input_size=128, steps=8, warmup=2)
+"""The calibration step of ``--reference`` and ``course_time.py``: fixed, so that its rate compares across days."""
+
+
+def reference_rate(backend=None) -> float:
+    """Images/second of the :data:`REFERENCE` training step on this machine, today."""
+    ref = argparse.Namespace(**REFERENCE, backend=backend)
+    return ref.batch / time_training(ref.arch, ref.batch, ref.precision, ref)
 
 
 def device_kind():
@@ -112,6 +131,11 @@ def main(argv=None):
     from deepcolor.models import flops
     from deepcolor.paper import ARCHITECTURES
 
+    if args.reference:
+        ref = REFERENCE
+        print(f"reference step ({ref['arch']}, {ref['input_size']}x{ref['input_size']}, batch {ref['batch']}, "
+              f"{ref['precision']}, {keras.backend.backend()}): {reference_rate():.1f} img/s", flush=True)
+        return
     archs = args.archs or list(ARCHITECTURES)
     forward = {name: flops(name, args.input_size) for name in archs}  # checks names and size
     kind = device_kind()
