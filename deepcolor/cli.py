@@ -1,5 +1,6 @@
 """The ``deepcolor`` command line: ``deepcolor data ...``, ``deepcolor train ...``,
-``deepcolor colorize ...``, ``deepcolor classroom ...``.  Each subcommand mirrors a function of the package.
+``deepcolor colorize ...``, ``deepcolor classroom ...``, ``deepcolor notebooks ...``
+(:mod:`deepcolor.cli_course`).  Each subcommand mirrors a function of the package.
 
 Errors a user can meet (a missing or damaged file, a folder that cannot be written, bad values)
 are printed as one line, ``deepcolor: error: ...``, naming the file and the fix, with exit
@@ -17,6 +18,7 @@ import sys
 from . import __version__, settings
 from .ab_bins import ZHANG_T
 from .backend import start
+from .cli_course import add_commands as add_course_commands
 from .cli_train import TRAIN_EXAMPLES, cmd_train
 from .config import PROFILES
 from .embeddings import MODES  # cheap: Keras is only imported when embeddings are computed
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pack", metavar="PACK", help="the folder `deepcolor classroom pack` wrote")
     p_class.set_defaults(func=cmd_classroom)
 
+    add_course_commands(sub, _subcommand, debug, _ExamplesAsWritten)
     return parser
 
 
