@@ -47,8 +47,10 @@ like Ctrl-C), ``deepcolor.limits`` (sizes refused before anything is written),
 ``deepcolor.network`` (is a host reachable), ``deepcolor.progress`` (progress bars),
 ``deepcolor.backend`` (Keras started without the backend's C++ start-up lines),
 ``deepcolor.classroom`` and ``deepcolor.classroom_install`` (a pack of what a profile downloads,
-for a classroom without internet), ``deepcolor.cli`` and ``deepcolor.cli_train`` (the
-``deepcolor`` command).
+for a classroom without internet), ``deepcolor.course`` (the notebooks that travel with the
+package, and a student's copy of them), ``deepcolor.book`` and ``deepcolor.book_pages`` (the course
+run into static HTML pages), ``deepcolor.cli``, ``deepcolor.cli_train`` and ``deepcolor.cli_course``
+(the ``deepcolor`` command).
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """The ``deepcolor`` command line: ``deepcolor data ...``, ``deepcolor train ...``,
-``deepcolor colorize ...``, ``deepcolor classroom ...``, ``deepcolor notebooks ...``
+``deepcolor colorize ...``, ``deepcolor classroom ...``, ``deepcolor notebooks ...``, ``deepcolor book ...``
 (:mod:`deepcolor.cli_course`).  Each subcommand mirrors a function of the package.
 
 Errors a user can meet (a missing or damaged file, a folder that cannot be written, bad values)

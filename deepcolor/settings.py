@@ -91,6 +91,22 @@ def keras_home() -> Path | None:
     return Path(_get("KERAS_HOME")).expanduser() if _get("KERAS_HOME") else None
 
 
+def notebook_environment(profile: str) -> dict:
+    """The environment of a notebook's kernel run by ``deepcolor book`` (:mod:`deepcolor.book`):
+    this process's, with ``DEEPCOLOR_PROFILE=profile``, and as a student's kernel starts:
+
+    - without ``MPLBACKEND``, so that figures are Jupyter's inline PNGs (``MPLBACKEND=Agg`` would
+      leave a line of text);
+    - without ``TF_CPP_MIN_LOG_LEVEL`` when it is deepcolor's own quiet level (``2``): then
+      :func:`deepcolor.backend.start` sets it, and also hides the backend's start-up lines, which
+      it leaves alone for a user who set the variable.  Any other value is kept."""
+    env = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
+    if env.get(TF_LOG_ENV) == QUIET_TF_LOG_LEVEL:
+        del env[TF_LOG_ENV]
+    env[PROFILE_ENV] = profile
+    return env
+
+
 def quiet_tf_logs() -> bool:
     """Set ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user has set it; True if deepcolor set it.
 

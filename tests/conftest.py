@@ -19,6 +19,8 @@
   images), with the true Lab values to compare against.
 - ``tiny`` (module): a tiny profile, dataset, embeddings, split and runs folder (the architecture
   lessons, notebooks 05-07).
+- ``small_book`` (session): ``deepcolor book`` of notebooks 00 and 01 under smoke, with the
+  build's pages (tests/test_book.py and the browser test of the book).
 
 Keras tests run on TensorFlow unless ``KERAS_BACKEND`` says otherwise.
 """
@@ -163,3 +165,16 @@ def tiny(tmp_path_factory):
     ds, emb = random_lab_dataset()  # emb stands in for the profile's (untrained) embeddings
     cfg = config.Config(replace(config.PROFILES["smoke"], input_size=16, epochs=1, batch_size=8))
     return cfg, ds, emb, cfg.split(ds), tmp_path_factory.mktemp("runs")
+
+
+# --- the course book (deepcolor book) ------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def small_book(tmp_path_factory, deepcolor_home, offline_session):
+    """(folder, pages): notebooks 00 and 01 run under smoke into a book (``deepcolor.book.build``,
+    about 20 s on 2 cores), and the :class:`deepcolor.book.Page` list it returned.  Read it; a
+    test that builds again builds into a copy."""
+    from deepcolor import book
+
+    folder = tmp_path_factory.mktemp("book") / "book"
+    return folder, book.build(folder, "smoke", ["00", "01"], say=lambda line: None)
