@@ -8,6 +8,7 @@ checkout or from the sdist, which carries ``notebooks/`` through MANIFEST.in), `
 editable install copies nothing: there :mod:`deepcolor.course` reads ``notebooks/`` itself.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -35,6 +36,8 @@ class BuildWithNotebooks(build_py):
         if getattr(self, "editable_mode", False):
             return
         target = Path(self.build_lib, *PACKAGE_DATA)
+        if target.is_dir():  # an earlier build's copy: a notebook renamed since must not linger in it
+            shutil.rmtree(target)
         self.mkpath(str(target))
         for source in course_files():
             self.copy_file(str(source), str(target / source.name), preserve_mode=False)
