@@ -205,19 +205,24 @@ def build(out, profile: str, notebooks=None, say=print) -> list[Page]:
         _check_book_folder(folder)
         write_json(folder / MARKER, {"deepcolor": __version__, "profile": profile})
         executed = make_folder(folder / EXECUTED)
-        for name, source in _sources().items():
-            path = executed / f"{name}.ipynb"
-            nb = _reusable(path, sha256(source), profile)
-            if nb is not None:
-                pages.append(Page(name, nb, ran=False))
-                if name in chosen:
-                    say(f"{name}: reused (run {nb.metadata[META]['executed']} in {nb.metadata[META]['seconds']:.0f} s)")
-            elif name in chosen:
-                say(f"{name}: running under {profile} ...")
-                nb = _execute(name, source, profile, executed)
-                write_bytes(path, nbformat.writes(nb).encode())
-                pages.append(Page(name, nb, ran=True))
-                say(f"{name}: done in {nb.metadata[META]['seconds']:.0f} s")
+        try:
+            for name, source in _sources().items():
+                path = executed / f"{name}.ipynb"
+                nb = _reusable(path, sha256(source), profile)
+                if nb is not None:
+                    pages.append(Page(name, nb, ran=False))
+                    if name in chosen:
+                        say(f"{name}: reused (run {nb.metadata[META]['executed']} in "
+                            f"{nb.metadata[META]['seconds']:.0f} s)")
+                elif name in chosen:
+                    say(f"{name}: running under {profile} ...")
+                    nb = _execute(name, source, profile, executed)
+                    write_bytes(path, nbformat.writes(nb).encode())
+                    pages.append(Page(name, nb, ran=True))
+                    say(f"{name}: done in {nb.metadata[META]['seconds']:.0f} s")
+        except RuntimeError:  # a notebook failed: the pages of those that ran are written all the same
+            write_pages(folder, pages, profile)
+            raise
         write_pages(folder, pages, profile)
         write_json(folder / MARKER, {"deepcolor": __version__, "profile": profile,
                                      "pages": [page.name for page in pages],

@@ -246,15 +246,17 @@ def _index(pages: list, profile: str, titles: dict):
     """The index as a notebook of markdown cells: what the book is, the course map, the goals."""
     import nbformat
 
-    column = _TIME_COLUMN.get(profile)
     names = [page.name for page in pages]
     facts = next((page.meta.get("facts") for page in pages if page.meta.get("facts")), {})
-    intro = (f"# DeepColor: the course book\n\nEvery notebook of the course as it ran under the profile "
-             f"**`{profile}`**, with its outputs and figures. Machine: {machine_line(facts)}.\n\n"
+    column = _TIME_COLUMN.get(facts.get("profile") or profile)  # default without internet: default-offline
+    intro = (f"# DeepColor: the course book\n\nThe notebooks of the course as they ran under the profile "
+             f"**`{profile}`**" + (f" (on this machine: **`{facts['profile']}`**)" if facts.get("profile") not in
+                                   (None, profile) else "")
+             + f", with their outputs and figures. Machine: {machine_line(facts)}.\n\n"
              "Sliders are shown as they started; to move them, and to change the code, run the notebooks in "
              "JupyterLab: `deepcolor notebooks my-course`, then `jupyter lab my-course`.")
     table = ["| notebook | what you do there | " + (f"time on the course map ({column}) | " if column else "")
-             + "time of this run |", "|---|---|" + ("---:|" if column else "") + "---:|"]
+             + "time here |", "|---|---|" + ("---:|" if column else "") + "---:|"]
     for k, (name, what) in enumerate(COURSE.items()):
         page = next((p for p in pages if p.name == name), None)
         cells = [f"[{name}]({name}.html)" if page else f"{name} (not in this book)", what.replace("|", "/")]

@@ -131,6 +131,7 @@ def test_a_failing_notebook_stops_the_build_naming_it_and_its_cell(tmp_path, mon
     failed = nbformat.read(tmp_path / "b" / book.EXECUTED / "00_start_here.failed.ipynb", as_version=4)
     assert failed.cells[2].outputs[0]["ename"] == "ValueError"
     assert not (tmp_path / "b" / book.EXECUTED / "00_start_here.ipynb").exists()
+    assert "No notebook has run yet" in (tmp_path / "b" / "index.html").read_text()  # the index all the same
 
 
 def test_a_folder_of_yours_is_refused_before_anything_runs(tmp_path, capsys):
