@@ -15,6 +15,9 @@ compile events:
 Prints one line per notebook: wall seconds, the three parts, their sum and its share of the wall.
 Run with ``--home`` twice to see what a warm compilation cache (``$DEEPCOLOR_HOME/jax-cache``) gives
 a second session: the second run finds the first run's compiled steps (and its runs and embeddings).
+To see the cache alone, start the second run in an empty home at the same path holding only the
+first run's ``jax-cache``: JAX's cache keys name the folder (its GPU autotuning cache lives there),
+so a copy in another folder finds nothing.
 
     KERAS_BACKEND=jax python benchmarks/jax_compile.py                  # notebooks 00-11, smoke
     KERAS_BACKEND=jax python benchmarks/jax_compile.py --notebooks 04 05 --functions 5   # and what compiles

@@ -28,6 +28,9 @@ What it does, unless the user has set ``TF_CPP_MIN_LOG_LEVEL`` (then it changes 
   (:func:`_first_upsampling_gradient`) rather than in a student's first training cell.  TensorFlow
   2.16 and later print these lines before its log level is read, so the variable alone does not
   hide them.  Python's warnings and anything else are written back unchanged.
+
+Under JAX it also keeps compiled steps on disk, in ``$DEEPCOLOR_HOME/jax-cache``
+(:func:`use_compilation_cache`), whatever ``TF_CPP_MIN_LOG_LEVEL`` says.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def start():
             if quiet:
                 _first_upsampling_gradient(keras)
     apply_precision(keras)
+    use_compilation_cache(keras)
     if quiet:
         logging.getLogger("tensorflow").addFilter(_drop_retracing_warnings)
     _started.append(keras)
@@ -148,6 +152,45 @@ def _first_upsampling_gradient(keras) -> None:
     model = keras.Model(x, keras.layers.UpSampling2D()(keras.layers.Conv2D(1, 3, strides=2, padding="same")(x)))
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.zeros((1, 4, 4, 1), np.float32), np.zeros((1, 4, 4, 1), np.float32), verbose=0)
+
+
+JAX_CACHE_DIR = "jax-cache"
+"""The folder in :func:`deepcolor.settings.deepcolor_home` where :func:`use_compilation_cache` keeps
+JAX's compiled steps."""
+
+MIN_COMPILE_SECONDS = 0.0
+"""Every compile is kept, not only those over JAX's default of 1 s: on a CPU the course's steps
+compile in 0.1-3 s and its eager operations in tens of milliseconds, and reading one back takes
+about a third of that."""
+
+
+def use_compilation_cache(keras) -> str | None:
+    """Under JAX, keep compiled steps on disk in ``$DEEPCOLOR_HOME/jax-cache`` (JAX's persistent
+    compilation cache), so that a later session, or a model of the same shape trained later in this
+    one, reads a compiled training step instead of compiling it again.  Called by :func:`start`.
+
+    Returns the folder in use, or None: another backend; a folder the user chose with
+    ``JAX_COMPILATION_CACHE_DIR`` (or ``jax.config``), which is kept; or a home that cannot be written,
+    where JAX simply compiles as before.  JAX's keys name the folder, so a cache moved or copied
+    elsewhere is not found there.  Like the runs kept there, the cache is trusted: JAX runs what it
+    finds in it, so ``DEEPCOLOR_HOME`` must not be writable by others.  Introduced in notebook
+    ``00_start_here``."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:  # the user's own, from JAX_COMPILATION_CACHE_DIR or their code
+        return None
+    folder = settings.deepcolor_home() / JAX_CACHE_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    return str(folder)
 
 
 def apply_precision(keras) -> str:

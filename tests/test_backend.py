@@ -120,3 +120,68 @@ def test_the_retracing_warning_alone_is_dropped():
     assert not backend._drop_retracing_warnings(record("5 out of the last 5 calls to <function f> triggered "
                                                        "tf.function retracing. Tracing is expensive ..."))
     assert backend._drop_retracing_warnings(record("Some other warning a student should read"))
+
+
+# ------------------------------------------------------------- JAX's compilation cache in DEEPCOLOR_HOME
+
+class FakeKeras:
+    """Stands for the keras module in use_compilation_cache: only ``keras.backend.backend()``."""
+
+    def __init__(self, name):
+        self.backend = type("Backend", (), {"backend": staticmethod(lambda: name)})
+
+
+def test_no_compilation_cache_under_another_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path / "home"))
+    modules = set(sys.modules)
+    assert backend.use_compilation_cache(FakeKeras("tensorflow")) is None
+    assert not (tmp_path / "home").exists() and "jax" not in set(sys.modules) - modules
+
+
+@pytest.fixture
+def jax_config():
+    """jax.config with no cache folder set, restored afterwards."""
+    jax = pytest.importorskip("jax")
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    saved = {name: getattr(jax.config, name) for name in names}
+    jax.config.update("jax_compilation_cache_dir", None)
+    yield jax.config
+    for name, value in saved.items():
+        jax.config.update(name, value)
+
+
+def test_the_compilation_cache_goes_in_deepcolor_home_under_jax(jax_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path / "home"))
+    folder = backend.use_compilation_cache(FakeKeras("jax"))
+    assert folder == str(tmp_path / "home" / backend.JAX_CACHE_DIR) and Path(folder).is_dir()
+    assert jax_config.jax_compilation_cache_dir == folder
+    assert jax_config.jax_persistent_cache_min_compile_time_secs == backend.MIN_COMPILE_SECONDS
+
+
+def test_a_users_own_compilation_cache_is_kept(jax_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path / "home"))
+    jax_config.update("jax_compilation_cache_dir", str(tmp_path / "mine"))
+    assert backend.use_compilation_cache(FakeKeras("jax")) is None
+    assert jax_config.jax_compilation_cache_dir == str(tmp_path / "mine") and not (tmp_path / "home").exists()
+
+
+def test_an_unwritable_home_leaves_jax_compiling_as_before(jax_config, tmp_path, monkeypatch):
+    (tmp_path / "home").write_text("a file where the folder should be")
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path / "home"))
+    assert backend.use_compilation_cache(FakeKeras("jax")) is None
+    assert jax_config.jax_compilation_cache_dir is None
+
+
+def test_start_sets_the_cache_under_jax_and_importing_deepcolor_does_not(tmp_path):
+    """In fresh processes under KERAS_BACKEND=jax: importing deepcolor sets no cache folder, start()
+    sets $DEEPCOLOR_HOME/jax-cache, and a JAX_COMPILATION_CACHE_DIR of the user's own is kept."""
+    pytest.importorskip("jax")
+    code = ("import deepcolor, jax; print(jax.config.jax_compilation_cache_dir);"
+            "from deepcolor.backend import start; start(); print(jax.config.jax_compilation_cache_dir)")
+    env = dict(quiet_env(), KERAS_BACKEND="jax", DEEPCOLOR_HOME=str(tmp_path / "home"))
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    for extra, after in (({}, str(tmp_path / "home" / "jax-cache")), ({"JAX_COMPILATION_CACHE_DIR": "/tmp/mine"}, "/tmp/mine")):
+        result = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [extra.get("JAX_COMPILATION_CACHE_DIR", "None"), after]
