@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .color import rgb_to_lab
+from .shapes import fixed_rows, pad_rows
 from .weights import (CLASS_INDEX_FILE, CLASS_INDEX_MD5, CLASS_INDEX_URL, WEIGHTS_FILE, WEIGHTS_MD5, WEIGHTS_URL,
                       WeightsUnavailableError, fetch, keras_models_dir, unavailable_message)
 
@@ -236,10 +237,13 @@ class Embedder:
         import keras
 
         model = self.build()
+        # under JAX the last batch of a pass of several is padded to the others' size: one compile of
+        # the network, not two (deepcolor.shapes); a pass of one short batch keeps its own size
+        rows = fixed_rows(self.batch_size) if len(out) > self.batch_size else None
         for start in range(0, len(out), self.batch_size):
             stop = min(start + self.batch_size, len(out))
-            y = model.predict_on_batch(preprocess(read(start, stop)))
-            out[start:stop] = keras.ops.convert_to_numpy(y)
+            y = model.predict_on_batch(pad_rows(preprocess(read(start, stop)), rows))
+            out[start:stop] = keras.ops.convert_to_numpy(y)[:stop - start]
             if progress:
                 progress(stop, len(out))
 

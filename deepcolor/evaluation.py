@@ -26,6 +26,7 @@ from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, t
 from .predict import predict_ab
 from .progress import bar
 from .runs import FINAL_MODEL
+from .shapes import fixed_rows
 
 __all__ = ["BASELINES", "evaluate", "evaluate_run", "rebalancing", "study_accuracies", "training_colours"]
 
@@ -100,7 +101,8 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     weight the rebalanced AuC (:func:`rebalancing`) and whose mean
     ab makes the mean-ab baseline; without them the evaluated images are used and the ``note``
     column says so (that baseline then peeks at the answers).
-    Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`).
+    Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`);
+    under JAX a short last batch is padded to ``batch_size`` (:mod:`deepcolor.shapes`), same numbers.
     The baselines do not depend on the model: they are measured once per Python session for these
     images and training images (keyed like :func:`training_colours`), later calls reuse their rows.
     progress: None, a ``progress(done, total)`` callable, or words naming what is measured, which
@@ -126,8 +128,9 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     key = _session_key(dataset, indices, train_indices) + (batch_size,)
     measured = ("model",) if key in _BASELINE_ROWS else ("model", *BASELINES)  # baselines: once a session
     totals, done = {name: RunningTotals(weights_of=weights_of) for name in measured}, 0
+    rows = fixed_rows(batch_size)  # under JAX every batch is padded to batch_size: one compile per shape
     for idx, L, ab in dataset.batches(indices, batch_size):
-        preds = {"model": lambda: predict_ab(model, L, np.asarray(embeddings[idx], np.float32)),
+        preds = {"model": lambda: predict_ab(model, L, np.asarray(embeddings[idx], np.float32), rows),
                  "gray baseline": lambda: gray_prediction(ab),
                  "mean-ab baseline": lambda: mean_prediction(mean, ab.shape)}
         rgb_true = to_rgb(L, ab)  # the truth's RGB, shared by the predictors
@@ -239,7 +242,8 @@ def study_accuracies(model, dataset, split, embeddings, batch_size: int = 16, pr
         totals = RunningTotals(rgb=False)
         for idx, L, ab in dataset.batches(indices, batch_size):
             # without a model the gray prediction stands in: constant_baseline depends on the truth only
-            pred = gray_prediction(ab) if model is None else predict_ab(model, L, np.asarray(embeddings[idx], np.float32))
+            pred = gray_prediction(ab) if model is None else predict_ab(model, L, np.asarray(embeddings[idx], np.float32),
+                                                                        fixed_rows(batch_size))
             totals.add(ab, pred)
             done += len(idx)
             if progress is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .color import AB_SCALE, to_network_scale
 from .resize import resize_images
+from .shapes import pad_rows
 
 __all__ = ["predict_ab"]
 
@@ -31,12 +32,15 @@ def _call(model, x, embedding) -> np.ndarray:
     return np.asarray(model.predict([x, embedding], verbose=0), np.float32)
 
 
-def predict_ab(model, L, embedding):
+def predict_ab(model, L, embedding, rows: int | None = None):
     """Predict colour for lightness at any size (notebooks 04 and 10_colorize_your_own).
 
     L: (n, H, W) float32 in [0, 100]; embedding: (n, 1000) float32.  L is resized to the model's
     input size exactly as training batches are (:func:`deepcolor.resize.resize_images`), and the
     predicted ab is bilinearly resized back to (H, W).
+    rows: None, or pad a batch of fewer images with zeros to this many before the forward pass
+    (:func:`deepcolor.shapes.pad_rows`), so that every batch of a pass has one shape and JAX compiles
+    once; the padding's predictions are dropped, the others are the same.
     Returns ab (n, H, W, 2) float32 in Lab units.
     """
     L_scaled, _ = to_network_scale(L)
@@ -46,7 +50,8 @@ def predict_ab(model, L, embedding):
     if (side, side) != size:  # anti-aliased bilinear resize down to the model's input size
         x = resize_images(L_scaled, side, side)
     del L_scaled  # at full size a photo's copy of L is large: free it before ab is upsampled
-    ab = _call(model, x, np.asarray(embedding, np.float32))
+    n = len(x)
+    ab = _call(model, pad_rows(x, rows), pad_rows(np.asarray(embedding, np.float32), rows))[:n]
     if ab.ndim != 4 or ab.shape[-1] != 2:
         raise ValueError(f"the model must output (n, H, W, 2) ab/128, got {ab.shape}")
     if ab.shape[1:3] == size:

@@ -70,3 +70,21 @@ def test_a_keras_model_is_called_directly_with_the_same_result_as_predict():
     emb = np.zeros((2, 1000), np.float32)
     expected = model.predict([to_network_scale(L)[0], emb], verbose=0) * 128
     np.testing.assert_allclose(predict_ab(model, L, emb), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_padded_prediction_gives_the_same_numbers(sample_ds):
+    """rows= (what evaluation passes under JAX): 5 images padded to 8 give the 5 predictions they
+    give alone, and so do batches of 2 (the last one short) padded to 2."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    L_in, e_in = keras.Input((16, 16, 1)), keras.Input((1000,))
+    e = keras.layers.UpSampling2D(16)(keras.layers.Reshape((1, 1, 2))(keras.layers.Dense(2)(e_in)))
+    out = keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(keras.layers.Concatenate()([L_in, e]))
+    model = keras.Model([L_in, e_in], out)
+    L, _ = sample_ds.batch(np.arange(5))
+    emb = np.random.default_rng(0).random((5, 1000), dtype=np.float32)
+    alone = predict_ab(model, L, emb)
+    assert alone.shape == (5, 224, 224, 2)
+    np.testing.assert_allclose(predict_ab(model, L, emb, rows=8), alone, rtol=1e-5, atol=1e-4)
+    batched = [predict_ab(model, L[i:i + 2], emb[i:i + 2], rows=2) for i in range(0, 5, 2)]
+    np.testing.assert_allclose(np.concatenate(batched), alone, rtol=1e-5, atol=1e-4)
