@@ -12,6 +12,7 @@ import keras
 
 from .lab_dataset import LabDataset
 from .resize import resize_images
+from .shapes import pad_rows, padded_weights
 
 
 def resize_batch(x: np.ndarray, size: int) -> np.ndarray:
@@ -31,12 +32,18 @@ class ColorBatches(keras.utils.PyDataset):
 
     dataset: a :class:`~deepcolor.lab_dataset.LabDataset`; indices: which images (default all);
     embeddings: (len(dataset), 1000) array or memmap, indexed by dataset position.
+    pad: every batch has ``batch_size`` rows and a third element, Keras' ``sample_weight`` (b, S, S)
+    float32: a short last batch is padded with zeros and weighted by
+    :func:`deepcolor.shapes.padded_weights` (its loss and gradient are those of its real images; the
+    others weigh 1), so that JAX compiles one training step, not two
+    (:func:`deepcolor.train.training_batches` pads under JAX only).
     Extra keyword arguments (``workers``, ``use_multiprocessing``, ``max_queue_size``) go to
     :class:`keras.utils.PyDataset`.
     """
 
     def __init__(self, dataset: LabDataset, embeddings, indices=None, batch_size: int = 32,
-                 shuffle: bool = True, seed: int = 0, input_size: int | None = None, **kwargs):
+                 shuffle: bool = True, seed: int = 0, input_size: int | None = None, pad: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.dataset = dataset
         self.indices = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
@@ -55,6 +62,7 @@ class ColorBatches(keras.utils.PyDataset):
         self.shuffle = shuffle
         self.seed = seed
         self.input_size = input_size or dataset.image_size
+        self.pad = bool(pad)
         self.epoch = 0
         self.order = self._order(0)
 
@@ -76,7 +84,10 @@ class ColorBatches(keras.utils.PyDataset):
         if self.input_size != L.shape[1]:
             L, ab = resize_batch(L, self.input_size), resize_batch(ab, self.input_size)
         emb = np.asarray(self.embeddings[idx], dtype=np.float32)
-        return (L, emb), ab
+        if not self.pad:
+            return (L, emb), ab
+        rows, weights = self.batch_size, padded_weights(len(idx), self.batch_size, ab.shape[1:3])
+        return (pad_rows(L, rows), pad_rows(emb, rows)), pad_rows(ab, rows), weights
 
     def set_epoch(self, epoch: int) -> None:
         """Jump to the shuffle order of ``epoch`` (used when a run resumes mid-way)."""

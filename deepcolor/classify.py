@@ -40,6 +40,7 @@ from .color import AB_SCALE
 from .heads import ZHANG_LAMBDA, ClassifierHead  # the head is a value of deepcolor.heads
 from .models import build_model
 from .resize import resize_images
+from .shapes import pad_rows, padded_weights
 
 __all__ = ["AnnealedColorizer", "ClassBatches", "ClassifierHead", "build_classifier", "classifier_batches",
            "classifier_output_size", "compile_classifier", "ZHANG_LAMBDA", "ZHANG_T"]
@@ -76,10 +77,12 @@ class ClassBatches(keras.utils.PyDataset):
     each pixel's nearest bin, Keras' ``sample_weight``.
     dataset: a LabDataset; embeddings: (len(dataset), 1000); bins: (Q, 2); weights: (Q,) or None.
     With ``shuffle`` the order is drawn from ``seed`` and the epoch number (:meth:`set_epoch`).
+    pad: as for ColorBatches (under JAX): every batch has ``batch_size`` rows and weights, a short
+    last batch padded with zeros and its weights scaled by :func:`deepcolor.shapes.padded_weights`.
     """
 
     def __init__(self, dataset, embeddings, indices, bins, input_size, batch_size=16,
-                 weights=None, shuffle=True, seed=0, k=5, sigma=5.0, **kwargs):
+                 weights=None, shuffle=True, seed=0, k=5, sigma=5.0, pad=False, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.bins = dataset, np.asarray(bins, np.float32)
         self.indices = np.asarray(indices, np.int64).reshape(-1)
@@ -94,7 +97,7 @@ class ClassBatches(keras.utils.PyDataset):
         self.embeddings, self.batch_size = embeddings, int(batch_size)
         self.input_size, self.k, self.sigma = int(input_size), int(k), float(sigma)
         self.weights = None if weights is None else np.asarray(weights, np.float32)
-        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+        self.shuffle, self.seed, self.epoch, self.pad = shuffle, seed, 0, bool(pad)
 
     def __len__(self) -> int:
         return math.ceil(len(self.indices) / self.batch_size)
@@ -111,9 +114,12 @@ class ClassBatches(keras.utils.PyDataset):
         out = classifier_output_size(self.input_size)
         targets = bins_module.soft_encode(resize_images(ab, out, out), self.bins, self.k, self.sigma)
         emb = np.asarray(self.embeddings[idx], np.float32)
-        if self.weights is None:
-            return (x, emb), targets
-        return (x, emb), targets, self.weights[np.argmax(targets, axis=-1)]  # nearest bin weighs most
+        pixel_weights = None if self.weights is None else self.weights[np.argmax(targets, axis=-1)]  # nearest bin
+        if not self.pad:
+            return ((x, emb), targets) if pixel_weights is None else ((x, emb), targets, pixel_weights)
+        rows, scale = self.batch_size, padded_weights(len(idx), self.batch_size, targets.shape[1:3])
+        weights = scale if pixel_weights is None else pad_rows(pixel_weights, rows) * scale
+        return (pad_rows(x, rows), pad_rows(emb, rows)), pad_rows(targets, rows), weights
 
     def set_epoch(self, epoch: int) -> None:
         """Use the shuffle order of ``epoch`` (a resumed run replays the order it would have had)."""
@@ -124,19 +130,20 @@ class ClassBatches(keras.utils.PyDataset):
 
 
 def classifier_batches(dataset, embeddings, train_idx, val_idx, head: ClassifierHead, input_size: int,
-                       batch_size: int, seed: int = 0):
+                       batch_size: int, seed: int = 0, pad: bool = False):
     """(train, val) :class:`ClassBatches` for ``head`` (notebook 11_colour_as_classes): the
     training batches shuffled from ``seed`` and, with ``head.rebalance``, weighted by the
     rebalancing weights counted over the training images; the validation batches (None when
-    ``val_idx`` is None or empty) in order, unweighted, at least 16 images each."""
+    ``val_idx`` is None or empty) in order, unweighted, at least 16 images each.  pad: see
+    :class:`ClassBatches` (:func:`deepcolor.train.training_batches` pads under JAX)."""
     bins = head.bins()
     weights = head.class_weights(dataset, train_idx, batch_size)
     train = ClassBatches(dataset, embeddings, train_idx, bins, input_size, batch_size, weights=weights,
-                         seed=seed, k=head.k, sigma=head.sigma)
+                         seed=seed, k=head.k, sigma=head.sigma, pad=pad)
     val = None
     if val_idx is not None and len(val_idx):
         val = ClassBatches(dataset, embeddings, val_idx, bins, input_size, max(batch_size, 16),
-                           shuffle=False, k=head.k, sigma=head.sigma)
+                           shuffle=False, k=head.k, sigma=head.sigma, pad=pad)
     return train, val
 
 

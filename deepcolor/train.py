@@ -32,6 +32,7 @@ from .models import build_model
 from .paper import check_architecture
 from .heads import Head
 from .runs import CHECKPOINT, FINAL_MODEL, HEARTBEAT_S, Run, hold
+from .shapes import fixed_rows
 from .stopping import Terminated, sigterm_interrupts
 
 
@@ -83,17 +84,20 @@ def new_model(config: TrainConfig, head=None) -> keras.Model:
 def training_batches(dataset, embeddings, train_idx, val_idx, config: TrainConfig, head=None):
     """(train, val) batches for ``fit``: :class:`~deepcolor.batches.ColorBatches` for the MSE head
     (``head`` None), :func:`deepcolor.classify.classifier_batches` for a classifier.  The training
-    batches are shuffled from ``config.seed``; val is None without validation images."""
+    batches are shuffled from ``config.seed``; val is None without validation images.  Under JAX short
+    last batches are padded and weighted (``pad=True``, :mod:`deepcolor.shapes`): the same loss and
+    gradient per step, but an epoch's mean loss then counts the last batch as a full one."""
     head = Head.of(head)
+    pad = fixed_rows(config.batch_size) is not None  # JAX: one compiled step per model, not two (shapes.py)
     if head.kind == "classify":
         return classifier_batches(dataset, embeddings, train_idx, val_idx, head, config.input_size,
-                                  config.batch_size, config.seed)
+                                  config.batch_size, config.seed, pad)
     train = ColorBatches(dataset, embeddings, train_idx, config.batch_size, shuffle=True, seed=config.seed,
-                         input_size=config.input_size)
+                         input_size=config.input_size, pad=pad)
     val = None
     if val_idx is not None and len(val_idx):
         val = ColorBatches(dataset, embeddings, val_idx, max(config.batch_size, 16), shuffle=False,
-                           input_size=config.input_size)
+                           input_size=config.input_size, pad=pad)
     return train, val
 
 

@@ -166,3 +166,42 @@ def test_model_fit_trains_on_color_batches_and_each_epoch_sees_every_image_once(
     pred = model.predict(batches[0][0], verbose=0)
     assert pred.shape == (8, 32, 32, 2)
 
+
+
+def test_padded_batches_have_one_shape_and_weigh_the_padding_zero(sample_ds):
+    """pad=True (what training uses under JAX): 24 images in batches of 10 are 10, 10 and 4 padded
+    to 10; the real rows are the unpadded batch's, weighted 10/4 so the batch's mean loss is theirs."""
+    plain = ColorBatches(sample_ds, tagged_embeddings(24), batch_size=10, input_size=32, seed=1)
+    padded = ColorBatches(sample_ds, tagged_embeddings(24), batch_size=10, input_size=32, seed=1, pad=True)
+    assert len(padded) == len(plain) == 3
+    for i, n in enumerate([10, 10, 4]):
+        (L, emb), ab, weights = padded[i]
+        (L0, emb0), ab0 = plain[i]
+        assert L.shape == (10, 32, 32, 1) and emb.shape == (10, 1000) and ab.shape == (10, 32, 32, 2)
+        for got, want in ((L, L0), (emb, emb0), (ab, ab0)):
+            np.testing.assert_array_equal(got[:n], want)
+            assert not got[n:].any()
+        assert weights.shape == (10, 32, 32)
+        np.testing.assert_array_equal(weights[:, 0, 0], [10 / n] * n + [0] * (10 - n))
+        assert weights.dtype == np.float32
+
+
+def test_a_padded_weighted_batch_trains_as_the_short_batch_does(sample_ds):
+    """One SGD step on the last batch, padded and weighted, moves the weights as the short batch does."""
+    import keras
+
+    def one_step(batch):
+        keras.utils.set_random_seed(0)
+        L_in, emb_in = keras.Input((32, 32, 1)), keras.Input((1000,))
+        e = keras.layers.UpSampling2D(32)(keras.layers.Reshape((1, 1, 2))(keras.layers.Dense(2)(emb_in)))
+        out = keras.layers.Conv2D(2, 3, padding="same", activation="tanh")(keras.layers.Concatenate()([L_in, e]))
+        model = keras.Model([L_in, emb_in], out)
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+        model.train_on_batch(*batch[:2], sample_weight=batch[2] if len(batch) == 3 else None)
+        return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+    kwargs = dict(batch_size=10, input_size=32, seed=1)
+    short = ColorBatches(sample_ds, tagged_embeddings(24), **kwargs)[2]
+    padded = ColorBatches(sample_ds, tagged_embeddings(24), pad=True, **kwargs)[2]
+    for got, want in zip(one_step(padded), one_step(short)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

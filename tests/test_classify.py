@@ -120,6 +120,25 @@ def test_batches_carry_soft_targets_and_rebalancing_weights():
         ClassBatches(ds, embeddings(3), np.arange(4), bins, 16)
 
 
+def test_padded_batches_keep_the_real_rows_and_scale_their_weights():
+    """pad=True (under JAX): 4 images in batches of 3 are 3 and 1 padded to 3; the real rows are the
+    unpadded batch's, their pixel weights scaled by 3 (rebalanced) or 3 / 1 alone (plain validation)."""
+    ds, bins = colourful_dataset(), bins_module.ab_bins()
+    weights = np.linspace(0.5, 2.0, Q).astype(np.float32)
+    for pixel in (weights, None):
+        plain = ClassBatches(ds, embeddings(4), np.arange(4), bins, 16, batch_size=3, weights=pixel, seed=2)
+        padded = ClassBatches(ds, embeddings(4), np.arange(4), bins, 16, batch_size=3, weights=pixel, seed=2, pad=True)
+        for i, n in enumerate([3, 1]):
+            (x, emb), targets, w = padded[i]
+            want = plain[i]
+            assert x.shape == (3, 16, 16, 1) and targets.shape == (3, 8, 8, Q) and w.shape == (3, 8, 8)
+            np.testing.assert_array_equal(x[:n], want[0][0])
+            np.testing.assert_array_equal(targets[:n], want[1])
+            assert not x[n:].any() and not targets[n:].any() and not w[n:].any()
+            base = want[2] if pixel is not None else np.ones((n, 8, 8), np.float32)
+            np.testing.assert_allclose(w[:n], base * 3 / n, rtol=1e-6)
+
+
 def test_training_lowers_the_loss(trained):
     loss = trained[3]["loss"]
     assert len(loss) == 8 and np.all(np.isfinite(loss)) and loss[-1] < loss[0]
