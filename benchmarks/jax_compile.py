@@ -28,6 +28,7 @@ so a copy in another folder finds nothing.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,7 @@ def main(argv=None):
         for name, (count, seconds) in sorted(functions.items(), key=lambda f: -f[1][1])[:args.functions]:
             print(f"    {seconds:6.1f} s  {count:4d} x  {name}", flush=True)
     print(row("all", total_wall, total_compile, f"({total_wall / 60:.1f} min)"))
+    shutil.rmtree(work, ignore_errors=True)  # the hook and the logs; a --home folder is kept
 
 
 def row(name: str, wall: float, parts: dict, status: str) -> str:
