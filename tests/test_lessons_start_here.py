@@ -66,13 +66,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_course_map_lists_every_notebook_in_order_with_a_time_in_each_column():
     notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     df = start_here.course_map()
-    assert list(df.index) == [*notebooks, "all"] == [*start_here.COURSE, "all"]
+    assert list(df.index) == [*notebooks, "all", "reference step"] == [*start_here.COURSE, "all", start_here.SPEED_ROW]
     assert all(len(times) == len(notebooks) for times in start_here.TIMES.values())
     assert list(df.columns) == ["what you do there", *start_here.TIMES, "default, GPU (est.)"]
     assert set(start_here.TIME_SOURCES) == set(df.columns) - {"what you do there"}  # every column says where it comes from
     assert df.loc["all", "default, 2-core CPU"] == start_here.format_time(sum(start_here.TIMES["default, 2-core CPU"]))
-    assert df.loc["04_base_model", "default, GPU (est.)"] == "1 min"  # 712 s / 10: an estimate, and says so
+    assert df.loc["11_colour_as_classes", "default, GPU (est.)"] == "1.5 min"  # 778 s / 10: an estimate, and says so
     assert "est." in df.columns[-1] and "estimated" in start_here.TIME_SOURCES["default, GPU (est.)"]
+    assert set(start_here.CALIBRATION) == set(start_here.TIMES)  # every measured column says how fast its machine was
+    speeds = df.loc["reference step"]
+    assert speeds["default, 2-core CPU"] == "13.6 img/s"
+    for column, rate in start_here.CALIBRATION.items():
+        assert speeds[column] == (f"{rate:g} img/s" if rate else "not measured"), column
 
 
 @pytest.mark.parametrize("seconds, estimate, shown", [(8, False, "8 s"), (59.4, False, "59 s"), (154, False, "2.5 min"),
@@ -86,7 +91,7 @@ def readme_course_table():
     """{notebook: [cells after the notebook's name]} of README.md's table of the notebooks."""
     rows = {}
     for line in (ROOT / "README.md").read_text().splitlines():
-        match = re.match(r"\|\s*(?:`(\d\d_[a-z0-9_]+)`|\*\*(all)\*\*)\s*\|(.*)\|\s*$", line)
+        match = re.match(r"\|\s*(?:`(\d\d_[a-z0-9_]+)`|\*\*(all|reference step)\*\*)\s*\|(.*)\|\s*$", line)
         if match:
             rows[match.group(1) or match.group(2)] = [cell.strip() for cell in match.group(3).split("|")]
     return rows

@@ -14,7 +14,7 @@ from .. import config, embeddings, settings, weights
 from ..data import find_local_kaggle
 from ..paper import PAPER_SETTING, differs_from_paper
 
-__all__ = ['COURSE', 'TIMES', 'TIME_SOURCES', 'GPU_SPEEDUP', 'format_time', 'course_map', 'time_sources',
+__all__ = ['COURSE', 'TIMES', 'CALIBRATION', 'SPEED_ROW', 'TIME_SOURCES', 'GPU_SPEEDUP', 'format_time', 'course_map', 'time_sources',
            'environment_check', 'profiles_table']
 
 
@@ -36,12 +36,19 @@ COURSE = {
 """The notebooks in teaching order, each with what a student does there (notebook 00, README.md)."""
 
 TIMES = {
-    "smoke": (7, 8, 9, 26, 31, 21, 27, 23, 63, 12, 21, 41),
+    "smoke": (8, 8, 9, 28, 29, 19, 26, 22, 60, 13, 22, 38),
     "default-offline": (8, 8, 10, 40, 132, 85, 105, 52, 80, 12, 16, 215),
-    "default, 2-core CPU": (8, 9, 15, 341, 712, 421, 430, 154, 1481, 12, 23, 1637),
+    "default, 2-core CPU": (7, 7, 13, 315, 521, 276, 319, 160, 522, 10, 22, 778),
 }
 """Measured wall time of each notebook of :data:`COURSE`, in seconds, in the order of :data:`COURSE`,
 by profile; :data:`TIME_SOURCES` says where and how each was measured."""
+
+CALIBRATION = {"smoke": 12.9, "default-offline": None, "default, 2-core CPU": 13.6}
+"""How fast the machine was when each column of :data:`TIMES` was measured: the images/second of one
+fixed training step (the base model at 128x128, batch 16, float32), which
+``benchmarks/course_time.py`` times before and after the notebooks (the lower of the two here).
+A column measured at 7 img/s would take about twice as long as the same course at 14.  None: the
+column was measured before the calibration existed."""
 
 GPU_SPEEDUP = 10
 """Our rough assumption, not a measurement: a GPU runs the ``default`` course about ten times faster
@@ -50,13 +57,14 @@ fallback, not of ``default``)."""
 
 TIME_SOURCES = {
     "smoke": "measured by `benchmarks/course_time.py --profile smoke --offline` (every notebook in order under "
-             "nbval, from an empty cache) on a 2-core CPU shared with other work, 2026-12-07",
+             "nbval, from an empty cache) on a 2-core CPU, 2026-12-07, the reference step at 12.9 img/s before "
+             "and 13.5 after",
     "default-offline": "measured by `benchmarks/course_time.py --offline` on a 2-core CPU from an empty cache, "
                        "2026-12-06 (benchmarks/RESULTS.md): what `default` falls back to without internet",
     "default, 2-core CPU": "measured by `benchmarks/course_time.py` on a 2,000-image stand-in with the untrained "
-                           "embedder, which cost what the Kaggle set and the ImageNet embedder cost; 00-07 and 09 "
-                           "on 2026-12-04, 08, 10 and 11 on 2026-12-03 (benchmarks/RESULTS.md), days when that "
-                           "machine ran convolutions at about half its speed of 2026-11-28",
+                           "embedder, which cost what the Kaggle set and the ImageNet embedder cost, from an empty "
+                           "cache, 2026-12-07, the reference step at 13.9 img/s before and 13.6 after "
+                           "(benchmarks/RESULTS.md)",
     "default, GPU (est.)": f"estimated, not measured: the 2-core CPU time divided by {GPU_SPEEDUP} (our rough "
                            "assumption)",
 }
@@ -73,9 +81,13 @@ def format_time(seconds: float, estimate: bool = False) -> str:
     return f"{minutes:g} min"
 
 
+SPEED_ROW = "reference step"
+
+
 def course_map() -> pd.DataFrame:
     """The map of the course: one row per notebook of :data:`COURSE` (what you do there, and its time
-    under each column of :data:`TIMES`, plus the GPU estimate), and a row "all" with the totals
+    under each column of :data:`TIMES`, plus the GPU estimate), a row "all" with the totals and a row
+    :data:`SPEED_ROW` with the machine's speed behind each column (:data:`CALIBRATION`)
     (notebook 00_start_here; README.md's table quotes it)."""
     rows = {}
     for k, (notebook, what) in enumerate(COURSE.items()):
@@ -83,6 +95,9 @@ def course_map() -> pd.DataFrame:
         rows[notebook]["default, GPU (est.)"] = format_time(TIMES["default, 2-core CPU"][k] / GPU_SPEEDUP, estimate=True)
     rows["all"] = {"what you do there": "", **{column: format_time(sum(times)) for column, times in TIMES.items()},
                    "default, GPU (est.)": format_time(sum(TIMES["default, 2-core CPU"]) / GPU_SPEEDUP, estimate=True)}
+    rows[SPEED_ROW] = {"what you do there": "how fast the machine was: one fixed training step, images/s",
+                       **{column: f"{rate:g} img/s" if rate else "not measured" for column, rate in CALIBRATION.items()},
+                       "default, GPU (est.)": "-"}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("notebook")
 
 
