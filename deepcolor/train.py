@@ -240,16 +240,20 @@ def _fit(model, batches, val, config: TrainConfig, run: Run, callbacks, verbose)
                 raise
             record["status"] = "interrupted"
             record["stopped_by"] = "SIGTERM" if stopped else "Ctrl-C"
-    record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
+    _add_wall_time(record, start)
     if record["status"] == "completed":
         _atomic_save(model, run.path / FINAL_MODEL)
     run.write()
 
 
+def _add_wall_time(record: dict, start: float) -> None:
+    record["wall_time_s"] = record.get("wall_time_s", 0.0) + time.perf_counter() - start
+
+
 def _record_failure(run: Run, exc: BaseException, start: float) -> None:
     run.record["status"] = "failed"
     run.record["error"] = f"{type(exc).__name__}: {exc}"
-    run.record["wall_time_s"] = run.record.get("wall_time_s", 0.0) + time.perf_counter() - start
+    _add_wall_time(run.record, start)
     run.write()
 
 
