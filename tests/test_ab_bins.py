@@ -98,6 +98,26 @@ def test_nearest_bins_agrees_with_measuring_every_bin(k, monkeypatch):
         np.testing.assert_allclose(dist.astype(np.float64) ** 2, want_d2, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("k", [1, 5])
+def test_a_batch_of_8_bit_colours_gets_the_same_bins_as_measuring_every_bin(k):
+    """Integer ab of an 8-bit dataset, more pixels than one chunk (the case looked up in the table of
+    all 65,536 integer colours): the same bins and distances as measuring all Q; a batch with one
+    colour off the integers, or beyond -128..127, gets the same answers for its integer pixels."""
+    rng = np.random.default_rng(7)
+    ab = rng.integers(-128, 128, (2, 200, 200, 2)).astype(np.float32)
+    want_idx, want_d2 = _every_bin(ab.reshape(-1, 2), BINS, k)
+    idx, dist = abb.nearest_bins(ab, BINS, k)
+    assert idx.shape == dist.shape == (2, 200, 200, k)
+    np.testing.assert_array_equal(idx.reshape(-1, k), want_idx)
+    np.testing.assert_allclose(dist.reshape(-1, k).astype(np.float64) ** 2, want_d2, rtol=1e-4, atol=1e-3)
+    for odd in (0.5, 200.0):
+        other = ab.copy()
+        other[0, 0, 0, 0] = odd
+        other_idx, other_dist = abb.nearest_bins(other, BINS, k)
+        np.testing.assert_array_equal(other_idx.reshape(-1, k)[1:], idx.reshape(-1, k)[1:])
+        np.testing.assert_array_equal(other_dist.reshape(-1, k)[1:], dist.reshape(-1, k)[1:])
+
+
 def test_equally_distant_bins_come_in_index_order(monkeypatch):
     """a = 5 is halfway between the bins a = 0 and a = 10; (5, 5) is as far from four bins; a tie at
     the k-th place keeps the lower indices, even when it reaches past the bins first looked up."""
