@@ -20,7 +20,8 @@ import json
 
 import numpy as np
 
-from . import ab_bins
+from . import ab_bins, settings
+from .files import keep_json, kept_json, make_folder
 from .fingerprints import index_hash
 from .metrics import METRICS, RunningTotals, gray_prediction, mean_prediction, to_rgb
 from .predict import predict_ab
@@ -72,8 +73,34 @@ def training_colours(dataset, train_indices, batch_size: int = 16):
 
 
 _BASELINE_ROWS: dict = {}
-"""The baselines' metrics that :func:`evaluate` has measured in this Python session, by dataset,
-evaluated images and training images: they do not depend on the model."""
+"""The baselines' metrics that :func:`evaluate` has measured or read back in this Python session, by
+dataset, evaluated images and training images: they do not depend on the model."""
+
+
+def _kept_baselines(key: tuple):
+    """The file in ``$DEEPCOLOR_HOME/measured`` that keeps the baselines' rows of ``key`` (a
+    :func:`_session_key` and the batch size) for the next notebook's kernel, and its JSON key."""
+    what = {"format": EVALUATION_FORMAT, "metrics": list(METRICS), "measured on": list(key)}
+    digest = hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:20]
+    return settings.deepcolor_home() / "measured" / f"baselines-{digest}.json", what
+
+
+def _baselines_of(key: tuple):
+    """The baselines' rows for ``key`` from this session or a file an earlier kernel kept, or None."""
+    if key not in _BASELINE_ROWS:
+        rows = kept_json(*_kept_baselines(key))
+        if isinstance(rows, dict) and set(rows) == set(BASELINES):
+            _remember(_BASELINE_ROWS, key, rows)
+    return _BASELINE_ROWS.get(key)
+
+
+def _keep_baselines(key: tuple, rows: dict) -> None:
+    _remember(_BASELINE_ROWS, key, rows)
+    path, what = _kept_baselines(key)
+    try:
+        keep_json(make_folder(path.parent) / path.name, what, rows)
+    except OSError:  # a home that cannot be written: they are measured again in the next kernel
+        pass
 
 
 def _session_key(dataset, *index_arrays) -> tuple:
@@ -103,8 +130,9 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
     column says so (that baseline then peeks at the answers).
     Reads ``batch_size`` images at a time and keeps only running sums (:class:`metrics.RunningTotals`);
     under JAX a short last batch is padded to ``batch_size`` (:mod:`deepcolor.shapes`), same numbers.
-    The baselines do not depend on the model: they are measured once per Python session for these
-    images and training images (keyed like :func:`training_colours`), later calls reuse their rows.
+    The baselines do not depend on the model: they are measured once for these images and training
+    images (keyed like :func:`training_colours`, with the batch size and the metrics), kept for the
+    session and in ``$DEEPCOLOR_HOME/measured``, and later calls, in any notebook, reuse their rows.
     progress: None, a ``progress(done, total)`` callable, or words naming what is measured, which
     draw a bar of the images done (:func:`deepcolor.progress.bar`).
     Returns a pandas DataFrame indexed by predictor ("model", "gray baseline", "mean-ab
@@ -126,7 +154,7 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
         note = "mean ab of the evaluated images, not of a training set (pass train_indices)"
     mean, weights_of = training_colours(dataset, train_indices, batch_size)
     key = _session_key(dataset, indices, train_indices) + (batch_size,)
-    measured = ("model",) if key in _BASELINE_ROWS else ("model", *BASELINES)  # baselines: once a session
+    measured = ("model",) if _baselines_of(key) is not None else ("model", *BASELINES)  # baselines: once
     totals, done = {name: RunningTotals(weights_of=weights_of) for name in measured}, 0
     rows = fixed_rows(batch_size)  # under JAX every batch is padded to batch_size: one compile per shape
     for idx, L, ab in dataset.batches(indices, batch_size):
@@ -140,8 +168,8 @@ def evaluate(model, dataset, indices, embeddings, train_indices=None, batch_size
         if progress is not None:
             progress(done, len(indices))
     results = {name: totals[name].result() for name in measured}
-    if key not in _BASELINE_ROWS:
-        _remember(_BASELINE_ROWS, key, {name: results[name] for name in BASELINES})
+    if len(measured) > 1:
+        _keep_baselines(key, {name: results[name] for name in BASELINES})
     results.update(_BASELINE_ROWS[key])
     names = ("model", *BASELINES)
     rows = [{**results[n], "images": len(indices), "note": note if n == "mean-ab baseline" else ""} for n in names]

@@ -18,6 +18,8 @@ removes what killed writers left.  :func:`check_space` and :func:`reserve` come 
 
 :func:`write_json` writes strict JSON (NaN and infinity become ``null``, which every JSON reader
 accepts); :func:`read_json` reads it back and names the file when it is damaged.
+:func:`kept_json` reads back a measurement kept with its key (what it was measured on), the way
+run folders and the evaluation keep theirs.
 Introduced with the run folders of notebook ``04_base_model``.
 """
 
@@ -306,3 +308,34 @@ def read_json(path, what: str):
             f"{path} is damaged: {what} is not valid JSON ({exc}); restore it, or delete the folder "
             "that holds it and create it again"
         ) from None
+
+
+def _nan_for_null(value):
+    if value is None:
+        return float("nan")
+    if isinstance(value, dict):
+        return {k: _nan_for_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_for_null(v) for v in value]
+    return value
+
+
+def keep_json(path, key, value) -> None:
+    """Keep ``value`` (JSON values; NaN becomes null) measured on ``key`` (JSON values) in ``path``,
+    for :func:`kept_json`.  Raises OSError where it cannot be written."""
+    write_json(path, {"key": key, "value": value})
+
+
+def kept_json(path, key):
+    """What :func:`keep_json` kept in ``path`` for this ``key``, its nulls read back as NaN; None
+    when there is none, it was kept for another key, the file is damaged or is not a regular file
+    (a FIFO there would hang the read): measure again."""
+    if not Path(path).is_file():
+        return None
+    try:
+        saved = read_json(path, "a kept measurement")
+    except (FileNotFoundError, NotADirectoryError, DamagedFileError):
+        return None
+    if not (isinstance(saved, dict) and "value" in saved and saved.get("key") == key):
+        return None
+    return _nan_for_null(saved["value"])

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, settings
-from .files import DamagedFileError, make_folder, read_json, write_json
+from .files import DamagedFileError, keep_json, kept_json, make_folder, read_json, write_json
 from .fingerprints import data_fingerprint, layer_table_hash, split_hash
 from .heads import Head
 from .locks import writer
@@ -77,16 +77,6 @@ def _process_alive(pid) -> bool:
 def _describe_data(fingerprint: dict) -> str:
     digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12]
     return f"{fingerprint.get('n')} images, source {fingerprint.get('source')!r}, fingerprint {digest}"
-
-
-def _nan_for_null(value):
-    if value is None:
-        return float("nan")
-    if isinstance(value, dict):
-        return {k: _nan_for_null(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_for_null(v) for v in value]
-    return value
 
 
 class Run:
@@ -272,13 +262,7 @@ class Run:
     def kept(self, name: str, key):
         """The measurement :meth:`cached` kept as ``name`` for ``key``, or None (none, another key,
         a damaged file)."""
-        try:
-            saved = read_json(self.path / f"{name}.json", "a measurement kept in the run folder")
-        except (FileNotFoundError, DamagedFileError):
-            return None
-        if not (isinstance(saved, dict) and "value" in saved and saved.get("key") == key):
-            return None
-        return _nan_for_null(saved["value"])
+        return kept_json(self.path / f"{name}.json", key)
 
     def cached(self, name: str, key, compute):
         """A measurement of this run, computed once and kept in the folder as ``NAME.json``:
@@ -290,7 +274,7 @@ class Run:
             return value
         value = compute()
         try:
-            write_json(self.path / f"{name}.json", {"key": key, "value": value})
+            keep_json(self.path / f"{name}.json", key, value)
         except OSError as exc:
             warnings.warn(f"{name} of {self.path} could not be kept there ({exc}); it will be measured again "
                           "next time", stacklevel=2)

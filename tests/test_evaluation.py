@@ -7,7 +7,12 @@ use tiny models (input 16, one epoch, 12 random 32x32 images) trained once in a 
 """
 
 import json
+import os
+import subprocess
+import sys
+import threading
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -142,6 +147,67 @@ def test_the_baselines_are_measured_once_per_session_for_the_same_images(monkeyp
     evaluation.evaluate(constant, ds, [4, 5, 6], emb, train_indices=[0, 1, 2])     # other training images
     evaluation.evaluate(constant, ds, [5, 6], emb, train_indices=[0, 1, 2, 3])     # other test images
     assert sum(calls) == 3 + 3 + 2
+
+
+_NEXT_KERNEL = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_evaluation import ConstantModel, _dataset
+from deepcolor import evaluation
+
+def measured_again(ab):
+    raise SystemExit("the baselines were measured again")
+
+evaluation.gray_prediction = measured_again
+ds, emb = _dataset(n=6, seed=103)
+table = evaluation.evaluate(ConstantModel(32, [0.2, -0.1]), ds, [3, 4, 5], emb, train_indices=[0, 1, 2])
+print(table.drop(index="model").drop(columns="note").to_json(double_precision=15))
+"""
+
+
+def test_the_baselines_are_kept_for_the_next_notebooks_kernel(tmp_path, monkeypatch):
+    """A new Python process (the next notebook) reads the baselines' rows back from
+    $DEEPCOLOR_HOME/measured instead of measuring them; a file kept for another key is not used."""
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path))
+    ds, emb = _dataset(n=6, seed=103)
+    first = evaluation.evaluate(OracleModel(ds, 32), ds, [3, 4, 5], emb, train_indices=[0, 1, 2])
+    [kept] = (tmp_path / "measured").glob("baselines-*.json")
+    script = _NEXT_KERNEL.format(tests=str(Path(__file__).parent))
+    env = dict(os.environ, DEEPCOLOR_HOME=str(tmp_path))
+
+    def next_kernel():
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+
+    done = next_kernel()
+    assert done.returncode == 0, done.stderr
+    read_back = pd.DataFrame(json.loads(done.stdout.strip().splitlines()[-1]))
+    want = first.drop(index="model").drop(columns="note")
+    np.testing.assert_allclose(read_back.loc[list(want.index), list(want.columns)].to_numpy(float),
+                               want.to_numpy(float), rtol=1e-9)
+    saved = json.loads(kept.read_text())
+    saved["key"]["metrics"] = saved["key"]["metrics"][:-1]             # kept under another set of metrics
+    kept.write_text(json.dumps(saved))
+    again = next_kernel()
+    assert again.returncode != 0 and "the baselines were measured again" in again.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_where_the_baselines_are_kept_is_measured_past_not_read(tmp_path, monkeypatch):
+    """Reading a FIFO would wait for a writer for ever: a kernel measures the baselines instead."""
+    monkeypatch.setenv("DEEPCOLOR_HOME", str(tmp_path))
+    ds, emb = _dataset(n=4, seed=107)
+    first = evaluation.evaluate(OracleModel(ds, 32), ds, [2, 3], emb, train_indices=[0, 1])
+    [kept] = (tmp_path / "measured").glob("baselines-*.json")
+    kept.unlink()
+    os.mkfifo(kept)
+    monkeypatch.setattr(evaluation, "_BASELINE_ROWS", {})  # as in the next notebook's kernel
+    answer = []
+    reader = threading.Thread(target=lambda: answer.append(
+        evaluation.evaluate(OracleModel(ds, 32), ds, [2, 3], emb, train_indices=[0, 1])), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert answer, "evaluate waited on the FIFO"
+    pd.testing.assert_frame_equal(answer[0], first)
 
 
 def test_evaluate_without_train_indices_says_so():
