@@ -36,14 +36,14 @@ COURSE = {
 """The notebooks in teaching order, each with what a student does there (notebook 00, README.md)."""
 
 TIMES = {
-    "smoke": (8, 8, 9, 28, 29, 19, 26, 22, 60, 13, 22, 38),
-    "default-offline": (8, 8, 10, 40, 132, 85, 105, 52, 80, 12, 16, 215),
-    "default, 2-core CPU": (7, 7, 13, 315, 521, 276, 319, 160, 522, 10, 22, 778),
+    "smoke": (7, 7, 10, 29, 31, 16, 24, 19, 68, 11, 25, 30),
+    "default-offline": (7, 8, 11, 40, 140, 84, 111, 46, 81, 13, 29, 224),
+    "default, 2-core CPU": (7, 7, 13, 306, 427, 204, 231, 75, 556, 10, 21, 648),
 }
 """Measured wall time of each notebook of :data:`COURSE`, in seconds, in the order of :data:`COURSE`,
 by profile; :data:`TIME_SOURCES` says where and how each was measured."""
 
-CALIBRATION = {"smoke": 12.9, "default-offline": None, "default, 2-core CPU": 13.6}
+CALIBRATION = {"smoke": 13.5, "default-offline": 12.5, "default, 2-core CPU": 13.2}
 """How fast the machine was when each column of :data:`TIMES` was measured: the images/second of one
 fixed training step (the base model at 128x128, batch 16, float32), which
 ``benchmarks/course_time.py`` times before and after the notebooks (the lower of the two here).
@@ -57,13 +57,14 @@ fallback, not of ``default``)."""
 
 TIME_SOURCES = {
     "smoke": "measured by `benchmarks/course_time.py --profile smoke --offline` (every notebook in order under "
-             "nbval, from an empty cache) on a 2-core CPU, 2026-12-07, the reference step at 12.9 img/s before "
+             "nbval, from an empty cache) on a 2-core CPU, 2026-12-07, the reference step at 13.6 img/s before "
              "and 13.5 after",
     "default-offline": "measured by `benchmarks/course_time.py --offline` on a 2-core CPU from an empty cache, "
-                       "2026-12-06 (benchmarks/RESULTS.md): what `default` falls back to without internet",
+                       "2026-12-07, the reference step at 13.6 img/s before and 12.5 after (benchmarks/RESULTS.md): "
+                       "what `default` falls back to without internet",
     "default, 2-core CPU": "measured by `benchmarks/course_time.py` on a 2,000-image stand-in with the untrained "
                            "embedder, which cost what the Kaggle set and the ImageNet embedder cost, from an empty "
-                           "cache, 2026-12-07, the reference step at 13.9 img/s before and 13.6 after "
+                           "cache, 2026-12-07, the reference step at 13.7 img/s before and 13.2 after "
                            "(benchmarks/RESULTS.md)",
     "default, GPU (est.)": f"estimated, not measured: the 2-core CPU time divided by {GPU_SPEEDUP} (our rough "
                            "assumption)",
